@@ -1,0 +1,107 @@
+package auth
+
+import (
+	_ "embed"
+	"fmt"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/casbin/casbin/v2/persist"
+	fileadapter "github.com/casbin/casbin/v2/persist/file-adapter"
+	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
+)
+
+// Actions that generated routes ask casbin about.
+const (
+	ActionRead        = "read"
+	ActionCreate      = "create"
+	ActionUpdate      = "update"
+	ActionDelete      = "delete"
+	ActionRestore     = "restore"
+	ActionReadDeleted = "read_deleted"
+	ActionHardDelete  = "hard_delete"
+)
+
+// DefaultModel is the casbin model used when none is configured: RBAC with
+// role inheritance (g), and "*" as a wildcard resource or action.
+//
+//go:embed model.conf
+var DefaultModel string
+
+// DefaultAnonymousRole is the casbin subject checked for callers without
+// credentials when no other name is configured.
+const DefaultAnonymousRole = "anonymous"
+
+// Enforcer answers "may this principal do this action on this resource"
+// with casbin.
+type Enforcer struct {
+	casbin        *casbin.SyncedEnforcer
+	anonymousRole string
+}
+
+// EnforcerConfig configures NewEnforcer.
+type EnforcerConfig struct {
+	// Model is the casbin model text; DefaultModel when empty.
+	Model string
+	// Adapter supplies the policy; it wins over PolicyFile and Policy.
+	Adapter persist.Adapter
+	// PolicyFile is a casbin policy CSV file.
+	PolicyFile string
+	// Policy is casbin policy CSV text, e.g. an embedded file.
+	Policy string
+	// AnonymousRole is the subject for anonymous callers;
+	// DefaultAnonymousRole when empty.
+	AnonymousRole string
+}
+
+// NewEnforcer loads the model and policy. Exactly one policy source is
+// required: a policy that silently allowed nothing would look like a bug in
+// every route.
+func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
+	text := cfg.Model
+	if text == "" {
+		text = DefaultModel
+	}
+	m, err := model.NewModelFromString(text)
+	if err != nil {
+		return nil, fmt.Errorf("auth: casbin model: %w", err)
+	}
+	adapter := cfg.Adapter
+	switch {
+	case adapter != nil:
+	case cfg.PolicyFile != "":
+		adapter = fileadapter.NewAdapter(cfg.PolicyFile)
+	case cfg.Policy != "":
+		adapter = stringadapter.NewAdapter(cfg.Policy)
+	default:
+		return nil, fmt.Errorf("auth: no casbin policy: set a policy file, policy text or adapter")
+	}
+	e, err := casbin.NewSyncedEnforcer(m, adapter)
+	if err != nil {
+		return nil, fmt.Errorf("auth: casbin policy: %w", err)
+	}
+	anon := cfg.AnonymousRole
+	if anon == "" {
+		anon = DefaultAnonymousRole
+	}
+	return &Enforcer{casbin: e, anonymousRole: anon}, nil
+}
+
+// Allowed reports whether any of p's roles (the anonymous role for an
+// anonymous principal) may do action on resource.
+func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
+	if p.Anonymous() {
+		return e.casbin.Enforce(e.anonymousRole, resource, action)
+	}
+	for _, role := range p.Roles {
+		ok, err := e.casbin.Enforce(role, resource, action)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
+// Casbin exposes the underlying enforcer, e.g. to change the policy at run
+// time.
+func (e *Enforcer) Casbin() *casbin.SyncedEnforcer { return e.casbin }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+//go:embed policy.csv
+var defaultPolicy string
+
+// demoTokens are the example's static bearer tokens.
+var demoTokens = auth.StaticTokens{
+	"admin-token": {ID: "1", Roles: []string{"admin"}},
+	"alice-token": {ID: "2", Roles: []string{"user"}},
+	"bob-token":   {ID: "3", Roles: []string{"user"}},
+}
+
+// openSQLite opens (creating if missing) a SQLite database file with
+// foreign keys enforced, WAL journaling and a busy timeout so concurrent
+// writers wait instead of failing.
+func openSQLite(path string) (*bun.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// options are the example's settings, from flags.
+type options struct {
+	policyFile string
+	logger     *slog.Logger
+}
+
+// newApp registers the example's models and overrides on db.
+func newApp(db *bun.DB, o options) (*framework.App, error) {
+	cfg := framework.Config{
+		DB:            db,
+		Authenticator: demoTokens,
+		Logger:        o.logger,
+	}
+	if o.policyFile != "" {
+		cfg.PolicyFile = o.policyFile
+	} else {
+		cfg.Policy = defaultPolicy
+	}
+	app, err := framework.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, register := range []func(*framework.App, ...framework.Option) error{
+		framework.Register[User],
+		framework.Register[Post],
+		framework.Register[Comment],
+		framework.Register[Invoice],
+		framework.Register[Tag],
+		framework.Register[Attachment],
+	} {
+		if err := register(app); err != nil {
+			return nil, err
+		}
+	}
+	if err := app.Override("attachments", framework.OpDelete, deleteAttachmentPermanently); err != nil {
+		return nil, err
+	}
+	if err := app.Override("posts", framework.OpRestore, restorePostOwnerOrRestorer); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// newServer builds the example's HTTP server on db: tables created, demo
+// users seeded, routes mounted.
+func newServer(ctx context.Context, db *bun.DB, o options) (*echo.Echo, error) {
+	app, err := newApp(db, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := app.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	if err := seed(ctx, db); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return app.NewEcho(), nil
+}
+
+// seed inserts the users behind the demo tokens into an empty database.
+func seed(ctx context.Context, db *bun.DB) error {
+	n, err := db.NewSelect().Model((*User)(nil)).Count(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	users := []User{
+		{ID: 1, Name: "Admin", Email: "admin@example.com"},
+		{ID: 2, Name: "Alice", Email: "alice@example.com"},
+		{ID: 3, Name: "Bob", Email: "bob@example.com"},
+	}
+	now := time.Now().UTC()
+	for i := range users {
+		users[i].CreatedAt, users[i].UpdatedAt = now, now
+	}
+	_, err = db.NewInsert().Model(&users).Value("deleted_at", "NULL").Exec(ctx)
+	return err
+}

@@ -1,0 +1,234 @@
+package framework
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/handlers"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Operation names one generated handler of a resource.
+type Operation = handlers.Operation
+
+// The operations a resource can have.
+const (
+	OpList    = handlers.OpList
+	OpGet     = handlers.OpGet
+	OpCreate  = handlers.OpCreate
+	OpUpdate  = handlers.OpUpdate
+	OpDelete  = handlers.OpDelete
+	OpRestore = handlers.OpRestore
+)
+
+// Context is what a handler, generated or custom, gets for one request.
+type Context = handlers.Context
+
+// HandlerFunc serves one operation of one resource.
+type HandlerFunc = handlers.HandlerFunc
+
+// App holds the registered resources and serves them.
+type App struct {
+	cfg        Config
+	authorizer handlers.Authorizer
+	enforcer   *auth.Enforcer
+	resources  []*resource
+	byName     map[string]*resource
+	mounted    bool
+}
+
+type resource struct {
+	desc      *introspect.Resource
+	overrides map[Operation]HandlerFunc
+}
+
+// New returns an App for cfg, with its authorizer ready.
+func New(cfg Config) (*App, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	app := &App{cfg: cfg, byName: map[string]*resource{}}
+	app.authorizer = cfg.Authorizer
+	if app.authorizer == nil {
+		e, err := auth.NewEnforcer(auth.EnforcerConfig{
+			Model:         cfg.CasbinModel,
+			Adapter:       cfg.PolicyAdapter,
+			PolicyFile:    cfg.PolicyFile,
+			Policy:        cfg.Policy,
+			AnonymousRole: cfg.AnonymousRole,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("framework: %w", err)
+		}
+		app.authorizer, app.enforcer = e, e
+	}
+	return app, nil
+}
+
+// Enforcer returns the casbin enforcer the App built, or nil when
+// Config.Authorizer was given.
+func (a *App) Enforcer() *auth.Enforcer { return a.enforcer }
+
+// Option adjusts the registration of one model.
+type Option func(*introspect.Options)
+
+// WithName sets the resource name used in URLs and policies; the default is
+// bun's table name.
+func WithName(name string) Option {
+	return func(o *introspect.Options) { o.Name = name }
+}
+
+// Register adds the bun model T as a resource. All reflection and
+// validation happen here; the error names the model and field at fault.
+func Register[T any](app *App, opts ...Option) error {
+	var o introspect.Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return app.register((*T)(nil), o)
+}
+
+func (a *App) register(model any, o introspect.Options) error {
+	if a.mounted {
+		return fmt.Errorf("framework: register %T before mounting the routes", model)
+	}
+	desc, err := introspect.Build(a.cfg.DB, model, o)
+	if err != nil {
+		return err
+	}
+	if prev, dup := a.byName[desc.Name]; dup {
+		return fmt.Errorf("framework: model %s: resource name %q is already registered by model %s", desc.ModelName, desc.Name, prev.desc.ModelName)
+	}
+	r := &resource{desc: desc, overrides: map[Operation]HandlerFunc{}}
+	a.resources = append(a.resources, r)
+	a.byName[desc.Name] = r
+	return nil
+}
+
+// Resource returns the descriptor of a registered resource.
+func (a *App) Resource(name string) (*introspect.Resource, bool) {
+	r, ok := a.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return r.desc, true
+}
+
+// Override replaces the generated handler for one operation of a resource.
+// The handler can call ctx.Default() to run the generated one.
+func (a *App) Override(resourceName string, op Operation, h HandlerFunc) error {
+	if a.mounted {
+		return fmt.Errorf("framework: override %s %s before mounting the routes", resourceName, op)
+	}
+	r, ok := a.byName[resourceName]
+	if !ok {
+		return fmt.Errorf("framework: override: no resource %q is registered", resourceName)
+	}
+	if handlers.Generated(op) == nil {
+		return fmt.Errorf("framework: override %s: unknown operation %q", resourceName, op)
+	}
+	if op == OpRestore && !r.desc.SoftDeletable() {
+		return fmt.Errorf("framework: override %s restore: model %s has no soft-delete column, so it has no restore route", resourceName, r.desc.ModelName)
+	}
+	if h == nil {
+		return fmt.Errorf("framework: override %s %s: handler is nil", resourceName, op)
+	}
+	r.overrides[op] = h
+	return nil
+}
+
+// Router is where routes are added: *echo.Echo and *echo.Group both are.
+type Router interface {
+	Add(method, path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) *echo.Route
+}
+
+// Mount adds every resource's routes to r under the configured prefix.
+// When r is a group, also install HTTPErrorHandler and
+// RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
+func (a *App) Mount(r Router) {
+	a.mounted = true
+	limits := handlers.Limits{DefaultLimit: a.cfg.DefaultLimit, MaxLimit: a.cfg.MaxLimit}
+	for _, res := range a.resources {
+		ep := &handlers.Endpoint{Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits}
+		base := a.cfg.Prefix + "/" + res.desc.Name
+		item := base + "/:id"
+		a.route(r, http.MethodGet, base, ep, res, OpList)
+		a.route(r, http.MethodPost, base, ep, res, OpCreate)
+		a.route(r, http.MethodGet, item, ep, res, OpGet)
+		a.route(r, http.MethodPatch, item, ep, res, OpUpdate)
+		a.route(r, http.MethodDelete, item, ep, res, OpDelete)
+		if res.desc.SoftDeletable() {
+			a.route(r, http.MethodPost, item+"/restore", ep, res, OpRestore)
+		}
+	}
+}
+
+func (a *App) route(r Router, method, path string, ep *handlers.Endpoint, res *resource, op Operation) {
+	generated := handlers.Generated(op)
+	h := generated
+	if o, ok := res.overrides[op]; ok {
+		h = o
+	}
+	r.Add(method, path, func(c echo.Context) error {
+		return h(handlers.NewContext(c, ep, op, generated))
+	}, a.authenticate, a.limitBody)
+}
+
+// authenticate resolves the caller before any handler runs; bad
+// credentials stop the request with a 401.
+func (a *App) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := auth.Resolve(a.cfg.Authenticator, c.Request())
+		if err != nil {
+			return err
+		}
+		req := c.Request()
+		c.SetRequest(req.WithContext(auth.WithPrincipal(req.Context(), p)))
+		return next(c)
+	}
+}
+
+func (a *App) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > a.cfg.MaxBodyBytes {
+			return handlers.NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, a.cfg.MaxBodyBytes)
+		return next(c)
+	}
+}
+
+// HTTPErrorHandler renders every error as problem+json; set it on the
+// *echo.Echo that serves the routes.
+func (a *App) HTTPErrorHandler() echo.HTTPErrorHandler {
+	return handlers.ErrorHandler(a.cfg.Logger)
+}
+
+// RequestIDMiddleware gives every response an X-Request-Id (the caller's,
+// when it sent one).
+func (a *App) RequestIDMiddleware() echo.MiddlewareFunc {
+	return middleware.RequestID()
+}
+
+// NewEcho returns an *echo.Echo with the App's routes, problem+json errors
+// (Echo's own 404 and 405 included), request ids and panic recovery.
+func (a *App) NewEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = a.HTTPErrorHandler()
+	e.Pre(a.RequestIDMiddleware())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		// The handler logs the error with its request id; the stack goes
+		// to the log only.
+		DisablePrintStack: true,
+	}))
+	a.Mount(e)
+	return e
+}

@@ -1,0 +1,88 @@
+// Package framework is the public face of autoapi: configure an App,
+// register bun models with Register, override generated handlers, and mount
+// the routes on Echo.
+package framework
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/casbin/casbin/v2/persist"
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/handlers"
+)
+
+// Config configures an App. The zero value of every field but DB and a
+// policy source is a usable default.
+type Config struct {
+	// DB is the database every resource lives in. Required.
+	DB *bun.DB
+	// Prefix is prepended to every route; "/api" when empty.
+	Prefix string
+	// DefaultLimit is the list page size when a request names none (20).
+	DefaultLimit int
+	// MaxLimit is the largest page size a request may ask for (100).
+	MaxLimit int
+	// MaxBodyBytes bounds request bodies (1 MiB); larger ones get a 413.
+	MaxBodyBytes int64
+
+	// Authenticator resolves the caller; with none, every caller is
+	// anonymous.
+	Authenticator auth.Authenticator
+
+	// Authorizer decides who may do what. When nil, a casbin enforcer is
+	// built from CasbinModel and the first policy source set among
+	// PolicyAdapter, PolicyFile and Policy.
+	Authorizer handlers.Authorizer
+	// CasbinModel is the casbin model text; auth.DefaultModel when empty.
+	CasbinModel string
+	// PolicyAdapter is any casbin adapter holding the policy.
+	PolicyAdapter persist.Adapter
+	// PolicyFile is the path of a casbin policy CSV file.
+	PolicyFile string
+	// Policy is casbin policy CSV text, e.g. an embedded file.
+	Policy string
+	// AnonymousRole is the casbin subject of callers without credentials
+	// ("anonymous").
+	AnonymousRole string
+
+	// Logger receives request failures and start-up notes; slog.Default()
+	// when nil.
+	Logger *slog.Logger
+}
+
+// withDefaults fills in defaults and rejects contradictory settings.
+func (c Config) withDefaults() (Config, error) {
+	if c.DB == nil {
+		return c, fmt.Errorf("framework: Config.DB is required")
+	}
+	if c.Prefix == "" {
+		c.Prefix = "/api"
+	}
+	if !strings.HasPrefix(c.Prefix, "/") {
+		return c, fmt.Errorf("framework: Config.Prefix %q must start with '/'", c.Prefix)
+	}
+	c.Prefix = strings.TrimSuffix(c.Prefix, "/")
+	if c.DefaultLimit == 0 {
+		c.DefaultLimit = 20
+	}
+	if c.MaxLimit == 0 {
+		c.MaxLimit = 100
+	}
+	if c.DefaultLimit < 1 || c.MaxLimit < 1 || c.DefaultLimit > c.MaxLimit {
+		return c, fmt.Errorf("framework: Config.DefaultLimit (%d) must be between 1 and Config.MaxLimit (%d)", c.DefaultLimit, c.MaxLimit)
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxBodyBytes < 0 {
+		return c, fmt.Errorf("framework: Config.MaxBodyBytes must be positive")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}

@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// decodeBody reads a JSON object from the request into rec (an addressable
+// struct value) and returns the fields it set. Every key must name a
+// writable field and hold a value of its type; all faults are reported
+// together, each naming its field.
+func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
+	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json")
+		}
+	}
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
+		}
+		return nil, NewProblem(http.StatusBadRequest, "the request body could not be read")
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, NewProblem(http.StatusBadRequest, "the request body must be a JSON object")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid JSON: "+jsonSyntaxDetail(err))
+	}
+
+	res := c.ep.Resource
+	var (
+		set  []*introspect.Field
+		errs []FieldError
+	)
+	for _, key := range slices.Sorted(maps.Keys(members)) {
+		f, ok := res.FieldByJSON(key)
+		switch {
+		case !ok:
+			errs = append(errs, FieldError{Field: key, Message: "unknown field"})
+			continue
+		case f.ReadOnly:
+			errs = append(errs, FieldError{Field: key, Message: "read-only field"})
+			continue
+		}
+		value := members[key]
+		if string(value) == "null" && !f.Nullable {
+			errs = append(errs, FieldError{Field: key, Message: "must not be null"})
+			continue
+		}
+		target := f.Value(rec)
+		// Decode into a fresh value so a failed decode leaves nothing half
+		// set, then copy it over.
+		fresh := reflect.New(target.Type())
+		if err := json.Unmarshal(value, fresh.Interface()); err != nil {
+			errs = append(errs, FieldError{Field: key, Message: "must be " + article(f.Kind) + " " + f.Kind.String()})
+			continue
+		}
+		target.Set(fresh.Elem())
+		set = append(set, f)
+	}
+	if len(errs) > 0 {
+		p := NewProblem(http.StatusBadRequest, "the request body is invalid", errs...)
+		if len(errs) == 1 {
+			p.Detail = errs[0].Field + ": " + errs[0].Message
+		}
+		return nil, p
+	}
+	return set, nil
+}
+
+// jsonSyntaxDetail describes a JSON syntax error by position only; the
+// decoder's own text can quote the input back.
+func jsonSyntaxDetail(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "the body must be a JSON object"
+	}
+	return "malformed JSON"
+}

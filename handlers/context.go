@@ -1,0 +1,199 @@
+// Package handlers holds the generic list, get, create, update, delete and
+// restore handlers that serve every registered resource from its
+// introspected descriptor, and the problem+json error rendering.
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Operation names one generated handler of a resource.
+type Operation string
+
+// The operations every resource has; OpRestore only on soft-deletable ones.
+const (
+	OpList    Operation = "list"
+	OpGet     Operation = "get"
+	OpCreate  Operation = "create"
+	OpUpdate  Operation = "update"
+	OpDelete  Operation = "delete"
+	OpRestore Operation = "restore"
+)
+
+// Operations lists every operation in route order.
+var Operations = []Operation{OpList, OpGet, OpCreate, OpUpdate, OpDelete, OpRestore}
+
+// HandlerFunc serves one operation of one resource.
+type HandlerFunc func(*Context) error
+
+// Authorizer answers whether a principal may do an action on a resource.
+// *auth.Enforcer satisfies it.
+type Authorizer interface {
+	Allowed(p auth.Principal, resource, action string) (bool, error)
+}
+
+// Limits bounds what a request may ask for.
+type Limits struct {
+	// DefaultLimit is the page size when the request names none.
+	DefaultLimit int
+	// MaxLimit is the largest page size a request may ask for.
+	MaxLimit int
+}
+
+// Endpoint is everything one resource's handlers share: the descriptor, the
+// database and the authorizer. It is built once, when routes are mounted.
+type Endpoint struct {
+	Resource   *introspect.Resource
+	DB         bun.IDB
+	Authorizer Authorizer
+	Limits     Limits
+}
+
+// Context is what a handler, generated or custom, gets for one request.
+// It embeds echo.Context for the request and response.
+type Context struct {
+	echo.Context
+	ep        *Endpoint
+	op        Operation
+	principal auth.Principal
+	generated HandlerFunc
+	granted   []string
+}
+
+// NewContext wraps an Echo context for op on ep. generated is the handler
+// the framework would run, available to overrides through Default.
+func NewContext(c echo.Context, ep *Endpoint, op Operation, generated HandlerFunc) *Context {
+	return &Context{
+		Context:   c,
+		ep:        ep,
+		op:        op,
+		principal: auth.FromContext(c.Request().Context()),
+		generated: generated,
+	}
+}
+
+// DB returns the database handle.
+func (c *Context) DB() bun.IDB { return c.ep.DB }
+
+// Resource returns the descriptor of the resource being served.
+func (c *Context) Resource() *introspect.Resource { return c.ep.Resource }
+
+// Operation returns the operation being served.
+func (c *Context) Operation() Operation { return c.op }
+
+// Principal returns the caller.
+func (c *Context) Principal() auth.Principal { return c.principal }
+
+// ID returns the :id path parameter ("" on list and create).
+func (c *Context) ID() string { return c.Param("id") }
+
+// Default runs the generated handler for this operation, so that an
+// override can check something and then fall back to the standard
+// behaviour.
+func (c *Context) Default() error { return c.generated(c) }
+
+// Can reports whether the caller may do action on this resource. A
+// failing policy check counts as "no".
+func (c *Context) Can(action string) bool {
+	return c.CanOn(c.ep.Resource.Name, action)
+}
+
+// CanOn reports whether the caller may do action on the named resource.
+func (c *Context) CanOn(resource, action string) bool {
+	if resource == c.ep.Resource.Name {
+		for _, g := range c.granted {
+			if g == action {
+				return true
+			}
+		}
+	}
+	ok, err := c.ep.Authorizer.Allowed(c.principal, resource, action)
+	if err != nil {
+		c.Logger().Errorf("authorizer failed: %v", err)
+		return false
+	}
+	return ok
+}
+
+// Grant lets this request do action on this resource whatever the policy
+// says. An override calls it after its own check (say, "the caller owns
+// the row") and then calls Default, whose permission check now passes.
+func (c *Context) Grant(action string) { c.granted = append(c.granted, action) }
+
+// Require returns nil when the caller may do action, otherwise the error
+// to return: 401 for an anonymous caller, 403 for an authenticated one.
+func (c *Context) Require(action string) error {
+	if c.Can(action) {
+		return nil
+	}
+	return c.Deny(action)
+}
+
+// Deny returns the refusal for action: 401 with a Bearer challenge when
+// the caller is anonymous, 403 otherwise.
+func (c *Context) Deny(action string) error {
+	if c.principal.Anonymous() {
+		return auth.Unauthenticated("authentication is required to " + strings.ReplaceAll(action, "_", " ") + " " + c.ep.Resource.Name)
+	}
+	return Problemf(http.StatusForbidden, "you may not %s %s", strings.ReplaceAll(action, "_", " "), c.ep.Resource.Name)
+}
+
+// NotFound returns the 404 for the record with the given id.
+func (c *Context) NotFound(id string) error {
+	return Problemf(http.StatusNotFound, "%s %s not found", c.ep.Resource.Name, id)
+}
+
+// Problem returns a problem+json error with the given status and detail.
+func (c *Context) Problem(status int, detail string) error { return NewProblem(status, detail) }
+
+// Record writes {"data": record, ...extra} with the given status. record is
+// a pointer to a model value; the soft-delete column is included only when
+// the caller may read deleted rows.
+func (c *Context) Record(status int, record any, extra ...Member) error {
+	v := reflect.ValueOf(record)
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Type() != c.ep.Resource.Type {
+		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.ep.Resource.ModelName)
+	}
+	res := c.ep.Resource
+	return c.writeRecord(status, v, res.SoftDeletable() && c.Can(auth.ActionReadDeleted), extra...)
+}
+
+// Member is one extra top-level member of a response object.
+type Member struct {
+	Key   string
+	Value any
+}
+
+const jsonContentType = echo.MIMEApplicationJSON
+
+func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, extra ...Member) error {
+	b := append(make([]byte, 0, 512), `{"data":`...)
+	b, err := appendRecord(b, v, c.ep.Resource.Exposed(withDeleted))
+	if err != nil {
+		return err
+	}
+	for _, m := range extra {
+		raw, err := json.Marshal(m.Value)
+		if err != nil {
+			return err
+		}
+		b = append(b, ',')
+		b = appendString(b, m.Key)
+		b = append(b, ':')
+		b = append(b, raw...)
+	}
+	return c.Blob(status, jsonContentType, append(b, '}'))
+}

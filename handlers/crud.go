@@ -1,0 +1,351 @@
+package handlers
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Generated returns the framework's handler for op.
+func Generated(op Operation) HandlerFunc {
+	switch op {
+	case OpList:
+		return List
+	case OpGet:
+		return Get
+	case OpCreate:
+		return Create
+	case OpUpdate:
+		return Update
+	case OpDelete:
+		return Delete
+	case OpRestore:
+		return Restore
+	}
+	return nil
+}
+
+// List serves GET /R: live rows (all rows with includeDeleted=true for a
+// caller allowed read_deleted), filtered, sorted and paginated.
+func List(c *Context) error {
+	if err := c.Require(auth.ActionRead); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
+	lq, err := parseListQuery(c.QueryParams(), res, withDeleted, c.ep.Limits)
+	if err != nil {
+		return err
+	}
+	if lq.includeDeleted && !withDeleted {
+		return c.Deny(auth.ActionReadDeleted)
+	}
+
+	rows := res.NewSlice()
+	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res)
+	if len(lq.filters) > 0 {
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			for _, f := range lq.filters {
+				q = f.apply(q)
+			}
+			return q
+		})
+	}
+	// The soft-delete predicate stands outside any group of the caller's
+	// conditions, so no condition can widen past it.
+	if res.SoftDeletable() && !lq.includeDeleted {
+		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	}
+	pkSorted := false
+	for _, k := range lq.sort {
+		q = q.OrderExpr(orderTerm(k.desc), k.field.Ident)
+		pkSorted = pkSorted || k.field == res.PK
+	}
+	if !pkSorted {
+		q = q.OrderExpr("? ASC", res.PK.Ident)
+	}
+	q = q.Limit(int64(lq.limit)).Offset(int64(lq.offset))
+
+	total, err := q.ScanAndCount(c.Request().Context())
+	if err != nil {
+		return c.dbError(err)
+	}
+
+	fields := res.Exposed(withDeleted)
+	list := rows.Elem()
+	b := append(make([]byte, 0, 256+list.Len()*256), `{"data":[`...)
+	for i := 0; i < list.Len(); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = appendRecord(b, list.Index(i), fields); err != nil {
+			return err
+		}
+	}
+	b = append(b, `],"meta":{"total":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(lq.limit), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, int64(lq.offset), 10)
+	b = append(b, "}}"...)
+	return c.Blob(http.StatusOK, jsonContentType, b)
+}
+
+func orderTerm(desc bool) string {
+	if desc {
+		return "? DESC"
+	}
+	return "? ASC"
+}
+
+// Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
+// read deleted rows (and did not ask for includeDeleted=false).
+func Get(c *Context) error {
+	if err := c.Require(auth.ActionRead); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
+	showDeleted := withDeleted
+	if v, given := c.QueryParams()[paramIncludeDeleted]; given {
+		if len(v) != 1 {
+			return fieldProblem(paramIncludeDeleted, "must be given at most once")
+		}
+		include, err := parseStrictBool(paramIncludeDeleted, v[0])
+		if err != nil {
+			return err
+		}
+		if include && !withDeleted {
+			return c.Deny(auth.ActionReadDeleted)
+		}
+		showDeleted = include && withDeleted
+	}
+	id, ok := parseID(res, c.ID())
+	if !ok {
+		return c.NotFound(c.ID())
+	}
+	rec := res.New()
+	q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+	if res.SoftDeletable() && !showDeleted {
+		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	}
+	if err := q.Scan(c.Request().Context()); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return c.NotFound(c.ID())
+		}
+		return c.dbError(err)
+	}
+	return c.writeRecord(http.StatusOK, rec.Elem(), withDeleted)
+}
+
+// Create serves POST /R: the body's writable fields, timestamps set by the
+// server, the soft-delete column always NULL.
+func Create(c *Context) error {
+	if err := c.Require(auth.ActionCreate); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	rec := res.New()
+	if _, err := c.decodeBody(rec.Elem()); err != nil {
+		return err
+	}
+	now := now()
+	for _, f := range []*introspect.Field{res.CreatedAt, res.UpdatedAt} {
+		if f != nil {
+			f.SetTime(f.Value(rec.Elem()), now)
+		}
+	}
+	q := c.ep.DB.NewInsert().Model(rec.Interface()).Returning("*")
+	if res.SoftDeletable() {
+		// A zero time.Time would otherwise be stored as the zero time, not
+		// NULL, unless the model says nullzero.
+		q = q.Value(res.SoftDelete.Column, "NULL")
+	}
+	if _, err := q.Exec(c.Request().Context()); err != nil {
+		return c.dbError(err)
+	}
+	pk := res.PK.Value(rec.Elem())
+	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
+	return c.writeRecord(http.StatusCreated, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+}
+
+// Update serves PATCH /R/:id: only the fields in the body change, and only
+// on a live row.
+func Update(c *Context) error {
+	if err := c.Require(auth.ActionUpdate); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	rec := res.New()
+	set, err := c.decodeBody(rec.Elem())
+	if err != nil {
+		return err
+	}
+	id, ok := parseID(res, c.ID())
+	if !ok {
+		return c.NotFound(c.ID())
+	}
+	if res.UpdatedAt != nil && len(set) > 0 {
+		res.UpdatedAt.SetTime(res.UpdatedAt.Value(rec.Elem()), now())
+		set = append(set, res.UpdatedAt)
+	}
+	ctx := c.Request().Context()
+	if len(set) == 0 {
+		// Nothing to change: answer with the record as it is, as a merge
+		// patch of {} would.
+		q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+		if err := c.liveOnly(q).Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return c.NotFound(c.ID())
+			}
+			return c.dbError(err)
+		}
+		return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+	}
+	q := unscoped(c.ep.DB.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+	for _, f := range set {
+		q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
+	}
+	if res.SoftDeletable() {
+		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	}
+	r, err := q.Returning("*").Exec(ctx)
+	if err != nil {
+		return c.dbError(err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return c.NotFound(c.ID())
+	}
+	return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+}
+
+// Delete serves DELETE /R/:id: a soft delete that only matches a live row
+// when the resource has a soft-delete column, a real DELETE otherwise.
+func Delete(c *Context) error {
+	if err := c.Require(auth.ActionDelete); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	id, ok := parseID(res, c.ID())
+	if !ok {
+		return c.NotFound(c.ID())
+	}
+	ctx := c.Request().Context()
+	var (
+		r   sql.Result
+		err error
+	)
+	if res.SoftDeletable() {
+		now := now()
+		q := unscoped(c.ep.DB.NewUpdate().Model(res.New().Interface()), res).
+			Set("? = ?", res.SoftDelete.Ident, now).
+			Where("? = ?", res.PK.Ident, id).
+			Where("? IS NULL", res.SoftDelete.Ident)
+		if res.UpdatedAt != nil {
+			q = q.Set("? = ?", res.UpdatedAt.Ident, now)
+		}
+		r, err = q.Exec(ctx)
+	} else {
+		r, err = c.ep.DB.NewDelete().Model(res.New().Interface()).Where("? = ?", res.PK.Ident, id).Exec(ctx)
+	}
+	if err != nil {
+		return c.dbError(err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return c.NotFound(c.ID())
+	}
+	if res.SoftDeletable() {
+		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`))
+	}
+	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
+}
+
+// Restore serves POST /R/:id/restore. The permission is checked before the
+// record is looked up, so the answer reveals nothing to a caller who may
+// not restore.
+func Restore(c *Context) error {
+	if err := c.Require(auth.ActionRestore); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	if !res.SoftDeletable() {
+		return NewProblem(http.StatusNotFound, "the resource has no soft deletes")
+	}
+	id, ok := parseID(res, c.ID())
+	if !ok {
+		return c.NotFound(c.ID())
+	}
+	ctx := c.Request().Context()
+	rec := res.New()
+	q := unscoped(c.ep.DB.NewUpdate().Model(rec.Interface()), res).
+		Set("? = NULL", res.SoftDelete.Ident).
+		Where("? = ?", res.PK.Ident, id).
+		Where("? IS NOT NULL", res.SoftDelete.Ident)
+	if res.UpdatedAt != nil {
+		q = q.Set("? = ?", res.UpdatedAt.Ident, now())
+	}
+	r, err := q.Returning("*").Exec(ctx)
+	if err != nil {
+		return c.dbError(err)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		exists, err := unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
+			Where("? = ?", res.PK.Ident, id).Exists(ctx)
+		if err != nil {
+			return c.dbError(err)
+		}
+		if exists {
+			return Problemf(http.StatusConflict, "%s %s is not deleted", res.Name, c.ID())
+		}
+		return c.NotFound(c.ID())
+	}
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.Can(auth.ActionReadDeleted), Member{Key: "restored", Value: true})
+}
+
+// unscoped switches off bun's own soft-delete filter on models that carry
+// bun's soft_delete tag: the framework applies its own predicate, the same
+// for every model, outside any group of the caller's conditions.
+func unscoped[Q interface{ WhereAllWithDeleted() Q }](q Q, res *introspect.Resource) Q {
+	if res.Table.SoftDeleteField != nil {
+		return q.WhereAllWithDeleted()
+	}
+	return q
+}
+
+// liveOnly adds the soft-delete predicate to q when the resource has one.
+func (c *Context) liveOnly(q *bun.SelectQuery) *bun.SelectQuery {
+	if res := c.ep.Resource; res.SoftDeletable() {
+		return q.Where("? IS NULL", res.SoftDelete.Ident)
+	}
+	return q
+}
+
+// now is the time stamped on writes, truncated to the microsecond precision
+// that databases store, so that the response shows what was stored.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func formatKey(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10)
+	case reflect.Pointer:
+		if v.IsNil() {
+			return ""
+		}
+		return formatKey(v.Elem())
+	}
+	return url.PathEscape(v.String())
+}

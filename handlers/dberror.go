@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// sqliteError is the part of a SQLite driver error we read: its extended
+// result code.
+type sqliteError interface {
+	error
+	Code() int
+}
+
+// SQLite extended result codes for constraint failures.
+const (
+	sqliteConstraintCheck      = 275
+	sqliteConstraintForeignKey = 787
+	sqliteConstraintNotNull    = 1299
+	sqliteConstraintPrimaryKey = 1555
+	sqliteConstraintUnique     = 2067
+	sqliteBusy                 = 5
+	sqliteLocked               = 6
+)
+
+// dbError turns a database error into the answer for the client: a
+// constraint violation becomes a 4xx naming the field where the database
+// says which; anything else stays an internal error whose text is logged,
+// never sent.
+func (c *Context) dbError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return NewProblem(http.StatusServiceUnavailable, "the request was cancelled or timed out")
+	}
+	var se sqliteError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
+		if f := c.constraintField(se.Error()); f != "" {
+			p := NewProblem(http.StatusConflict, f+": the value is already taken", FieldError{Field: f, Message: "the value is already taken"})
+			return p
+		}
+		return NewProblem(http.StatusConflict, "the record conflicts with an existing one")
+	case sqliteConstraintNotNull:
+		if f := c.constraintField(se.Error()); f != "" {
+			return fieldProblem(f, "is required")
+		}
+		return NewProblem(http.StatusBadRequest, "a required field is missing")
+	case sqliteConstraintForeignKey:
+		return NewProblem(http.StatusConflict, "the change conflicts with related records: a referenced record does not exist, or other records still refer to this one")
+	case sqliteConstraintCheck:
+		return NewProblem(http.StatusBadRequest, "a value fails a check constraint")
+	case sqliteBusy, sqliteLocked:
+		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
+	}
+	return err
+}
+
+// constraintField finds the JSON name of the first column a SQLite
+// constraint message names ("UNIQUE constraint failed: users.email").
+func (c *Context) constraintField(msg string) string {
+	_, cols, ok := strings.Cut(msg, "constraint failed: ")
+	if !ok {
+		return ""
+	}
+	first, _, _ := strings.Cut(cols, ",")
+	first = strings.TrimSpace(first)
+	if i := strings.LastIndexByte(first, '.'); i >= 0 {
+		first = first[i+1:]
+	}
+	if i := strings.IndexAny(first, " ("); i >= 0 {
+		first = first[:i]
+	}
+	for _, f := range c.ep.Resource.Fields {
+		if f.Column == first && !f.Hidden {
+			return f.JSON
+		}
+	}
+	return ""
+}

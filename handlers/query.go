@@ -1,0 +1,258 @@
+package handlers
+
+import (
+	"maps"
+	"slices"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Query parameters with a meaning of their own; every other parameter of a
+// list request names a field to filter on.
+const (
+	paramLimit          = "limit"
+	paramOffset         = "offset"
+	paramSort           = "sort"
+	paramIncludeDeleted = "includeDeleted"
+)
+
+// listQuery is a parsed and validated list request. Fields in it come from
+// the resource's whitelist; values are typed and only ever bound as
+// parameters.
+type listQuery struct {
+	limit          int
+	offset         int
+	includeDeleted bool
+	filters        []condition
+	sort           []sortKey
+}
+
+type sortKey struct {
+	field *introspect.Field
+	desc  bool
+}
+
+// condition is one "field op value" filter.
+type condition struct {
+	field *introspect.Field
+	op    string
+	value any
+}
+
+// Filter operators of the simple form ?field[op]=value.
+const (
+	opEq   = "eq"
+	opNe   = "ne"
+	opGt   = "gt"
+	opGte  = "gte"
+	opLt   = "lt"
+	opLte  = "lte"
+	opLike = "like"
+	opIn   = "in"
+	opNull = "null"
+)
+
+var comparisons = map[string]string{opEq: "=", opNe: "<>", opGt: ">", opGte: ">=", opLt: "<", opLte: "<="}
+
+// apply adds the condition to q with the column from the whitelist and the
+// value as a bound parameter.
+func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	switch c.op {
+	case opIn:
+		return q.Where("? IN (?)", c.field.Ident, bun.In(c.value))
+	case opNull:
+		if c.value.(bool) {
+			return q.Where("? IS NULL", c.field.Ident)
+		}
+		return q.Where("? IS NOT NULL", c.field.Ident)
+	case opLike:
+		return q.Where(`? LIKE ? ESCAPE '\'`, c.field.Ident, c.value)
+	default:
+		return q.Where("? "+comparisons[c.op]+" ?", c.field.Ident, c.value)
+	}
+}
+
+// parseListQuery validates every query parameter of a list request.
+// withDeleted says whether the caller may see the soft-delete column; for
+// anyone else it is an unknown field.
+func parseListQuery(params url.Values, res *introspect.Resource, withDeleted bool, lim Limits) (*listQuery, error) {
+	lq := &listQuery{limit: lim.DefaultLimit}
+	// Sorted, so that a request with several faults always gets the same
+	// answer.
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		values := params[name]
+		if len(values) != 1 {
+			return nil, fieldProblem(name, "must be given at most once")
+		}
+		v := values[0]
+		var err error
+		switch name {
+		case paramLimit:
+			lq.limit, err = parseBoundedInt(name, v, 1, lim.MaxLimit)
+		case paramOffset:
+			lq.offset, err = parseBoundedInt(name, v, 0, maxOffset)
+		case paramIncludeDeleted:
+			lq.includeDeleted, err = parseStrictBool(name, v)
+		case paramSort:
+			lq.sort, err = parseSort(v, res, withDeleted)
+		default:
+			var c condition
+			c, err = parseCondition(name, v, res, withDeleted)
+			lq.filters = append(lq.filters, c)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return lq, nil
+}
+
+// maxOffset keeps offsets inside what every database accepts.
+const maxOffset = 1<<31 - 1
+
+func parseBoundedInt(name, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fieldProblem(name, "must be an integer")
+	}
+	if n < lo || n > hi {
+		return 0, fieldProblem(name, "must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+// parseStrictBool accepts exactly "true" and "false": a permission switch
+// must not turn on by a lucky spelling, nor off by a typo.
+func parseStrictBool(name, v string) (bool, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fieldProblem(name, `must be "true" or "false"`)
+}
+
+func parseSort(v string, res *introspect.Resource, withDeleted bool) ([]sortKey, error) {
+	var keys []sortKey
+	seen := map[*introspect.Field]bool{}
+	for _, part := range strings.Split(v, ",") {
+		desc := strings.HasPrefix(part, "-")
+		name := strings.TrimPrefix(part, "-")
+		f, ok := res.Lookup(name, withDeleted)
+		if !ok {
+			return nil, fieldProblem(paramSort, "unknown field "+strconv.Quote(name))
+		}
+		if f.Kind == introspect.KindOther {
+			return nil, fieldProblem(paramSort, "cannot sort on field "+strconv.Quote(name))
+		}
+		if seen[f] {
+			return nil, fieldProblem(paramSort, "field "+strconv.Quote(name)+" is given twice")
+		}
+		seen[f] = true
+		keys = append(keys, sortKey{field: f, desc: desc})
+	}
+	return keys, nil
+}
+
+func parseCondition(param, v string, res *introspect.Resource, withDeleted bool) (condition, error) {
+	name, op := param, opEq
+	if i := strings.IndexByte(param, '['); i > 0 && strings.HasSuffix(param, "]") {
+		name, op = param[:i], param[i+1:len(param)-1]
+	}
+	f, ok := res.Lookup(name, withDeleted)
+	if !ok {
+		return condition{}, fieldProblem(param, "unknown query parameter or field")
+	}
+	if f.Kind == introspect.KindOther {
+		return condition{}, fieldProblem(param, "cannot filter on this field")
+	}
+	c := condition{field: f, op: op}
+	var err error
+	switch op {
+	case opEq, opNe, opGt, opGte, opLt, opLte:
+		c.value, err = parseValue(param, f, v)
+	case opLike:
+		if f.Kind != introspect.KindString {
+			return c, fieldProblem(param, "like applies to text fields only")
+		}
+		c.value = likePattern(v)
+	case opIn:
+		parts := strings.Split(v, ",")
+		values := make([]any, len(parts))
+		for i, p := range parts {
+			if values[i], err = parseValue(param, f, p); err != nil {
+				return c, err
+			}
+		}
+		c.value = values
+	case opNull:
+		c.value, err = parseStrictBool(param, v)
+	default:
+		return c, fieldProblem(param, "unknown operator "+strconv.Quote(op))
+	}
+	return c, err
+}
+
+// likePattern turns the API's "*" wildcard into SQL's "%", escaping the
+// characters LIKE would otherwise treat as wildcards.
+func likePattern(v string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `*`, `%`)
+	return r.Replace(v)
+}
+
+// parseValue converts a query-string value to the field's type.
+func parseValue(param string, f *introspect.Field, v string) (any, error) {
+	var (
+		val any
+		err error
+	)
+	switch f.Kind {
+	case introspect.KindString:
+		return v, nil
+	case introspect.KindInt:
+		val, err = strconv.ParseInt(v, 10, 64)
+	case introspect.KindUint:
+		val, err = strconv.ParseUint(v, 10, 64)
+	case introspect.KindFloat:
+		val, err = strconv.ParseFloat(v, 64)
+	case introspect.KindBool:
+		return parseStrictBool(param, v)
+	case introspect.KindTime:
+		val, err = time.Parse(time.RFC3339Nano, v)
+	default:
+		return nil, fieldProblem(param, "cannot filter on this field")
+	}
+	if err != nil {
+		return nil, fieldProblem(param, "must be "+article(f.Kind)+" "+f.Kind.String())
+	}
+	return val, nil
+}
+
+func article(k introspect.Kind) string {
+	if k == introspect.KindInt || k == introspect.KindUint {
+		return "an"
+	}
+	return "a"
+}
+
+// parseID converts the :id path parameter to the primary key's type. An id
+// that cannot be a key cannot name a record: ok is false.
+func parseID(res *introspect.Resource, id string) (any, bool) {
+	switch res.PK.Kind {
+	case introspect.KindInt:
+		n, err := strconv.ParseInt(id, 10, 64)
+		return n, err == nil
+	case introspect.KindUint:
+		n, err := strconv.ParseUint(id, 10, 64)
+		return n, err == nil
+	default:
+		return id, id != ""
+	}
+}

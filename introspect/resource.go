@@ -1,0 +1,97 @@
+// Package introspect turns a registered bun model into an immutable resource
+// descriptor. All reflection happens here, once, at registration; the request
+// path only reads the descriptors this package builds.
+package introspect
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/uptrace/bun/schema"
+)
+
+// Resource describes one registered model: its names, its primary key, the
+// fields the API exposes and the conventions it follows. A Resource is never
+// modified after Build returns it.
+type Resource struct {
+	// Name is the resource name used in URLs and policies, e.g. "posts".
+	Name string
+	// ModelName is the Go type name, e.g. "Post"; errors use it.
+	ModelName string
+	// Type is the model's struct type (not a pointer).
+	Type reflect.Type
+	// Table is bun's own description of the model.
+	Table *schema.Table
+
+	// PK is the single primary key field.
+	PK *Field
+	// Fields lists every column field in struct order, hidden ones included.
+	Fields []*Field
+	// SoftDelete is the soft-delete column, or nil for hard-delete models.
+	SoftDelete *Field
+	// CreatedAt and UpdatedAt are the automatic timestamps, or nil.
+	CreatedAt *Field
+	UpdatedAt *Field
+	// Relations lists the bun relations declared on the model.
+	Relations []Relation
+
+	byJSON  map[string]*Field
+	exposed [2][]*Field
+}
+
+// Relation is a bun relation declared with a `rel` tag.
+type Relation struct {
+	// Name is the relation's JSON name.
+	Name string
+	// GoName is the struct field that holds the related record(s).
+	GoName string
+	// Kind is one of bun's schema relation constants (schema.HasOneRelation...).
+	Kind int
+	// Table is the related table's name.
+	Table string
+}
+
+// SoftDeletable reports whether the resource has a soft-delete column.
+func (r *Resource) SoftDeletable() bool { return r.SoftDelete != nil }
+
+// FieldByJSON returns the field with the given JSON name, hidden fields
+// (json:"-") excluded.
+func (r *Resource) FieldByJSON(name string) (*Field, bool) {
+	f, ok := r.byJSON[name]
+	return f, ok
+}
+
+// Exposed lists the fields a response may contain, in struct order: every
+// field not tagged json:"-", and the soft-delete column only when
+// withDeleted is true (the caller may read deleted rows).
+func (r *Resource) Exposed(withDeleted bool) []*Field {
+	if withDeleted {
+		return r.exposed[1]
+	}
+	return r.exposed[0]
+}
+
+// Lookup returns the field with the given JSON name as the caller may use
+// it: hidden fields never, the soft-delete column only with withDeleted.
+func (r *Resource) Lookup(name string, withDeleted bool) (*Field, bool) {
+	f, ok := r.byJSON[name]
+	if !ok || (f == r.SoftDelete && !withDeleted) {
+		return nil, false
+	}
+	return f, true
+}
+
+// New returns a pointer to a new zero value of the model.
+func (r *Resource) New() reflect.Value { return reflect.New(r.Type) }
+
+// NewSlice returns a pointer to a new empty slice of the model.
+func (r *Resource) NewSlice() reflect.Value {
+	return reflect.New(reflect.SliceOf(r.Type))
+}
+
+func (r *Resource) errorf(f *Field, format string, args ...any) error {
+	if f == nil {
+		return fmt.Errorf("introspect: model %s: "+format, append([]any{r.ModelName}, args...)...)
+	}
+	return fmt.Errorf("introspect: model %s, field %s: "+format, append([]any{r.ModelName, f.GoName}, args...)...)
+}
