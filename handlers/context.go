@@ -6,8 +6,8 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"

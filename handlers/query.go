@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
