@@ -165,8 +165,14 @@ func (a *App) Mount(r Router) {
 		if res.desc.SoftDeletable() {
 			a.route(r, http.MethodPost, item+"/restore", ep, res, OpRestore)
 		}
+		// Echo lets a trailing :id swallow further segments ("1/restore"),
+		// which would make unknown sub-paths look like items or answer 405;
+		// this route claims them so they are a plain 404.
+		r.Add(echo.RouteNotFound, item+"/*", notFound)
 	}
 }
+
+func notFound(echo.Context) error { return echo.ErrNotFound }
 
 func (a *App) route(r Router, method, path string, ep *handlers.Endpoint, res *resource, op Operation) {
 	generated := handlers.Generated(op)

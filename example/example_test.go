@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+)
+
+// step is one request of a scenario and what its answer must (not) contain.
+type step struct {
+	name        string
+	token       string
+	method, url string
+	body        string
+	status      int
+	expect      []string
+	notExpect   []string
+}
+
+func newTestServer(t *testing.T) (*echo.Echo, *bun.DB) {
+	t.Helper()
+	db, err := openSQLite(filepath.Join(t.TempDir(), "example.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e, err := newServer(context.Background(), db, options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, db
+}
+
+// play plays the steps in order against e; each step sees the effects of
+// the ones before it.
+func play(t *testing.T, e *echo.Echo, steps []step) {
+	t.Helper()
+	for _, s := range steps {
+		var body io.Reader
+		if s.body != "" {
+			body = strings.NewReader(s.body)
+		}
+		req := httptest.NewRequest(s.method, s.url, body)
+		if s.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if s.token != "" {
+			req.Header.Set("Authorization", "Bearer "+s.token)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		got := rec.Body.String()
+		if rec.Code != s.status {
+			t.Fatalf("%s: %s %s: status %d, want %d; body %s", s.name, s.method, s.url, rec.Code, s.status, got)
+		}
+		for _, want := range s.expect {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: body %s does not contain %s", s.name, got, want)
+			}
+		}
+		for _, bad := range s.notExpect {
+			if strings.Contains(got, bad) {
+				t.Errorf("%s: body %s contains %s", s.name, got, bad)
+			}
+		}
+	}
+}
+
+const (
+	admin = "admin-token"
+	alice = "alice-token"
+	bob   = "bob-token"
+)
+
+func TestExampleCreateBodies(t *testing.T) {
+	e, _ := newTestServer(t)
+	play(t, e, []step{
+		{"user by admin", admin, "POST", "/api/users", `{"name":"Carol","email":"carol@example.com"}`, 201, []string{`"id":4`, `"deletedAt":null`}, nil},
+		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, []string{`"views":0`}, []string{"deletedAt"}},
+		{"comment", alice, "POST", "/api/comments", `{"postId":1,"body":"nice"}`, 201, []string{`"body":"nice"`}, []string{"deleted_at"}},
+		{"invoice", alice, "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, []string{`"amount":1200`}, []string{"deletedDate"}},
+		{"tag", alice, "POST", "/api/tags", `{"name":"go"}`, 201, []string{`"name":"go"`}, nil},
+		{"attachment", alice, "POST", "/api/attachments", `{"postId":1,"filename":"a.png"}`, 201, []string{`"filename":"a.png"`}, []string{"storage", "deletedAt"}},
+		{"seeded users", admin, "GET", "/api/users", "", 200, []string{`"total":4`, "alice@example.com", "bob@example.com"}, nil},
+		{"anonymous reads posts", "", "GET", "/api/posts", "", 200, []string{"Hello"}, nil},
+		{"anonymous may not read invoices", "", "GET", "/api/invoices", "", 401, nil, nil},
+		{"anonymous may not create posts", "", "POST", "/api/posts", `{"title":"x","content":"x","userId":2}`, 401, nil, nil},
+	})
+}
+
+func TestExampleAttachmentDeleteIsPermanent(t *testing.T) {
+	e, db := newTestServer(t)
+	play(t, e, []step{
+		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil},
+		{"attachment", alice, "POST", "/api/attachments", `{"postId":1,"filename":"a.png"}`, 201, nil, nil},
+		{"anonymous may not delete", "", "DELETE", "/api/attachments/1", "", 401, nil, nil},
+		{"hard delete", alice, "DELETE", "/api/attachments/1", "", 200, []string{`"hardDeleted":true`, `"success":true`}, nil},
+		{"gone for admin too", admin, "GET", "/api/attachments/1", "", 404, nil, nil},
+		{"second delete", alice, "DELETE", "/api/attachments/1", "", 404, nil, nil},
+		{"not an id", alice, "DELETE", "/api/attachments/x", "", 404, nil, nil},
+	})
+	n, err := db.NewSelect().Model((*Attachment)(nil)).WhereAllWithDeleted().Count(context.Background())
+	if err != nil || n != 0 {
+		t.Fatalf("attachments left in the table: %d (%v)", n, err)
+	}
+}
+
+func TestExamplePostOwnerMayRestore(t *testing.T) {
+	e, _ := newTestServer(t)
+	play(t, e, []step{
+		{"alice's post", alice, "POST", "/api/posts", `{"title":"Mine","content":"x","userId":2}`, 201, nil, nil},
+		{"bob's post", bob, "POST", "/api/posts", `{"title":"His","content":"x","userId":3}`, 201, nil, nil},
+		{"delete alice's", alice, "DELETE", "/api/posts/1", "", 200, []string{`"softDeleted":true`}, nil},
+		{"delete bob's", bob, "DELETE", "/api/posts/2", "", 200, nil, nil},
+		{"bob may not restore alice's", bob, "POST", "/api/posts/1/restore", "", 403, nil, []string{"Mine"}},
+		{"bob gets 403 for a missing post too", bob, "POST", "/api/posts/99/restore", "", 403, nil, nil},
+		{"anonymous", "", "POST", "/api/posts/1/restore", "", 401, nil, nil},
+		{"alice restores her own", alice, "POST", "/api/posts/1/restore", "", 200, []string{`"restored":true`, "Mine"}, []string{"deletedAt"}},
+		{"visible again", "", "GET", "/api/posts/1", "", 200, []string{"Mine"}, nil},
+		{"owner, but live", alice, "POST", "/api/posts/1/restore", "", 409, nil, nil},
+		{"alice may not restore bob's", alice, "POST", "/api/posts/2/restore", "", 403, nil, nil},
+		{"admin restores bob's", admin, "POST", "/api/posts/2/restore", "", 200, []string{`"restored":true`, `"deletedAt":null`}, nil},
+		{"admin, missing", admin, "POST", "/api/posts/99/restore", "", 404, nil, nil},
+	})
+}
+
+func TestExampleUserCannotSeeDeleted(t *testing.T) {
+	e, _ := newTestServer(t)
+	play(t, e, []step{
+		{"post", alice, "POST", "/api/posts", `{"title":"Gone","content":"x","userId":2}`, 201, nil, nil},
+		{"delete", alice, "DELETE", "/api/posts/1", "", 200, nil, nil},
+		{"list", alice, "GET", "/api/posts", "", 200, []string{`"total":0`}, []string{"Gone"}},
+		{"get", alice, "GET", "/api/posts/1", "", 404, nil, []string{"Gone"}},
+		{"patch", alice, "PATCH", "/api/posts/1", `{"title":"Back"}`, 404, nil, nil},
+		{"include deleted", alice, "GET", "/api/posts?includeDeleted=true", "", 403, nil, []string{"Gone"}},
+		{"admin sees it", admin, "GET", "/api/posts?includeDeleted=true", "", 200, []string{"Gone", `"deletedAt":"20`}, nil},
+		{"tags hard delete", alice, "POST", "/api/tags", `{"name":"go"}`, 201, nil, nil},
+		{"tag delete", alice, "DELETE", "/api/tags/1", "", 200, []string{`"softDeleted":false`, "Record permanently deleted"}, nil},
+		{"no restore route for tags", admin, "POST", "/api/tags/1/restore", "", 404, nil, nil},
+	})
+}
+
+func TestExampleRejectsUnknownToken(t *testing.T) {
+	e, _ := newTestServer(t)
+	req := httptest.NewRequest(http.MethodGet, "/api/posts", nil)
+	req.Header.Set("Authorization", "Bearer nope")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != "Bearer" {
+		t.Fatalf("status %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
