@@ -180,8 +180,14 @@ type Member struct {
 const jsonContentType = echo.MIMEApplicationJSON
 
 func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, extra ...Member) error {
+	return c.writeFields(status, v, c.ep.Resource.Exposed(withDeleted), extra...)
+}
+
+// writeFields writes {"data": record, ...extra} with the given fields of
+// the record.
+func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.Field, extra ...Member) error {
 	b := append(make([]byte, 0, 512), `{"data":`...)
-	b, err := appendRecord(b, v, c.ep.Resource.Exposed(withDeleted))
+	b, err := appendRecord(b, v, fields)
 	if err != nil {
 		return err
 	}

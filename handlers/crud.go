@@ -35,27 +35,28 @@ func Generated(op Operation) HandlerFunc {
 	return nil
 }
 
-// List serves GET /R: live rows (all rows with includeDeleted=true for a
-// caller allowed read_deleted), filtered, sorted and paginated.
+// List serves GET /R: live rows (all rows with includeDeleted=true, only
+// deleted ones with onlyDeleted=true, for a caller allowed read_deleted),
+// filtered, sorted and paginated.
 func List(c *Context) error {
 	if err := c.Require(auth.ActionRead); err != nil {
 		return err
 	}
 	res := c.ep.Resource
 	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	lq, err := parseListQuery(c.QueryParams(), res, withDeleted, c.ep.Limits)
+	rq, err := parseReadQuery(c.QueryParams(), res, withDeleted, c.ep.Limits, false)
 	if err != nil {
 		return err
 	}
-	if lq.includeDeleted && !withDeleted {
+	if rq.asksForDeleted() && !withDeleted {
 		return c.Deny(auth.ActionReadDeleted)
 	}
 
 	rows := res.NewSlice()
 	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res)
-	if len(lq.filters) > 0 {
+	if len(rq.filters) > 0 {
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			for _, f := range lq.filters {
+			for _, f := range rq.filters {
 				q = f.apply(q)
 			}
 			return q
@@ -63,25 +64,40 @@ func List(c *Context) error {
 	}
 	// The soft-delete predicate stands outside any group of the caller's
 	// conditions, so no condition can widen past it.
-	if res.SoftDeletable() && !lq.includeDeleted {
-		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	switch {
+	case rq.onlyDeleted:
+		q = q.Where("? IS NOT NULL", res.SoftDelete.Ident)
+	case !rq.including():
+		q = c.liveOnly(q)
+	}
+	sort := rq.sort
+	if sort == nil && rq.onlyDeleted {
+		// The trash view shows the latest deletions first.
+		sort = []sortKey{{field: res.SoftDelete, desc: true}}
 	}
 	pkSorted := false
-	for _, k := range lq.sort {
+	for _, k := range sort {
 		q = q.OrderExpr(orderTerm(k.desc), k.field.Ident)
 		pkSorted = pkSorted || k.field == res.PK
 	}
 	if !pkSorted {
+		// The key breaks ties, so pages are stable.
 		q = q.OrderExpr("? ASC", res.PK.Ident)
 	}
-	q = q.Limit(int64(lq.limit)).Offset(int64(lq.offset))
+	q = q.Limit(int64(rq.limit)).Offset(int64(rq.offset))
 
-	total, err := q.ScanAndCount(c.Request().Context())
+	ctx := c.Request().Context()
+	var total int64
+	if rq.count {
+		total, err = q.ScanAndCount(ctx)
+	} else {
+		err = q.Scan(ctx)
+	}
 	if err != nil {
 		return c.dbError(err)
 	}
 
-	fields := res.Exposed(withDeleted)
+	fields := rq.output(res.Exposed(withDeleted))
 	list := rows.Elem()
 	b := append(make([]byte, 0, 256+list.Len()*256), `{"data":[`...)
 	for i := 0; i < list.Len(); i++ {
@@ -92,12 +108,16 @@ func List(c *Context) error {
 			return err
 		}
 	}
-	b = append(b, `],"meta":{"total":`...)
-	b = strconv.AppendInt(b, int64(total), 10)
-	b = append(b, `,"limit":`...)
-	b = strconv.AppendInt(b, int64(lq.limit), 10)
+	b = append(b, `],"meta":{`...)
+	if rq.count {
+		b = append(b, `"total":`...)
+		b = strconv.AppendInt(b, total, 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"limit":`...)
+	b = strconv.AppendInt(b, int64(rq.limit), 10)
 	b = append(b, `,"offset":`...)
-	b = strconv.AppendInt(b, int64(lq.offset), 10)
+	b = strconv.AppendInt(b, int64(rq.offset), 10)
 	b = append(b, "}}"...)
 	return c.Blob(http.StatusOK, jsonContentType, b)
 }
@@ -117,28 +137,22 @@ func Get(c *Context) error {
 	}
 	res := c.ep.Resource
 	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	showDeleted := withDeleted
-	if v, given := c.QueryParams()[paramIncludeDeleted]; given {
-		if len(v) != 1 {
-			return fieldProblem(paramIncludeDeleted, "must be given at most once")
-		}
-		include, err := parseStrictBool(paramIncludeDeleted, v[0])
-		if err != nil {
-			return err
-		}
-		if include && !withDeleted {
-			return c.Deny(auth.ActionReadDeleted)
-		}
-		showDeleted = include && withDeleted
+	rq, err := parseReadQuery(c.QueryParams(), res, withDeleted, c.ep.Limits, true)
+	if err != nil {
+		return err
 	}
+	if rq.including() && !withDeleted {
+		return c.Deny(auth.ActionReadDeleted)
+	}
+	showDeleted := withDeleted && (rq.includeDeleted == nil || *rq.includeDeleted)
 	id, ok := parseID(res, c.ID())
 	if !ok {
 		return c.NotFound(c.ID())
 	}
 	rec := res.New()
 	q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-	if res.SoftDeletable() && !showDeleted {
-		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	if !showDeleted {
+		q = c.liveOnly(q)
 	}
 	if err := q.Scan(c.Request().Context()); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -146,7 +160,7 @@ func Get(c *Context) error {
 		}
 		return c.dbError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), withDeleted)
+	return c.writeFields(http.StatusOK, rec.Elem(), rq.output(res.Exposed(withDeleted)))
 }
 
 // Create serves POST /R: the body's writable fields, timestamps set by the

@@ -18,19 +18,51 @@ import (
 const (
 	paramLimit          = "limit"
 	paramOffset         = "offset"
+	paramPage           = "page"
 	paramSort           = "sort"
+	paramCount          = "count"
+	paramFields         = "fields"
 	paramIncludeDeleted = "includeDeleted"
+	paramOnlyDeleted    = "onlyDeleted"
 )
 
-// listQuery is a parsed and validated list request. Fields in it come from
-// the resource's whitelist; values are typed and only ever bound as
-// parameters.
-type listQuery struct {
-	limit          int
-	offset         int
-	includeDeleted bool
-	filters        []condition
-	sort           []sortKey
+// readQuery is a parsed and validated list or get request. Fields in it
+// come from the resource's whitelist; values are typed and only ever bound
+// as parameters.
+type readQuery struct {
+	limit  int
+	offset int
+	// count is false when the caller opted out of the total with count=false.
+	count bool
+	// includeDeleted is nil when the parameter was not given.
+	includeDeleted *bool
+	onlyDeleted    bool
+	// fields is the sparse field set, nil for all fields.
+	fields  []*introspect.Field
+	filters []condition
+	sort    []sortKey
+}
+
+// including reports whether deleted rows were asked for with
+// includeDeleted=true.
+func (q *readQuery) including() bool { return q.includeDeleted != nil && *q.includeDeleted }
+
+// asksForDeleted reports whether the request needs read_deleted.
+func (q *readQuery) asksForDeleted() bool { return q.including() || q.onlyDeleted }
+
+// output returns the fields to write: the sparse set when one was asked
+// for, in struct order, else every exposed field.
+func (q *readQuery) output(exposed []*introspect.Field) []*introspect.Field {
+	if q.fields == nil {
+		return exposed
+	}
+	out := make([]*introspect.Field, 0, len(q.fields))
+	for _, f := range exposed {
+		if slices.Contains(q.fields, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 type sortKey struct {
@@ -78,11 +110,15 @@ func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	}
 }
 
-// parseListQuery validates every query parameter of a list request.
-// withDeleted says whether the caller may see the soft-delete column; for
-// anyone else it is an unknown field.
-func parseListQuery(params url.Values, res *introspect.Resource, withDeleted bool, lim Limits) (*listQuery, error) {
-	lq := &listQuery{limit: lim.DefaultLimit}
+// itemParams are the parameters a single-record request accepts.
+var itemParams = map[string]bool{paramFields: true, paramIncludeDeleted: true}
+
+// parseReadQuery validates every query parameter of a list request, or of a
+// get when item is true. withDeleted says whether the caller may see the
+// soft-delete column; for anyone else it is an unknown field.
+func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted bool, lim Limits, item bool) (*readQuery, error) {
+	rq := &readQuery{limit: lim.DefaultLimit, count: true}
+	page := 0
 	// Sorted, so that a request with several faults always gets the same
 	// answer.
 	for _, name := range slices.Sorted(maps.Keys(params)) {
@@ -90,27 +126,71 @@ func parseListQuery(params url.Values, res *introspect.Resource, withDeleted boo
 		if len(values) != 1 {
 			return nil, fieldProblem(name, "must be given at most once")
 		}
+		if item && !itemParams[name] {
+			return nil, fieldProblem(name, "unknown query parameter for a single record")
+		}
 		v := values[0]
 		var err error
 		switch name {
 		case paramLimit:
-			lq.limit, err = parseBoundedInt(name, v, 1, lim.MaxLimit)
+			rq.limit, err = parseBoundedInt(name, v, 1, lim.MaxLimit)
 		case paramOffset:
-			lq.offset, err = parseBoundedInt(name, v, 0, maxOffset)
-		case paramIncludeDeleted:
-			lq.includeDeleted, err = parseStrictBool(name, v)
+			rq.offset, err = parseBoundedInt(name, v, 0, maxOffset)
+		case paramPage:
+			page, err = parseBoundedInt(name, v, 1, maxOffset)
+		case paramCount:
+			rq.count, err = parseStrictBool(name, v)
+		case paramIncludeDeleted, paramOnlyDeleted:
+			var b bool
+			if b, err = parseStrictBool(name, v); err == nil && !res.SoftDeletable() {
+				err = fieldProblem(name, res.Name+" has no soft deletes")
+			}
+			if name == paramOnlyDeleted {
+				rq.onlyDeleted = b
+			} else {
+				rq.includeDeleted = &b
+			}
+		case paramFields:
+			rq.fields, err = parseFields(v, res, withDeleted)
 		case paramSort:
-			lq.sort, err = parseSort(v, res, withDeleted)
+			rq.sort, err = parseSort(v, res, withDeleted)
 		default:
 			var c condition
 			c, err = parseCondition(name, v, res, withDeleted)
-			lq.filters = append(lq.filters, c)
+			rq.filters = append(rq.filters, c)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	return lq, nil
+	if page > 0 {
+		if _, both := params[paramOffset]; both {
+			return nil, fieldProblem(paramPage, "cannot be combined with offset")
+		}
+		if (page-1) > maxOffset/rq.limit {
+			return nil, fieldProblem(paramPage, "is too large")
+		}
+		rq.offset = (page - 1) * rq.limit
+	}
+	if rq.including() && rq.onlyDeleted {
+		return nil, fieldProblem(paramOnlyDeleted, "cannot be combined with includeDeleted=true")
+	}
+	return rq, nil
+}
+
+// parseFields reads a sparse field set: known, visible fields, each once.
+func parseFields(v string, res *introspect.Resource, withDeleted bool) ([]*introspect.Field, error) {
+	var fields []*introspect.Field
+	for _, name := range strings.Split(v, ",") {
+		f, ok := res.Lookup(name, withDeleted)
+		if !ok {
+			return nil, fieldProblem(paramFields, "unknown field "+strconv.Quote(name))
+		}
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	return fields, nil
 }
 
 // maxOffset keeps offsets inside what every database accepts.
