@@ -152,7 +152,11 @@ type Router interface {
 // RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
 func (a *App) Mount(r Router) {
 	a.mounted = true
-	limits := handlers.Limits{DefaultLimit: a.cfg.DefaultLimit, MaxLimit: a.cfg.MaxLimit}
+	limits := handlers.Limits{
+		DefaultLimit: a.cfg.DefaultLimit,
+		MaxLimit:     a.cfg.MaxLimit,
+		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
+	}
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits}
 		base := a.cfg.Prefix + "/" + res.desc.Name

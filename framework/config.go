@@ -28,6 +28,10 @@ type Config struct {
 	MaxLimit int
 	// MaxBodyBytes bounds request bodies (1 MiB); larger ones get a 413.
 	MaxBodyBytes int64
+	// MaxFilterLength bounds a ?filter= expression, in bytes (2000).
+	MaxFilterLength int
+	// MaxFilterConditions bounds the comparisons in one ?filter= (50).
+	MaxFilterConditions int
 
 	// Authenticator resolves the caller; with none, every caller is
 	// anonymous.
@@ -80,6 +84,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes < 0 {
 		return c, fmt.Errorf("framework: Config.MaxBodyBytes must be positive")
+	}
+	if c.MaxFilterLength == 0 {
+		c.MaxFilterLength = 2000
+	}
+	if c.MaxFilterConditions == 0 {
+		c.MaxFilterConditions = 50
+	}
+	if c.MaxFilterLength < 0 || c.MaxFilterConditions < 0 {
+		return c, fmt.Errorf("framework: Config.MaxFilterLength and MaxFilterConditions must be positive")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

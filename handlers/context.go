@@ -48,6 +48,8 @@ type Limits struct {
 	DefaultLimit int
 	// MaxLimit is the largest page size a request may ask for.
 	MaxLimit int
+	// Filter bounds ?filter= expressions.
+	Filter FilterLimits
 }
 
 // Endpoint is everything one resource's handlers share: the descriptor, the

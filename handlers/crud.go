@@ -54,10 +54,13 @@ func List(c *Context) error {
 
 	rows := res.NewSlice()
 	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res)
-	if len(rq.filters) > 0 {
+	if len(rq.filters) > 0 || rq.expr != nil {
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			for _, f := range rq.filters {
 				q = f.apply(q)
+			}
+			if rq.expr != nil {
+				q = q.Where(rq.expr.query, rq.expr.args...)
 			}
 			return q
 		})

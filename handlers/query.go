@@ -24,6 +24,7 @@ const (
 	paramFields         = "fields"
 	paramIncludeDeleted = "includeDeleted"
 	paramOnlyDeleted    = "onlyDeleted"
+	paramFilter         = "filter"
 )
 
 // readQuery is a parsed and validated list or get request. Fields in it
@@ -40,7 +41,9 @@ type readQuery struct {
 	// fields is the sparse field set, nil for all fields.
 	fields  []*introspect.Field
 	filters []condition
-	sort    []sortKey
+	// expr is the compiled ?filter= expression, or nil.
+	expr *filterSQL
+	sort []sortKey
 }
 
 // including reports whether deleted rows were asked for with
@@ -154,6 +157,8 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 			rq.fields, err = parseFields(v, res, withDeleted)
 		case paramSort:
 			rq.sort, err = parseSort(v, res, withDeleted)
+		case paramFilter:
+			rq.expr, err = compileFilter(v, res, withDeleted, lim.Filter)
 		default:
 			var c condition
 			c, err = parseCondition(name, v, res, withDeleted)
@@ -283,8 +288,7 @@ func parseCondition(param, v string, res *introspect.Resource, withDeleted bool)
 // likePattern turns the API's "*" wildcard into SQL's "%", escaping the
 // characters LIKE would otherwise treat as wildcards.
 func likePattern(v string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `*`, `%`)
-	return r.Replace(v)
+	return strings.ReplaceAll(likeEscaper.Replace(v), "*", "%")
 }
 
 // parseValue converts a query-string value to the field's type.
