@@ -289,9 +289,9 @@ func (p *filterParser) comparison() error {
 	if lit.kind == tokIdent && lit.text == "null" {
 		switch op.text {
 		case "=":
-			p.sql.WriteString("? IS NULL")
+			p.sql.WriteString("(? IS NULL)")
 		case "!=":
-			p.sql.WriteString("? IS NOT NULL")
+			p.sql.WriteString("(? IS NOT NULL)")
 		default:
 			return filterError(op.pos, "null compares with = or != only")
 		}
@@ -306,7 +306,7 @@ func (p *filterParser) comparison() error {
 		if op.text == "!~" {
 			not = "NOT "
 		}
-		p.sql.WriteString(`? ` + not + `LIKE ? ESCAPE '\'`)
+		p.sql.WriteString(`(? ` + not + `LIKE ? ESCAPE '\')`)
 		p.args = append(p.args, f.Ident, "%"+likeEscaper.Replace(lit.text)+"%")
 		return nil
 	}
@@ -318,7 +318,7 @@ func (p *filterParser) comparison() error {
 	if sqlOp == "!=" {
 		sqlOp = "<>"
 	}
-	p.sql.WriteString("? " + sqlOp + " ?")
+	p.sql.WriteString("(? " + sqlOp + " ?)")
 	p.args = append(p.args, f.Ident, value)
 	return nil
 }
