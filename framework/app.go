@@ -158,7 +158,7 @@ func (a *App) Mount(r Router) {
 		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
 	}
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits}
+		ep := &handlers.Endpoint{Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

@@ -28,6 +28,12 @@ type Config struct {
 	MaxLimit int
 	// MaxBodyBytes bounds request bodies (1 MiB); larger ones get a 413.
 	MaxBodyBytes int64
+	// CursorSecret signs the pagination cursors of list responses. Give
+	// every instance of a deployment the same secret. When empty, cursors
+	// are still checked for integrity and for belonging to their query, but
+	// anyone could forge one; a forged cursor only moves where a page
+	// starts, never past filters or the soft-delete rule.
+	CursorSecret []byte
 	// MaxFilterLength bounds a ?filter= expression, in bytes (2000).
 	MaxFilterLength int
 	// MaxFilterConditions bounds the comparisons in one ?filter= (50).

@@ -59,6 +59,8 @@ type Endpoint struct {
 	DB         bun.IDB
 	Authorizer Authorizer
 	Limits     Limits
+	// CursorKey signs pagination cursors.
+	CursorKey []byte
 }
 
 // Context is what a handler, generated or custom, gets for one request.

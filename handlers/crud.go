@@ -52,56 +52,65 @@ func List(c *Context) error {
 		return c.Deny(auth.ActionReadDeleted)
 	}
 
-	rows := res.NewSlice()
-	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res)
-	if len(rq.filters) > 0 || rq.expr != nil {
-		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			for _, f := range rq.filters {
-				q = f.apply(q)
-			}
-			if rq.expr != nil {
-				q = q.Where(rq.expr.query, rq.expr.args...)
-			}
-			return q
-		})
-	}
-	// The soft-delete predicate stands outside any group of the caller's
-	// conditions, so no condition can widen past it.
-	switch {
-	case rq.onlyDeleted:
-		q = q.Where("? IS NOT NULL", res.SoftDelete.Ident)
-	case !rq.including():
-		q = c.liveOnly(q)
-	}
-	sort := rq.sort
-	if sort == nil && rq.onlyDeleted {
-		// The trash view shows the latest deletions first.
-		sort = []sortKey{{field: res.SoftDelete, desc: true}}
-	}
-	pkSorted := false
-	for _, k := range sort {
-		q = q.OrderExpr(orderTerm(k.desc), k.field.Ident)
-		pkSorted = pkSorted || k.field == res.PK
-	}
-	if !pkSorted {
-		// The key breaks ties, so pages are stable.
-		q = q.OrderExpr("? ASC", res.PK.Ident)
-	}
-	q = q.Limit(int64(rq.limit)).Offset(int64(rq.offset))
-
 	ctx := c.Request().Context()
+	rows := res.NewSlice()
+	// filtered selects the rows the request asks for, before paging.
+	filtered := func(model any) *bun.SelectQuery {
+		q := unscoped(c.ep.DB.NewSelect().Model(model), res)
+		if len(rq.filters) > 0 || rq.expr != nil {
+			q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				for _, f := range rq.filters {
+					q = f.apply(q)
+				}
+				if rq.expr != nil {
+					q = q.Where(rq.expr.query, rq.expr.args...)
+				}
+				return q
+			})
+		}
+		// The soft-delete predicate stands outside any group of the
+		// caller's conditions, so no condition can widen past it.
+		switch {
+		case rq.onlyDeleted:
+			return q.Where("? IS NOT NULL", res.SoftDelete.Ident)
+		case !rq.including():
+			return c.liveOnly(q)
+		}
+		return q
+	}
+
 	var total int64
 	if rq.count {
-		total, err = q.ScanAndCount(ctx)
-	} else {
-		err = q.Scan(ctx)
+		n, err := filtered(rows.Interface()).Count(ctx)
+		if err != nil {
+			return c.dbError(err)
+		}
+		total = int64(n)
 	}
-	if err != nil {
+	query := fingerprint(res.Name, c.QueryParams())
+	q := filtered(rows.Interface())
+	if rq.cursor != "" {
+		values, err := decodeCursor(c.ep.CursorKey, query, rq.sort, rq.cursor)
+		if err != nil {
+			return err
+		}
+		q = afterKeys(q, rq.sort, values)
+	}
+	// One row more than the page tells whether there is a next page.
+	q = orderBy(q, rq.sort).Limit(int64(rq.limit + 1)).Offset(int64(rq.offset))
+	if err := q.Scan(ctx); err != nil {
 		return c.dbError(err)
+	}
+	list := rows.Elem()
+	next := ""
+	if list.Len() > rq.limit {
+		list = list.Slice(0, rq.limit)
+		if next, err = encodeCursor(c.ep.CursorKey, query, rq.sort, list.Index(rq.limit-1)); err != nil {
+			return err
+		}
 	}
 
 	fields := rq.output(res.Exposed(withDeleted))
-	list := rows.Elem()
 	b := append(make([]byte, 0, 256+list.Len()*256), `{"data":[`...)
 	for i := 0; i < list.Len(); i++ {
 		if i > 0 {
@@ -119,17 +128,16 @@ func List(c *Context) error {
 	}
 	b = append(b, `"limit":`...)
 	b = strconv.AppendInt(b, int64(rq.limit), 10)
-	b = append(b, `,"offset":`...)
-	b = strconv.AppendInt(b, int64(rq.offset), 10)
+	if rq.cursor == "" {
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, int64(rq.offset), 10)
+	}
+	if next != "" {
+		b = append(b, `,"nextCursor":`...)
+		b = appendString(b, next)
+	}
 	b = append(b, "}}"...)
 	return c.Blob(http.StatusOK, jsonContentType, b)
-}
-
-func orderTerm(desc bool) string {
-	if desc {
-		return "? DESC"
-	}
-	return "? ASC"
 }
 
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may

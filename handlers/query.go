@@ -43,7 +43,10 @@ type readQuery struct {
 	filters []condition
 	// expr is the compiled ?filter= expression, or nil.
 	expr *filterSQL
+	// sort is the full order: the requested keys, then the primary key.
 	sort []sortKey
+	// cursor is the ?cursor= token, "" for the first or an offset page.
+	cursor string
 }
 
 // including reports whether deleted rows were asked for with
@@ -159,6 +162,8 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 			rq.sort, err = parseSort(v, res, withDeleted)
 		case paramFilter:
 			rq.expr, err = compileFilter(v, res, withDeleted, lim.Filter)
+		case paramCursor:
+			rq.cursor = v
 		default:
 			var c condition
 			c, err = parseCondition(name, v, res, withDeleted)
@@ -179,6 +184,17 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 	}
 	if rq.including() && rq.onlyDeleted {
 		return nil, fieldProblem(paramOnlyDeleted, "cannot be combined with includeDeleted=true")
+	}
+	if rq.cursor != "" && (params.Has(paramOffset) || params.Has(paramPage)) {
+		return nil, fieldProblem(paramCursor, "cannot be combined with offset or page")
+	}
+	if rq.sort == nil && rq.onlyDeleted {
+		// The trash view shows the latest deletions first.
+		rq.sort = []sortKey{{field: res.SoftDelete, desc: true}}
+	}
+	if !slices.ContainsFunc(rq.sort, func(k sortKey) bool { return k.field == res.PK }) {
+		// The key breaks ties, so pages are stable and cursors exact.
+		rq.sort = append(rq.sort, sortKey{field: res.PK})
 	}
 	return rq, nil
 }

@@ -127,6 +127,7 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 			return nil, res.errorf(f, "the primary key cannot be the soft-delete column")
 		}
 		f.ReadOnly = true
+		f.NullInDB = true
 		res.SoftDelete = f
 	default:
 		return nil, res.errorf(nil, "fields %s and %s both look like the soft-delete column; keep one, or rename the other",
@@ -180,6 +181,7 @@ func newField(bf *schema.Field) *Field {
 		Kind:      kindOf(bf.StructField.Type),
 		Time:      timeShapeOf(bf.StructField.Type),
 		Nullable:  nullable(bf.StructField.Type),
+		NullInDB:  nullable(bf.StructField.Type) || bf.NullZero,
 		Hidden:    name == "",
 		OmitEmpty: strings.Contains(opts, "omitempty"),
 		Index:     bf.Index,

@@ -93,6 +93,9 @@ type Field struct {
 	Time TimeShape
 	// Nullable reports whether JSON null is a meaningful value for the field.
 	Nullable bool
+	// NullInDB reports whether the column can hold NULL: a nullable Go
+	// type, bun's nullzero, or the soft-delete column.
+	NullInDB bool
 	// Hidden fields (json:"-") are never read from or written to JSON.
 	Hidden bool
 	// ReadOnly fields may not be set by a client.

@@ -1,0 +1,544 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// ---------------------------------------------------------------------------
+// Test models. Every soft-delete model has ID, Name and Qty first, so the
+// lifecycle scenarios can be shared; each one spells its soft-delete column
+// differently and holds it in a different Go type.
+
+// Widget is soft-deleted through Go name DeletedAt (JSON "deletedAt"), a
+// time.Time without nullzero. It has both automatic timestamps and a
+// json:"-" field.
+type Widget struct {
+	bun.BaseModel `bun:"table:widgets"`
+
+	ID        int64     `bun:"id,pk,autoincrement" json:"id"`
+	Name      string    `bun:"name,notnull" json:"name"`
+	Qty       int64     `bun:"qty,notnull" json:"qty"`
+	Secret    string    `bun:"secret" json:"-"`
+	CreatedAt time.Time `bun:"created_at,notnull" json:"createdAt"`
+	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updatedAt"`
+	DeletedAt time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// Gadget is soft-deleted through the column and JSON name "deleted_at" on
+// an otherwise unconventionally named bun.NullTime field.
+type Gadget struct {
+	bun.BaseModel `bun:"table:gadgets"`
+
+	ID        int64        `bun:"id,pk,autoincrement" json:"id"`
+	Name      string       `bun:"name,notnull" json:"name"`
+	Qty       int64        `bun:"qty,notnull" json:"qty"`
+	Tombstone bun.NullTime `bun:"deleted_at" json:"deleted_at"`
+}
+
+// Ledger is soft-deleted through Go name DeletedDate (JSON "deletedDate"),
+// a sql.NullTime, and has a snake_case creation timestamp.
+type Ledger struct {
+	bun.BaseModel `bun:"table:ledgers"`
+
+	ID          int64        `bun:"id,pk,autoincrement" json:"id"`
+	Name        string       `bun:"name,notnull" json:"name"`
+	Qty         int64        `bun:"qty,notnull" json:"qty"`
+	CreatedAt   time.Time    `bun:"created_at,notnull" json:"created_at"`
+	DeletedDate sql.NullTime `bun:"deleted_date" json:"deletedDate"`
+}
+
+// Note is soft-deleted through a *time.Time carrying bun's soft_delete tag
+// on a field no naming convention would find.
+type Note struct {
+	bun.BaseModel `bun:"table:notes"`
+
+	ID         int64      `bun:"id,pk,autoincrement" json:"id"`
+	Name       string     `bun:"name,notnull" json:"name"`
+	Qty        int64      `bun:"qty,notnull" json:"qty"`
+	UpdatedAt  time.Time  `bun:"updated_at,notnull" json:"updated_at"`
+	ArchivedAt *time.Time `bun:"archived_at,soft_delete,nullzero" json:"archivedAt"`
+}
+
+// Tag has no soft-delete column: DELETE removes the row.
+type Tag struct {
+	bun.BaseModel `bun:"table:tags"`
+
+	ID   int64  `bun:"id,pk,autoincrement" json:"id"`
+	Name string `bun:"name,notnull,unique" json:"name"`
+	Qty  int64  `bun:"qty,notnull" json:"qty"`
+}
+
+// Country has a client-chosen string key. Its rows are seeded out of key
+// order, so only an explicit ORDER BY returns them sorted.
+type Country struct {
+	bun.BaseModel `bun:"table:countries"`
+
+	Code string `bun:"code,pk" json:"code"`
+	Name string `bun:"name,notnull" json:"name"`
+}
+
+// modelSpec says what the shared scenarios need to know about a test model.
+type modelSpec struct {
+	resource   string // URL segment and casbin object
+	table      string
+	deletedKey string // JSON key of the soft-delete column; "" for hard deletes
+	deletedCol string
+	createdKey string // JSON key of the creation timestamp (column created_at), or ""
+	updatedKey string // JSON key of the update timestamp (column updated_at), or ""
+	anonRead   bool   // the policy lets anonymous callers read it
+}
+
+var (
+	widgets = modelSpec{resource: "widgets", table: "widgets", deletedKey: "deletedAt", deletedCol: "deleted_at", createdKey: "createdAt", updatedKey: "updatedAt", anonRead: true}
+	gadgets = modelSpec{resource: "gadgets", table: "gadgets", deletedKey: "deleted_at", deletedCol: "deleted_at", anonRead: true}
+	ledgers = modelSpec{resource: "ledgers", table: "ledgers", deletedKey: "deletedDate", deletedCol: "deleted_date", createdKey: "created_at"}
+	notes   = modelSpec{resource: "notes", table: "notes", deletedKey: "archivedAt", deletedCol: "archived_at", updatedKey: "updated_at", anonRead: true}
+	tags    = modelSpec{resource: "tags", table: "tags", anonRead: true}
+
+	softDeleteModels = []modelSpec{widgets, gadgets, ledgers, notes}
+)
+
+// ---------------------------------------------------------------------------
+// Principals and policy.
+
+const (
+	adminToken  = "admin-token"  // role admin: everything
+	userToken   = "user-token"   // role user: read, create, update, delete
+	readerToken = "reader-token" // role reader: read only
+)
+
+var tokens = auth.StaticTokens{
+	adminToken:  {ID: "1", Roles: []string{"admin"}},
+	userToken:   {ID: "2", Roles: []string{"user"}},
+	readerToken: {ID: "3", Roles: []string{"reader"}},
+}
+
+// testPolicy grants anonymous callers read access to every resource but
+// ledgers.
+const testPolicy = `
+p, admin, *, *
+p, user, *, read
+p, user, *, create
+p, user, *, update
+p, user, *, delete
+p, reader, *, read
+p, anonymous, widgets, read
+p, anonymous, gadgets, read
+p, anonymous, notes, read
+p, anonymous, tags, read
+p, anonymous, countries, read
+`
+
+// ---------------------------------------------------------------------------
+// Seed data.
+
+var (
+	seedCreated = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	seedDeleted = time.Date(2021, 6, 1, 12, 0, 0, 0, time.UTC)
+)
+
+// seedDeletedJSON is seedDeleted as the API writes it.
+const seedDeletedJSON = "2021-06-01T12:00:00Z"
+
+// seedCreatedJSON is seedCreated as the API writes it.
+const seedCreatedJSON = "2020-01-01T00:00:00Z"
+
+// secretPrefix starts every value of the json:"-" field; no response may
+// contain it.
+const secretPrefix = "hidden-value-"
+
+// seedNames are the names of rows 1..4 of every id-keyed model; row 4 is
+// soft-deleted where the model can be.
+var seedNames = []string{"alpha", "bravo", "charlie", "delta"}
+
+// openSQLite opens a new SQLite file in a per-test directory the way the
+// example server does: foreign keys on, WAL, busy timeout.
+func openSQLite(t *testing.T) *bun.DB {
+	t.Helper()
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	path := filepath.Join(t.TempDir(), "test.db")
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// quietLogger discards the framework's logs so that expected 500s do not
+// clutter the test output.
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// baseConfig is the Config every test app starts from.
+func baseConfig(db *bun.DB) framework.Config {
+	return framework.Config{DB: db, Authenticator: tokens, Policy: testPolicy, Logger: quietLogger()}
+}
+
+// registerAll registers every test model on app.
+func registerAll(t *testing.T, app *framework.App) {
+	t.Helper()
+	for _, register := range []func(*framework.App, ...framework.Option) error{
+		framework.Register[Widget],
+		framework.Register[Gadget],
+		framework.Register[Ledger],
+		framework.Register[Note],
+		framework.Register[Tag],
+		framework.Register[Country],
+	} {
+		if err := register(app); err != nil {
+			t.Fatalf("register: %v", err)
+		}
+	}
+}
+
+// newTestApp returns an App with every test model registered, its tables
+// migrated into a fresh database and seeded; routes are not mounted yet, so
+// the caller may still add overrides.
+func newTestApp(t *testing.T, configure func(*framework.Config)) (*framework.App, *bun.DB) {
+	t.Helper()
+	db := openSQLite(t)
+	cfg := baseConfig(db)
+	if configure != nil {
+		configure(&cfg)
+	}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatalf("framework.New: %v", err)
+	}
+	registerAll(t, app)
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	seed(t, db)
+	return app, db
+}
+
+// seed inserts rows 1..4 into every soft-delete model (row 4 soft-deleted
+// at seedDeleted), rows 1..3 into tags, and three countries out of key
+// order. Rows are written as plain column maps so that seeding does not
+// depend on the code under test.
+func seed(t *testing.T, db *bun.DB) {
+	t.Helper()
+	ctx := context.Background()
+	insert := func(table string, row map[string]any) {
+		if _, err := db.NewInsert().Model(&row).TableExpr(table).Exec(ctx); err != nil {
+			t.Fatalf("seed %s: %v", table, err)
+		}
+	}
+	for _, m := range softDeleteModels {
+		for i, name := range seedNames {
+			row := map[string]any{"id": i + 1, "name": name, "qty": (i + 1) * 10, m.deletedCol: nil}
+			if m.createdKey != "" {
+				row["created_at"] = seedCreated
+			}
+			if m.updatedKey != "" {
+				row["updated_at"] = seedCreated
+			}
+			if m.table == "widgets" {
+				row["secret"] = fmt.Sprintf("%s%d", secretPrefix, i+1)
+			}
+			if i == 3 {
+				row[m.deletedCol] = seedDeleted
+			}
+			insert(m.table, row)
+		}
+	}
+	for i, name := range seedNames[:3] {
+		insert("tags", map[string]any{"id": i + 1, "name": name, "qty": (i + 1) * 10})
+	}
+	for _, c := range [][2]string{{"se", "Sweden"}, {"de", "Germany"}, {"fr", "France"}} {
+		insert("countries", map[string]any{"code": c[0], "name": c[1]})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Requests and the checks every response must pass.
+
+// harness is a mounted app: its router and its database.
+type harness struct {
+	app  *framework.App
+	e    *echo.Echo
+	db   *bun.DB
+	spec modelSpec // the model a generated scenario is about, if any
+}
+
+// request describes one HTTP request. Token "" means an anonymous caller; a
+// non-empty Body is sent as application/json unless Headers say otherwise.
+type request struct {
+	Token   string
+	Method  string
+	URL     string
+	Body    string
+	Headers map[string]string
+}
+
+// do serves r through the router and checks the envelope every response
+// must have (see checkEnvelope).
+func (h *harness) do(t *testing.T, r request) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	if r.Body != "" {
+		body = strings.NewReader(r.Body)
+	}
+	req := httptest.NewRequest(r.Method, r.URL, body)
+	if r.Body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.e.ServeHTTP(rec, req)
+	checkEnvelope(t, rec)
+	return rec
+}
+
+// checkEnvelope checks what holds for every response: an X-Request-Id
+// header; application/problem+json with type, title, status and detail for
+// every status >= 400, valid application/json otherwise; and never a value
+// of a json:"-" field.
+func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if rec.Header().Get(echo.HeaderXRequestID) == "" {
+		t.Errorf("response has no X-Request-Id header")
+	}
+	body := rec.Body.Bytes()
+	want := "application/json"
+	if rec.Code >= 400 {
+		want = "application/problem+json"
+	}
+	ct := rec.Header().Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
+		t.Errorf("status %d: Content-Type = %q, want %s (body %s)", rec.Code, ct, want, body)
+	}
+	if bytes.Contains(body, []byte(secretPrefix)) {
+		t.Errorf("response leaks a json:\"-\" field: %s", body)
+	}
+	if rec.Code < 400 {
+		if len(body) > 0 && !json.Valid(body) {
+			t.Errorf("status %d: body is not valid JSON: %s", rec.Code, body)
+		}
+		return
+	}
+	var p map[string]any
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Errorf("status %d: problem body is not a JSON object: %v: %s", rec.Code, err, body)
+		return
+	}
+	for _, k := range []string{"type", "title", "detail"} {
+		if s, _ := p[k].(string); s == "" {
+			t.Errorf("status %d: problem member %q missing or empty: %s", rec.Code, k, body)
+		}
+	}
+	if st, _ := p["status"].(float64); int(st) != rec.Code {
+		t.Errorf("problem status member = %v, want %d: %s", p["status"], rec.Code, body)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios.
+
+// scenario is one request against a freshly built, seeded app, with what
+// must and must not come back (in the style of PocketBase's ApiScenario).
+type scenario struct {
+	Name string
+	request
+
+	ExpectedStatus     int
+	ExpectedContent    []string          // substrings the body must contain
+	NotExpectedContent []string          // substrings the body must not contain
+	ExpectedHeaders    map[string]string // exact header values
+
+	// Config adjusts the app's Config before New.
+	Config func(*framework.Config)
+	// Setup runs after migration and seeding, before the routes are
+	// mounted: register overrides or break the database here.
+	Setup func(t *testing.T, app *framework.App, db *bun.DB)
+	// After runs extra checks, with follow-up requests if need be.
+	After func(t *testing.T, h *harness, rec *httptest.ResponseRecorder)
+
+	spec modelSpec
+}
+
+// runScenarios runs each scenario as a parallel subtest with its own app
+// and database.
+func runScenarios(t *testing.T, scenarios []scenario) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, s := range scenarios {
+		if seen[s.Name] {
+			t.Fatalf("duplicate scenario name %q", s.Name)
+		}
+		seen[s.Name] = true
+		t.Run(s.Name, func(t *testing.T) {
+			t.Parallel()
+			s.run(t)
+		})
+	}
+}
+
+func (s scenario) run(t *testing.T) {
+	app, db := newTestApp(t, s.Config)
+	if s.Setup != nil {
+		s.Setup(t, app, db)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db, spec: s.spec}
+	rec := h.do(t, s.request)
+	body := rec.Body.String()
+	if rec.Code != s.ExpectedStatus {
+		t.Errorf("%s %s: status %d, want %d; body: %s", s.Method, s.URL, rec.Code, s.ExpectedStatus, body)
+	}
+	for _, want := range s.ExpectedContent {
+		if !strings.Contains(body, want) {
+			t.Errorf("%s %s: body lacks %s; body: %s", s.Method, s.URL, want, body)
+		}
+	}
+	for _, bad := range s.NotExpectedContent {
+		if strings.Contains(body, bad) {
+			t.Errorf("%s %s: body contains %s; body: %s", s.Method, s.URL, bad, body)
+		}
+	}
+	for k, want := range s.ExpectedHeaders {
+		if got := rec.Header().Get(k); got != want {
+			t.Errorf("%s %s: header %s = %q, want %q", s.Method, s.URL, k, got, want)
+		}
+	}
+	if s.After != nil && !t.Failed() {
+		s.After(t, h, rec)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers for bodies and follow-up checks.
+
+// decode parses a JSON object body.
+func decode(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, body)
+	}
+	return m
+}
+
+// dataOf returns the "data" object of a single-record response.
+func dataOf(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	d, ok := decode(t, body)["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("no data object in %s", body)
+	}
+	return d
+}
+
+// listOf returns the "data" array of a list response.
+func listOf(t *testing.T, body []byte) []map[string]any {
+	t.Helper()
+	raw, ok := decode(t, body)["data"].([]any)
+	if !ok {
+		t.Fatalf("no data array in %s", body)
+	}
+	out := make([]map[string]any, len(raw))
+	for i, r := range raw {
+		out[i], _ = r.(map[string]any)
+	}
+	return out
+}
+
+// timeAt parses the RFC 3339 timestamp under key in obj.
+func timeAt(t *testing.T, obj map[string]any, key string) time.Time {
+	t.Helper()
+	s, ok := obj[key].(string)
+	if !ok {
+		t.Fatalf("%q is %v, want a timestamp", key, obj[key])
+	}
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("%q = %q: %v", key, s, err)
+	}
+	return ts
+}
+
+// inOrder returns an After check that the substrings occur in the body in
+// the given order.
+func inOrder(subs ...string) func(*testing.T, *harness, *httptest.ResponseRecorder) {
+	return func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
+		t.Helper()
+		body := rec.Body.String()
+		last := -1
+		for _, s := range subs {
+			i := strings.Index(body, s)
+			if i < 0 || i < last {
+				t.Errorf("want %q in order in %s", subs, body)
+				return
+			}
+			last = i
+		}
+	}
+}
+
+// adminGet fetches a record as admin, deleted or not, and returns its data
+// object (nil when the answer is not 200).
+func (h *harness) adminGet(t *testing.T, id string) map[string]any {
+	t.Helper()
+	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/" + h.spec.resource + "/" + id})
+	if rec.Code != http.StatusOK {
+		return nil
+	}
+	return dataOf(t, rec.Body.Bytes())
+}
+
+// rowCount counts the rows of table with the given id straight from the
+// database, and how many of them have a non-NULL deleteCol (when given).
+func rowCount(t *testing.T, db *bun.DB, table, deleteCol string, id any) (rows, deleted int) {
+	t.Helper()
+	ctx := context.Background()
+	q := db.NewSelect().TableExpr(table).ColumnExpr("count(*)").Where("id = ?", id)
+	if err := q.Scan(ctx, &rows); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	if deleteCol != "" {
+		q = db.NewSelect().TableExpr(table).ColumnExpr("count(*)").Where("id = ?", id).Where("? IS NOT NULL", bun.Ident(deleteCol))
+		if err := q.Scan(ctx, &deleted); err != nil {
+			t.Fatalf("count deleted %s: %v", table, err)
+		}
+	}
+	return rows, deleted
+}
+
+// Shorthands for scenario expectations.
+
+// fieldErr is the member of a problem's "errors" array naming field.
+func fieldErr(field string) string { return `"errors":[{"field":"` + field + `"` }
+
+// bearer is the challenge every 401 must carry.
+var bearer = map[string]string{"WWW-Authenticate": "Bearer"}
