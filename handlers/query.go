@@ -177,7 +177,7 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 		if _, both := params[paramOffset]; both {
 			return nil, fieldProblem(paramPage, "cannot be combined with offset")
 		}
-		if (page-1) > maxOffset/rq.limit {
+		if (page - 1) > maxOffset/rq.limit {
 			return nil, fieldProblem(paramPage, "is too large")
 		}
 		rq.offset = (page - 1) * rq.limit
