@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -157,8 +158,12 @@ func (a *App) Mount(r Router) {
 		MaxLimit:     a.cfg.MaxLimit,
 		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
 	}
+	related := make(map[reflect.Type]*introspect.Resource, len(a.resources))
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		related[res.desc.Type] = res.desc
+	}
+	for _, res := range a.resources {
+		ep := &handlers.Endpoint{Related: related, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

@@ -61,6 +61,9 @@ type Endpoint struct {
 	Limits     Limits
 	// CursorKey signs pagination cursors.
 	CursorKey []byte
+	// Related finds the registered resource of a related model, for
+	// ?include=.
+	Related map[reflect.Type]*introspect.Resource
 }
 
 // Context is what a handler, generated or custom, gets for one request.
@@ -190,8 +193,12 @@ func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, ext
 // writeFields writes {"data": record, ...extra} with the given fields of
 // the record.
 func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.Field, extra ...Member) error {
+	return c.writeRecordWith(status, v, fields, nil, extra...)
+}
+
+func (c *Context) writeRecordWith(status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
 	b := append(make([]byte, 0, 512), `{"data":`...)
-	b, err := appendRecord(b, v, fields)
+	b, err := appendRecordWith(b, v, fields, includes)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,10 @@ func List(c *Context) error {
 	if rq.asksForDeleted() && !withDeleted {
 		return c.Deny(auth.ActionReadDeleted)
 	}
+	includes, err := c.includes(rq)
+	if err != nil {
+		return err
+	}
 
 	ctx := c.Request().Context()
 	rows := res.NewSlice()
@@ -109,6 +113,9 @@ func List(c *Context) error {
 			return err
 		}
 	}
+	if err := c.loadIncludes(ctx, list, includes); err != nil {
+		return c.dbError(err)
+	}
 
 	fields := rq.output(res.Exposed(withDeleted))
 	b := append(make([]byte, 0, 256+list.Len()*256), `{"data":[`...)
@@ -116,7 +123,7 @@ func List(c *Context) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendRecord(b, list.Index(i), fields); err != nil {
+		if b, err = appendRecordWith(b, list.Index(i), fields, includes); err != nil {
 			return err
 		}
 	}
@@ -156,22 +163,31 @@ func Get(c *Context) error {
 		return c.Deny(auth.ActionReadDeleted)
 	}
 	showDeleted := withDeleted && (rq.includeDeleted == nil || *rq.includeDeleted)
+	includes, err := c.includes(rq)
+	if err != nil {
+		return err
+	}
 	id, ok := parseID(res, c.ID())
 	if !ok {
 		return c.NotFound(c.ID())
 	}
-	rec := res.New()
-	q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+	// A one-row slice, so that includes load the same way as for a list.
+	rows := res.NewSlice()
+	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
 	if !showDeleted {
 		q = c.liveOnly(q)
 	}
-	if err := q.Scan(c.Request().Context()); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return c.NotFound(c.ID())
-		}
+	ctx := c.Request().Context()
+	if err := q.Limit(1).Scan(ctx); err != nil {
 		return c.dbError(err)
 	}
-	return c.writeFields(http.StatusOK, rec.Elem(), rq.output(res.Exposed(withDeleted)))
+	if rows.Elem().Len() == 0 {
+		return c.NotFound(c.ID())
+	}
+	if err := c.loadIncludes(ctx, rows.Elem(), includes); err != nil {
+		return c.dbError(err)
+	}
+	return c.writeRecordWith(http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
 }
 
 // Create serves POST /R: the body's writable fields, timestamps set by the
@@ -336,6 +352,14 @@ func Restore(c *Context) error {
 		return c.NotFound(c.ID())
 	}
 	return c.writeRecord(http.StatusOK, rec.Elem(), c.Can(auth.ActionReadDeleted), Member{Key: "restored", Value: true})
+}
+
+// includes resolves the request's ?include=, if any.
+func (c *Context) includes(rq *readQuery) ([]*include, error) {
+	if rq.include == "" {
+		return nil, nil
+	}
+	return c.parseIncludes(rq.include, rq.including())
 }
 
 // unscoped switches off bun's own soft-delete filter on models that carry

@@ -16,6 +16,11 @@ import (
 // json.Marshal on the model, so that fields the caller may not see (the
 // soft-delete column, json:"-") are never serialised, not even as null.
 func appendRecord(b []byte, v reflect.Value, fields []*introspect.Field) ([]byte, error) {
+	return appendRecordWith(b, v, fields, nil)
+}
+
+// appendRecordWith is appendRecord followed by the included relations.
+func appendRecordWith(b []byte, v reflect.Value, fields []*introspect.Field, includes []*include) ([]byte, error) {
 	b = append(b, '{')
 	first := true
 	for _, f := range fields {
@@ -30,6 +35,12 @@ func appendRecord(b []byte, v reflect.Value, fields []*introspect.Field) ([]byte
 		b = append(b, f.JSONKey()...)
 		var err error
 		if b, err = appendValue(b, f, fv); err != nil {
+			return nil, err
+		}
+	}
+	if len(includes) > 0 {
+		var err error
+		if b, err = appendIncludes(b, v, includes); err != nil {
 			return nil, err
 		}
 	}

@@ -47,6 +47,8 @@ type readQuery struct {
 	sort []sortKey
 	// cursor is the ?cursor= token, "" for the first or an offset page.
 	cursor string
+	// include is the raw ?include= list, resolved by the handler.
+	include string
 }
 
 // including reports whether deleted rows were asked for with
@@ -117,7 +119,7 @@ func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
 }
 
 // itemParams are the parameters a single-record request accepts.
-var itemParams = map[string]bool{paramFields: true, paramIncludeDeleted: true}
+var itemParams = map[string]bool{paramFields: true, paramIncludeDeleted: true, paramInclude: true}
 
 // parseReadQuery validates every query parameter of a list request, or of a
 // get when item is true. withDeleted says whether the caller may see the
@@ -164,6 +166,8 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 			rq.expr, err = compileFilter(v, res, withDeleted, lim.Filter)
 		case paramCursor:
 			rq.cursor = v
+		case paramInclude:
+			rq.include = v
 		default:
 			var c condition
 			c, err = parseCondition(name, v, res, withDeleted)

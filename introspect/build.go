@@ -1,6 +1,8 @@
 package introspect
 
 import (
+	"maps"
+	"slices"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -144,16 +146,54 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 		}
 	}
 
-	for _, rel := range table.Relations {
-		name, _ := jsonName(rel.Field.StructField)
-		res.Relations = append(res.Relations, Relation{
-			Name:   name,
-			GoName: rel.Field.GoName,
-			Kind:   rel.Type,
-			Table:  rel.JoinTable.Name,
-		})
+	for _, name := range slices.Sorted(maps.Keys(table.Relations)) {
+		rel, err := res.relation(table.Relations[name])
+		if err != nil {
+			return nil, err
+		}
+		if rel != nil {
+			res.Relations = append(res.Relations, *rel)
+		}
 	}
 	return res, nil
+}
+
+// relation describes a bun relation; hidden (json:"-") relations and
+// polymorphic ones are left out, multi-column joins are an error.
+func (r *Resource) relation(br *schema.Relation) (*Relation, error) {
+	name, _ := jsonName(br.Field.StructField)
+	if name == "" || br.PolymorphicField != nil {
+		return nil, nil
+	}
+	if len(br.BasePKs) != 1 || len(br.JoinPKs) != 1 {
+		return nil, fmt.Errorf("introspect: model %s, field %s: relations must join on a single column", r.ModelName, br.Field.GoName)
+	}
+	rel := &Relation{
+		Name:       name,
+		GoName:     br.Field.GoName,
+		Index:      br.Field.Index,
+		Kind:       br.Type,
+		Many:       br.Type == schema.HasManyRelation || br.Type == schema.ManyToManyRelation,
+		Related:    br.JoinTable.Type,
+		Table:      br.JoinTable.Name,
+		JoinColumn: br.JoinPKs[0].SQLName,
+	}
+	for _, f := range r.Fields {
+		if f.Column == br.BasePKs[0].Name {
+			rel.Base = f
+		}
+	}
+	if br.Type == schema.ManyToManyRelation {
+		if len(br.M2MBasePKs) != 1 || len(br.M2MJoinPKs) != 1 {
+			return nil, fmt.Errorf("introspect: model %s, field %s: many-to-many relations must join on a single column", r.ModelName, br.Field.GoName)
+		}
+		rel.JoinColumn = br.M2MBasePKs[0].SQLName
+		rel.M2M = &M2M{Table: br.M2MTable.SQLName, RelatedColumn: br.M2MJoinPKs[0].SQLName, RelatedPK: br.JoinPKs[0].SQLName}
+	}
+	if rel.Base == nil {
+		return nil, fmt.Errorf("introspect: model %s, field %s: relation joins on unknown column %s", r.ModelName, br.Field.GoName, br.BasePKs[0].Name)
+	}
+	return rel, nil
 }
 
 func (r *Resource) setTimestamp(slot **Field, f *Field, what string) error {

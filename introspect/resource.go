@@ -39,16 +39,51 @@ type Resource struct {
 	exposed [2][]*Field
 }
 
-// Relation is a bun relation declared with a `rel` tag.
+// Relation is a bun relation declared with a `rel` tag, reduced to the
+// single-column join the framework loads it by.
 type Relation struct {
-	// Name is the relation's JSON name.
+	// Name is the relation's JSON name, used by ?include=.
 	Name string
 	// GoName is the struct field that holds the related record(s).
 	GoName string
+	// Index is the reflect index path of that field.
+	Index []int
 	// Kind is one of bun's schema relation constants (schema.HasOneRelation...).
 	Kind int
+	// Many is true for has-many and many-to-many relations.
+	Many bool
+	// Related is the related model's struct type.
+	Related reflect.Type
 	// Table is the related table's name.
 	Table string
+	// Base is the field of this resource the join starts from: the foreign
+	// key for belongs-to, the primary key otherwise.
+	Base *Field
+	// JoinColumn is the column of the related table the join ends at (of
+	// the m2m table for many-to-many), as a quoted identifier.
+	JoinColumn schema.Safe
+	// M2M describes the junction table of a many-to-many relation.
+	M2M *M2M
+}
+
+// M2M is the junction table of a many-to-many relation.
+type M2M struct {
+	// Table is the quoted junction table name.
+	Table schema.Safe
+	// RelatedColumn is its column referring to the related table.
+	RelatedColumn schema.Safe
+	// RelatedPK is the related table's key column that column refers to.
+	RelatedPK schema.Safe
+}
+
+// RelationByName returns the relation with the given JSON name.
+func (r *Resource) RelationByName(name string) (*Relation, bool) {
+	for i := range r.Relations {
+		if r.Relations[i].Name == name {
+			return &r.Relations[i], true
+		}
+	}
+	return nil, false
 }
 
 // SoftDeletable reports whether the resource has a soft-delete column.
