@@ -17,8 +17,8 @@ type User struct {
 	bun.BaseModel `bun:"table:users"`
 
 	ID        int64     `bun:"id,pk,autoincrement" json:"id"`
-	Name      string    `bun:"name,notnull" json:"name"`
-	Email     string    `bun:"email,notnull,unique" json:"email"`
+	Name      string    `bun:"name,notnull" json:"name" validate:"required,max=100"`
+	Email     string    `bun:"email,notnull,unique" json:"email" validate:"required,email"`
 	CreatedAt time.Time `bun:"created_at,notnull" json:"createdAt"`
 	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updatedAt"`
 	DeletedAt time.Time `bun:"deleted_at" json:"deletedAt"`
@@ -32,7 +32,7 @@ type Post struct {
 	UserID    int64      `bun:"user_id,notnull" json:"userId"`
 	User      *User      `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	Comments  []*Comment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty"`
-	Title     string     `bun:"title,notnull" json:"title"`
+	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200"`
 	Content   string     `bun:"content,notnull" json:"content"`
 	Views     int64      `bun:"views,notnull,default:0" json:"views"`
 	CreatedAt time.Time  `bun:"created_at,notnull" json:"createdAt"`
@@ -47,7 +47,7 @@ type Comment struct {
 	ID        int64        `bun:"id,pk,autoincrement" json:"id"`
 	PostID    int64        `bun:"post_id,notnull" json:"postId"`
 	Post      *Post        `bun:"rel:belongs-to,join:post_id=id" json:"post,omitempty"`
-	Body      string       `bun:"body,notnull" json:"body"`
+	Body      string       `bun:"body,notnull" json:"body" validate:"required"`
 	CreatedAt time.Time    `bun:"created_at,notnull" json:"createdAt"`
 	DeletedAt bun.NullTime `bun:"deleted_at" json:"deleted_at"`
 }

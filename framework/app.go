@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 
+	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -37,6 +38,7 @@ type App struct {
 	cfg        Config
 	authorizer handlers.Authorizer
 	enforcer   *auth.Enforcer
+	validator  *validator.Validate
 	resources  []*resource
 	byName     map[string]*resource
 	mounted    bool
@@ -53,7 +55,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &App{cfg: cfg, byName: map[string]*resource{}}
+	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
 	app.authorizer = cfg.Authorizer
 	if app.authorizer == nil {
 		e, err := auth.NewEnforcer(auth.EnforcerConfig{
@@ -100,6 +102,9 @@ func (a *App) register(model any, o introspect.Options) error {
 	}
 	desc, err := introspect.Build(a.cfg.DB, model, o)
 	if err != nil {
+		return err
+	}
+	if err := handlers.CheckValidationTags(a.validator, desc); err != nil {
 		return err
 	}
 	if prev, dup := a.byName[desc.Name]; dup {
@@ -163,7 +168,7 @@ func (a *App) Mount(r Router) {
 		related[res.desc.Type] = res.desc
 	}
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Related: related, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

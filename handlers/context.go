@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 
@@ -62,8 +63,10 @@ type Endpoint struct {
 	// CursorKey signs pagination cursors.
 	CursorKey []byte
 	// Related finds the registered resource of a related model, for
-	// ?include=.
+	// ?include= and for checking belongs-to references.
 	Related map[reflect.Type]*introspect.Resource
+	// Validator enforces `validate` tags; nil skips them.
+	Validator *validator.Validate
 }
 
 // Context is what a handler, generated or custom, gets for one request.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -201,20 +202,34 @@ func Create(c *Context) error {
 	if _, err := c.decodeBody(rec.Elem()); err != nil {
 		return err
 	}
+	// On create every field counts as set: a required field left out is
+	// as wrong as one sent empty.
+	if err := c.validateFields(rec.Elem(), res.Fields); err != nil {
+		return err
+	}
 	now := now()
 	for _, f := range []*introspect.Field{res.CreatedAt, res.UpdatedAt} {
 		if f != nil {
 			f.SetTime(f.Value(rec.Elem()), now)
 		}
 	}
-	q := c.ep.DB.NewInsert().Model(rec.Interface()).Returning("*")
-	if res.SoftDeletable() {
-		// A zero time.Time would otherwise be stored as the zero time, not
-		// NULL, unless the model says nullzero.
-		q = q.Value(res.SoftDelete.Column, "NULL")
-	}
-	if _, err := q.Exec(c.Request().Context()); err != nil {
-		return c.dbError(err)
+	ctx := c.Request().Context()
+	err := c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
+		if res.SoftDeletable() {
+			// A zero time.Time would otherwise be stored as the zero
+			// time, not NULL, unless the model says nullzero.
+			q = q.Value(res.SoftDelete.Column, "NULL")
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		// Checked after the write, which already holds the write lock, so
+		// no delete of the parent can slip in between.
+		return c.checkParents(ctx, tx, rec.Elem(), res.Fields)
+	})
+	if err != nil {
+		return c.writeError(ctx, err, rec.Elem(), res.Fields)
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
@@ -231,6 +246,9 @@ func Update(c *Context) error {
 	rec := res.New()
 	set, err := c.decodeBody(rec.Elem())
 	if err != nil {
+		return err
+	}
+	if err := c.validateFields(rec.Elem(), set); err != nil {
 		return err
 	}
 	id, ok := parseID(res, c.ID())
@@ -254,19 +272,22 @@ func Update(c *Context) error {
 		}
 		return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
 	}
-	q := unscoped(c.ep.DB.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-	for _, f := range set {
-		q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
-	}
-	if res.SoftDeletable() {
-		q = q.Where("? IS NULL", res.SoftDelete.Ident)
-	}
-	r, err := q.Returning("*").Exec(ctx)
+	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		q := unscoped(tx.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+		for _, f := range set {
+			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
+		}
+		r, err := c.liveOnlyUpdate(q).Returning("*").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return c.NotFound(c.ID())
+		}
+		return c.checkParents(ctx, tx, rec.Elem(), set)
+	})
 	if err != nil {
-		return c.dbError(err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return c.NotFound(c.ID())
+		return c.writeError(ctx, err, rec.Elem(), set)
 	}
 	return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
 }
@@ -374,6 +395,14 @@ func unscoped[Q interface{ WhereAllWithDeleted() Q }](q Q, res *introspect.Resou
 
 // liveOnly adds the soft-delete predicate to q when the resource has one.
 func (c *Context) liveOnly(q *bun.SelectQuery) *bun.SelectQuery {
+	if res := c.ep.Resource; res.SoftDeletable() {
+		return q.Where("? IS NULL", res.SoftDelete.Ident)
+	}
+	return q
+}
+
+// liveOnlyUpdate adds the soft-delete predicate to an update.
+func (c *Context) liveOnlyUpdate(q *bun.UpdateQuery) *bun.UpdateQuery {
 	if res := c.ep.Resource; res.SoftDeletable() {
 		return q.Where("? IS NULL", res.SoftDelete.Ident)
 	}

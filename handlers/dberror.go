@@ -1,8 +1,11 @@
 package handlers
 
 import (
+	"reflect"
+
 	"context"
 	"errors"
+	"github.com/autoapi-go/autoapi/introspect"
 	"net/http"
 	"strings"
 )
@@ -30,6 +33,10 @@ const (
 // says which; anything else stays an internal error whose text is logged,
 // never sent.
 func (c *Context) dbError(err error) error {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return NewProblem(http.StatusServiceUnavailable, "the request was cancelled or timed out")
 	}
@@ -57,6 +64,18 @@ func (c *Context) dbError(err error) error {
 		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
 	}
 	return err
+}
+
+// writeError is dbError for a create or update of rec: a foreign-key
+// failure is explained by the belongs-to reference at fault, when one is.
+func (c *Context) writeError(ctx context.Context, err error, rec reflect.Value, set []*introspect.Field) error {
+	var se sqliteError
+	if errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey {
+		if perr := c.checkParents(ctx, c.ep.DB, rec, set); perr != nil {
+			return c.dbError(perr)
+		}
+	}
+	return c.dbError(err)
 }
 
 // constraintField finds the JSON name of the first column a SQLite

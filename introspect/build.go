@@ -224,6 +224,7 @@ func newField(bf *schema.Field) *Field {
 		NullInDB:  nullable(bf.StructField.Type) || bf.NullZero,
 		Hidden:    name == "",
 		OmitEmpty: strings.Contains(opts, "omitempty"),
+		Validate:  bf.StructField.Tag.Get("validate"),
 		Index:     bf.Index,
 		Type:      bf.StructField.Type,
 		pk:        bf.IsPK,

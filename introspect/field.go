@@ -102,6 +102,8 @@ type Field struct {
 	ReadOnly bool
 	// OmitEmpty mirrors the json tag's omitempty option.
 	OmitEmpty bool
+	// Validate is the field's `validate` tag (go-playground/validator).
+	Validate string
 	// Index is the reflect index path into the struct.
 	Index []int
 	// Type is the Go type of the field.
