@@ -162,9 +162,10 @@ func decodeKey(f *introspect.Field, raw json.RawMessage) (any, error) {
 	return nil, errBadCursor
 }
 
-// orderBy adds the ORDER BY for sort. NULL sorts as the greatest value on
-// every engine (SQLite would put it first), so the keyset condition below
-// means the same everywhere.
+// orderBy adds the ORDER BY for sort. Rows without a value (NULL) come
+// last in either direction, on every engine (SQLite alone would put them
+// first ascending, PostgreSQL first descending), so the keyset condition
+// below means the same everywhere.
 func orderBy(q *bun.SelectQuery, sort []sortKey) *bun.SelectQuery {
 	for _, k := range sort {
 		dir := "ASC"
@@ -172,7 +173,7 @@ func orderBy(q *bun.SelectQuery, sort []sortKey) *bun.SelectQuery {
 			dir = "DESC"
 		}
 		if k.field.NullInDB {
-			q = q.OrderExpr("(? IS NULL) "+dir, k.field.Ident)
+			q = q.OrderExpr("(? IS NULL) ASC", k.field.Ident)
 		}
 		q = q.OrderExpr("? "+dir, k.field.Ident)
 	}
@@ -203,16 +204,18 @@ func equalKey(q *bun.SelectQuery, k sortKey, v any) *bun.SelectQuery {
 }
 
 func afterKey(q *bun.SelectQuery, k sortKey, v any) *bun.SelectQuery {
+	op := " > "
+	if k.desc {
+		op = " < "
+	}
 	switch {
-	case v == nil && k.desc:
-		return q.Where("? IS NOT NULL", k.field.Ident)
 	case v == nil:
-		return q.Where("1 = 0") // nothing sorts after NULL ascending
-	case k.desc:
-		return q.Where("? < ?", k.field.Ident, v)
+		// NULLs come last: after a NULL only other NULLs follow, and
+		// those are ordered by the later keys.
+		return q.Where("1 = 0")
 	case k.field.NullInDB:
-		return q.Where("(? > ? OR ? IS NULL)", k.field.Ident, v, k.field.Ident)
+		return q.Where("(?"+op+"? OR ? IS NULL)", k.field.Ident, v, k.field.Ident)
 	default:
-		return q.Where("? > ?", k.field.Ident, v)
+		return q.Where("?"+op+"?", k.field.Ident, v)
 	}
 }
