@@ -53,13 +53,13 @@ func (c *Context) dbError(err error) error {
 		return NewProblem(http.StatusConflict, "the record conflicts with an existing one")
 	case sqliteConstraintNotNull:
 		if f := c.constraintField(se.Error()); f != "" {
-			return fieldProblem(f, "is required")
+			return unprocessable([]FieldError{{Field: f, Message: "is required"}})
 		}
-		return NewProblem(http.StatusBadRequest, "a required field is missing")
+		return NewProblem(http.StatusUnprocessableEntity, "a required field is missing")
 	case sqliteConstraintForeignKey:
 		return NewProblem(http.StatusConflict, "the change conflicts with related records: a referenced record does not exist, or other records still refer to this one")
 	case sqliteConstraintCheck:
-		return NewProblem(http.StatusBadRequest, "a value fails a check constraint")
+		return NewProblem(http.StatusUnprocessableEntity, "a value fails a check constraint")
 	case sqliteBusy, sqliteLocked:
 		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
 	}
