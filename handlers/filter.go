@@ -306,7 +306,9 @@ func (p *filterParser) comparison() error {
 		if op.text == "!~" {
 			not = "NOT "
 		}
-		p.sql.WriteString(`(? ` + not + `LIKE ? ESCAPE '\')`)
+		// LOWER on both sides: contains is case-insensitive on every
+		// engine (SQLite's LIKE is, PostgreSQL's is not).
+		p.sql.WriteString(`(LOWER(?) ` + not + `LIKE LOWER(?) ESCAPE '\')`)
 		p.args = append(p.args, f.Ident, "%"+likeEscaper.Replace(lit.text)+"%")
 		return nil
 	}

@@ -55,8 +55,8 @@ func TestCompileFilter(t *testing.T) {
 		err         string // part of the problem detail, when rejected
 	}{
 		{expr: `userId = 2`, sql: `((("user_id" = ?)))`, nargs: 2},
-		{expr: `score >= 1.5 && (title ~ "go" || userId != 2)`, sql: `((("score" >= ?) AND ((("title" LIKE ? ESCAPE '\')) OR (("user_id" <> ?)))))`, nargs: 6},
-		{expr: `!(draft = true) && title !~ 'x'`, sql: `((NOT ((("draft" = ?))) AND ("title" NOT LIKE ? ESCAPE '\')))`, nargs: 4},
+		{expr: `score >= 1.5 && (title ~ "go" || userId != 2)`, sql: `((("score" >= ?) AND (((LOWER("title") LIKE LOWER(?) ESCAPE '\')) OR (("user_id" <> ?)))))`, nargs: 6},
+		{expr: `!(draft = true) && title !~ 'x'`, sql: `((NOT ((("draft" = ?))) AND (LOWER("title") NOT LIKE LOWER(?) ESCAPE '\')))`, nargs: 4},
 		{expr: `title = null || title != null`, sql: `((("title" IS NULL)) OR (("title" IS NOT NULL)))`, nargs: 2},
 		{expr: `id<3`, sql: `((("id" < ?)))`, nargs: 2},
 		{expr: `deletedAt != null`, withDeleted: true, sql: `((("deleted_at" IS NOT NULL)))`, nargs: 1},
@@ -126,7 +126,7 @@ func sqlMatches(f *filterSQL, want string) bool {
 
 // sqlSkeleton matches everything the compiler may emit besides
 // placeholders: nothing from the input reaches the SQL text.
-var sqlSkeleton = regexp.MustCompile(`^(?:\(|\)| AND | OR |NOT |\? (?:IS NULL|IS NOT NULL|(?:=|<>|>|>=|<|<=) \?|(?:NOT )?LIKE \? ESCAPE '\\'))*$`)
+var sqlSkeleton = regexp.MustCompile(`^(?:\(|\)| AND | OR |NOT |\? (?:IS NULL|IS NOT NULL|(?:=|<>|>|>=|<|<=) \?)|LOWER\(\?\) (?:NOT )?LIKE LOWER\(\?\) ESCAPE '\\')*$`)
 
 func FuzzCompileFilter(f *testing.F) {
 	for _, seed := range []string{

@@ -112,7 +112,8 @@ func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
 		}
 		return q.Where("? IS NOT NULL", c.field.Ident)
 	case opLike:
-		return q.Where(`? LIKE ? ESCAPE '\'`, c.field.Ident, c.value)
+		// Case-insensitive on every engine, as ~ in expressions.
+		return q.Where(`LOWER(?) LIKE LOWER(?) ESCAPE '\'`, c.field.Ident, c.value)
 	default:
 		return q.Where("? "+comparisons[c.op]+" ?", c.field.Ident, c.value)
 	}
