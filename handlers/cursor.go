@@ -26,7 +26,7 @@ const paramCursor = "cursor"
 
 // pageParams do not change which rows a query selects or their order, so a
 // cursor stays valid when they change between pages.
-var pageParams = []string{paramCursor, paramLimit, paramFields, paramCount}
+var pageParams = []string{paramCursor, paramLimit, paramFields, paramCount, paramInclude}
 
 // cursorPayload is what a cursor holds.
 type cursorPayload struct {
