@@ -13,8 +13,9 @@ type Principal struct {
 	Roles []string
 }
 
-// Anonymous reports whether the principal carries no identity.
-func (p Principal) Anonymous() bool { return p.ID == "" }
+// Anonymous reports whether the principal carries no identity: no id and
+// no roles.
+func (p Principal) Anonymous() bool { return p.ID == "" && len(p.Roles) == 0 }
 
 type principalKey struct{}
 

@@ -33,6 +33,9 @@ type Context = handlers.Context
 // HandlerFunc serves one operation of one resource.
 type HandlerFunc = handlers.HandlerFunc
 
+// Member is an extra top-level member of a Context.Record response.
+type Member = handlers.Member
+
 // App holds the registered resources and serves them.
 type App struct {
 	cfg        Config
@@ -106,6 +109,12 @@ func (a *App) register(model any, o introspect.Options) error {
 	}
 	if err := handlers.CheckValidationTags(a.validator, desc); err != nil {
 		return err
+	}
+	if sd := desc.Table.SoftDeleteField; sd != nil && !sd.NullZero && !sd.IsPtr {
+		// The framework stores NULL for live rows; bun's own filter on
+		// such a field compares with the zero value instead.
+		a.cfg.Logger.Warn("bun's soft_delete tag without nullzero: the API stores NULL for live rows, so bun's own queries on this model will not see them; is it a mistake? Try bun:\",soft_delete,nullzero\"",
+			"model", desc.ModelName, "field", sd.GoName)
 	}
 	if prev, dup := a.byName[desc.Name]; dup {
 		return fmt.Errorf("framework: model %s: resource name %q is already registered by model %s", desc.ModelName, desc.Name, prev.desc.ModelName)

@@ -88,7 +88,7 @@ func List(c *Context) error {
 	if rq.count {
 		n, err := filtered(rows.Interface()).Count(ctx)
 		if err != nil {
-			return c.dbError(err)
+			return c.DBError(err)
 		}
 		total = int64(n)
 	}
@@ -104,7 +104,7 @@ func List(c *Context) error {
 	// One row more than the page tells whether there is a next page.
 	q = orderBy(q, rq.sort).Limit(int64(rq.limit + 1)).Offset(int64(rq.offset))
 	if err := q.Scan(ctx); err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 	list := rows.Elem()
 	next := ""
@@ -115,7 +115,7 @@ func List(c *Context) error {
 		}
 	}
 	if err := c.loadIncludes(ctx, list, includes); err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 
 	fields := rq.output(res.Exposed(withDeleted))
@@ -180,13 +180,13 @@ func Get(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	if err := q.Limit(1).Scan(ctx); err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 	if rows.Elem().Len() == 0 {
 		return c.NotFound(c.ID())
 	}
 	if err := c.loadIncludes(ctx, rows.Elem(), includes); err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 	return c.writeRecordWith(http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
 }
@@ -268,7 +268,7 @@ func Update(c *Context) error {
 			if errors.Is(err, sql.ErrNoRows) {
 				return c.NotFound(c.ID())
 			}
-			return c.dbError(err)
+			return c.DBError(err)
 		}
 		return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
 	}
@@ -295,6 +295,13 @@ func Update(c *Context) error {
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
 // when the resource has a soft-delete column, a real DELETE otherwise.
 func Delete(c *Context) error {
+	permanent, err := parsePermanent(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	if permanent {
+		return deletePermanently(c)
+	}
 	if err := c.Require(auth.ActionDelete); err != nil {
 		return err
 	}
@@ -304,10 +311,7 @@ func Delete(c *Context) error {
 		return c.NotFound(c.ID())
 	}
 	ctx := c.Request().Context()
-	var (
-		r   sql.Result
-		err error
-	)
+	var r sql.Result
 	if res.SoftDeletable() {
 		now := now()
 		q := unscoped(c.ep.DB.NewUpdate().Model(res.New().Interface()), res).
@@ -322,7 +326,7 @@ func Delete(c *Context) error {
 		r, err = c.ep.DB.NewDelete().Model(res.New().Interface()).Where("? = ?", res.PK.Ident, id).Exec(ctx)
 	}
 	if err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		return c.NotFound(c.ID())
@@ -331,6 +335,48 @@ func Delete(c *Context) error {
 		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`))
 	}
 	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
+}
+
+const paramPermanent = "permanent"
+
+// parsePermanent reads the only parameter DELETE /R/:id takes.
+func parsePermanent(params url.Values) (bool, error) {
+	for name, values := range params {
+		if name != paramPermanent {
+			return false, fieldProblem(name, "unknown query parameter for a delete")
+		}
+		if len(values) != 1 {
+			return false, fieldProblem(name, "must be given at most once")
+		}
+	}
+	if !params.Has(paramPermanent) {
+		return false, nil
+	}
+	return parseStrictBool(paramPermanent, params.Get(paramPermanent))
+}
+
+// deletePermanently serves DELETE /R/:id?permanent=true: the row goes,
+// live or deleted. It needs hard_delete; it is the erasure path for
+// requests such as GDPR's.
+func deletePermanently(c *Context) error {
+	if err := c.Require(auth.ActionHardDelete); err != nil {
+		return err
+	}
+	res := c.ep.Resource
+	id, ok := parseID(res, c.ID())
+	if !ok {
+		return c.NotFound(c.ID())
+	}
+	ctx := c.Request().Context()
+	r, err := unscoped(c.ep.DB.NewDelete().Model(res.New().Interface()), res).
+		Where("? = ?", res.PK.Ident, id).ForceDelete().Exec(ctx)
+	if err != nil {
+		return c.referencedError(ctx, err, id)
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return c.NotFound(c.ID())
+	}
+	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"hardDeleted":true,"message":"Record permanently deleted"}`))
 }
 
 // Restore serves POST /R/:id/restore. The permission is checked before the
@@ -359,13 +405,13 @@ func Restore(c *Context) error {
 	}
 	r, err := q.Returning("*").Exec(ctx)
 	if err != nil {
-		return c.dbError(err)
+		return c.DBError(err)
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		exists, err := unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id).Exists(ctx)
 		if err != nil {
-			return c.dbError(err)
+			return c.DBError(err)
 		}
 		if exists {
 			return Problemf(http.StatusConflict, "%s %s is not deleted", res.Name, c.ID())

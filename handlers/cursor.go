@@ -25,8 +25,9 @@ import (
 const paramCursor = "cursor"
 
 // pageParams do not change which rows a query selects or their order, so a
-// cursor stays valid when they change between pages.
-var pageParams = []string{paramCursor, paramLimit, paramFields, paramCount, paramInclude}
+// cursor stays valid when they change between pages. offset and page are
+// among them: the cursor of an offset page continues after its last row.
+var pageParams = []string{paramCursor, paramLimit, paramOffset, paramPage, paramFields, paramCount, paramInclude}
 
 // cursorPayload is what a cursor holds.
 type cursorPayload struct {

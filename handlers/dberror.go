@@ -5,6 +5,8 @@ import (
 
 	"context"
 	"errors"
+	"github.com/uptrace/bun/schema"
+
 	"github.com/autoapi-go/autoapi/introspect"
 	"net/http"
 	"strings"
@@ -28,11 +30,11 @@ const (
 	sqliteLocked               = 6
 )
 
-// dbError turns a database error into the answer for the client: a
+// DBError turns a database error into the answer for the client: a
 // constraint violation becomes a 4xx naming the field where the database
 // says which; anything else stays an internal error whose text is logged,
 // never sent.
-func (c *Context) dbError(err error) error {
+func (c *Context) DBError(err error) error {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
@@ -66,16 +68,39 @@ func (c *Context) dbError(err error) error {
 	return err
 }
 
-// writeError is dbError for a create or update of rec: a foreign-key
+// writeError is DBError for a create or update of rec: a foreign-key
 // failure is explained by the belongs-to reference at fault, when one is.
 func (c *Context) writeError(ctx context.Context, err error, rec reflect.Value, set []*introspect.Field) error {
 	var se sqliteError
 	if errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey {
 		if perr := c.checkParents(ctx, c.ep.DB, rec, set); perr != nil {
-			return c.dbError(perr)
+			return c.DBError(perr)
 		}
 	}
-	return c.dbError(err)
+	return c.DBError(err)
+}
+
+// referencedError is DBError for removing the row with key id: a
+// foreign-key failure names a resource whose rows still refer to it.
+func (c *Context) referencedError(ctx context.Context, err error, id any) error {
+	var se sqliteError
+	if !errors.As(err, &se) || se.Code() != sqliteConstraintForeignKey {
+		return c.DBError(err)
+	}
+	for _, other := range c.ep.Related {
+		for i := range other.Relations {
+			rel := &other.Relations[i]
+			if rel.Kind != schema.BelongsToRelation || rel.Related != c.ep.Resource.Type {
+				continue
+			}
+			exists, qerr := c.ep.DB.NewSelect().TableExpr("?", other.Table.SQLName).
+				Where("? = ?", rel.Base.Ident, id).Exists(ctx)
+			if qerr == nil && exists {
+				return Problemf(http.StatusConflict, "%s %v is still referenced by %s", c.ep.Resource.Name, id, other.Name)
+			}
+		}
+	}
+	return Problemf(http.StatusConflict, "%s %v is still referenced by other records", c.ep.Resource.Name, id)
 }
 
 // constraintField finds the JSON name of the first column a SQLite

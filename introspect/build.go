@@ -1,11 +1,11 @@
 package introspect
 
 import (
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun/schema"
