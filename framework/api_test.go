@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,10 +42,17 @@ func TestHardDelete(t *testing.T) {
 		{Name: "tags/there is no restore route",
 			request:        request{Token: adminToken, Method: post, URL: "/api/tags/1/restore"},
 			ExpectedStatus: 404},
+		// A generated restore would answer 403 or 401 before anything else.
+		{Name: "tags/there is no restore route for a user either",
+			request:        request{Token: userToken, Method: post, URL: "/api/tags/1/restore"},
+			ExpectedStatus: 404},
+		{Name: "tags/there is no restore route for anonymous either",
+			request:        request{Method: post, URL: "/api/tags/1/restore"},
+			ExpectedStatus: 404},
 		{Name: "tags/admin list has no deletion column",
 			request:            request{Token: adminToken, Method: get, URL: "/api/tags"},
 			ExpectedStatus:     200,
-			ExpectedContent:    []string{`{"data":[{"id":1,"name":"alpha","qty":10}`, `"meta":{"total":3,"limit":20,"offset":0}`},
+			ExpectedContent:    []string{`{"data":[{"id":1,"name":"alpha","qty":10}`, `"meta":{"total":3,"limit":20,"offset":0`},
 			NotExpectedContent: []string{"deleted"}},
 		{Name: "tags/create and patch",
 			request:         request{Token: userToken, Method: post, URL: "/api/tags", Body: `{"name":"echo","qty":1}`},
@@ -143,22 +151,22 @@ func TestListLimits(t *testing.T) {
 	runScenarios(t, []scenario{
 		{Name: "default limit is 20",
 			request: request{Token: userToken, Method: get, URL: "/api/tags"}, Setup: moreTags,
-			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":20,"offset":0}`}, After: count(20)},
+			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":20,"offset":0`}, After: count(20)},
 		{Name: "limit 100 is the maximum",
 			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100"}, Setup: moreTags,
-			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":0}`}, After: count(100)},
+			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":0`}, After: count(100)},
 		{Name: "limit 101 is too many",
 			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=101"}, Setup: moreTags,
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("limit")}},
 		{Name: "last page",
 			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100&offset=100"}, Setup: moreTags,
-			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":100}`}, After: count(30)},
+			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":100`}, After: count(30)},
 		{Name: "configured default limit",
 			request: request{Token: userToken, Method: get, URL: "/api/tags"}, Config: small,
-			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":2,"offset":0}`}, After: count(2)},
+			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":2,"offset":0`}, After: count(2)},
 		{Name: "configured maximum is allowed",
 			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=3"}, Config: small,
-			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":3,"offset":0}`}, After: count(3)},
+			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":3,"offset":0`}, After: count(3)},
 		{Name: "above the configured maximum",
 			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=4"}, Config: small,
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("limit")}},
@@ -174,7 +182,7 @@ func TestErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	internals := []string{"SELECT", "select", "INSERT", "UPDATE", "no such table", "sqlite", "SQL", "widgets\""}
+	internals := []string{"SELECT", "select", "INSERT", "UPDATE", "no such table", "sqlite", "SQL"}
 	panicky := func(t *testing.T, app *framework.App, _ *bun.DB) {
 		err := app.Override("widgets", framework.OpGet, func(*framework.Context) error {
 			panic("kaboom: secret internal state")
@@ -321,6 +329,40 @@ func TestPrefix(t *testing.T) {
 			request:        request{Token: userToken, Method: get, URL: "/v2/widgets/1"},
 			ExpectedStatus: 200},
 	})
+}
+
+// TestBodyLimitWithoutContentLength checks that a body of unknown length
+// is cut off at Config.MaxBodyBytes too.
+func TestBodyLimitWithoutContentLength(t *testing.T) {
+	t.Parallel()
+	app, db := newTestApp(t, func(c *framework.Config) { c.MaxBodyBytes = 128 })
+	e := app.NewEcho()
+	for _, c := range []struct {
+		body string
+		want int
+	}{
+		{`{"name":"` + strings.Repeat("x", 300) + `","qty":5}`, 413},
+		{`{"name":"echo","qty":5}`, 201},
+	} {
+		// A reader that is neither *bytes.Reader nor *strings.Reader
+		// leaves ContentLength unknown (-1), as a chunked upload would.
+		req := httptest.NewRequest(post, "/api/widgets", io.MultiReader(strings.NewReader(c.body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+userToken)
+		if req.ContentLength != -1 {
+			t.Fatalf("ContentLength %d, want unknown", req.ContentLength)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		checkEnvelope(t, rec)
+		if rec.Code != c.want {
+			t.Errorf("%d-byte body of unknown length: %d %s, want %d", len(c.body), rec.Code, clip(rec.Body.String()), c.want)
+		}
+	}
+	n, err := db.NewSelect().TableExpr("widgets").Where("length(name) > 100").Count(context.Background())
+	if err != nil || n != 0 {
+		t.Errorf("the oversized body was stored (%d rows, %v)", n, err)
+	}
 }
 
 // TestConcurrentDeletesStampOnce checks that racing DELETEs of one row

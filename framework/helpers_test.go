@@ -415,16 +415,16 @@ func (s scenario) run(t *testing.T) {
 	rec := h.do(t, s.request)
 	body := rec.Body.String()
 	if rec.Code != s.ExpectedStatus {
-		t.Errorf("%s %s: status %d, want %d; body: %s", s.Method, s.URL, rec.Code, s.ExpectedStatus, body)
+		t.Errorf("%s %s: status %d, want %d; body: %s", s.Method, s.URL, rec.Code, s.ExpectedStatus, clip(body))
 	}
 	for _, want := range s.ExpectedContent {
 		if !strings.Contains(body, want) {
-			t.Errorf("%s %s: body lacks %s; body: %s", s.Method, s.URL, want, body)
+			t.Errorf("%s %s: body lacks %s; body: %s", s.Method, s.URL, want, clip(body))
 		}
 	}
 	for _, bad := range s.NotExpectedContent {
 		if strings.Contains(body, bad) {
-			t.Errorf("%s %s: body contains %s; body: %s", s.Method, s.URL, bad, body)
+			t.Errorf("%s %s: body contains %s; body: %s", s.Method, s.URL, bad, clip(body))
 		}
 	}
 	for k, want := range s.ExpectedHeaders {
@@ -533,6 +533,15 @@ func rowCount(t *testing.T, db *bun.DB, table, deleteCol string, id any) (rows, 
 		}
 	}
 	return rows, deleted
+}
+
+// clip shortens a body for a failure message.
+func clip(body string) string {
+	const max = 600
+	if len(body) <= max {
+		return body
+	}
+	return body[:max] + fmt.Sprintf("... (%d bytes)", len(body))
 }
 
 // Shorthands for scenario expectations.

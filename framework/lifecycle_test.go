@@ -11,11 +11,11 @@ import (
 )
 
 const (
-	get    = http.MethodGet
-	post   = http.MethodPost
-	patch  = http.MethodPatch
-	del    = http.MethodDelete
-	notJSN = "text/plain"
+	get       = http.MethodGet
+	post      = http.MethodPost
+	patch     = http.MethodPatch
+	del       = http.MethodDelete
+	textPlain = "text/plain"
 )
 
 // TestSoftDeleteLifecycle runs the list, get, create, update, delete,
@@ -37,7 +37,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	base := "/api/" + m.resource
 	key := `"` + m.deletedKey + `"`
 	stamp := key + `:"` + seedDeletedJSON + `"`
-	live3 := `"meta":{"total":3,"limit":20,"offset":0}`
+	live3 := `"meta":{"total":3,"limit":20,"offset":0`
 	row1 := `{"data":{"id":1,"name":"alpha","qty":10`
 
 	s := []scenario{
@@ -61,12 +61,12 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		{Name: "list/offset and limit page through live rows",
 			request:            request{Token: userToken, Method: get, URL: base + "?limit=2&offset=1"},
 			ExpectedStatus:     200,
-			ExpectedContent:    []string{`"name":"bravo"`, `"name":"charlie"`, `"meta":{"total":3,"limit":2,"offset":1}`},
+			ExpectedContent:    []string{`"name":"bravo"`, `"name":"charlie"`, `"meta":{"total":3,"limit":2,"offset":1`},
 			NotExpectedContent: []string{`"name":"alpha"`, `"name":"delta"`}},
 		{Name: "list/limit 100 is allowed",
 			request:         request{Token: userToken, Method: get, URL: base + "?limit=100"},
 			ExpectedStatus:  200,
-			ExpectedContent: []string{`"meta":{"total":3,"limit":100,"offset":0}`}},
+			ExpectedContent: []string{`"meta":{"total":3,"limit":100,"offset":0`}},
 		{Name: "list/limit 0 is rejected",
 			request:         request{Token: userToken, Method: get, URL: base + "?limit=0"},
 			ExpectedStatus:  400,
@@ -293,7 +293,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 			request:        request{Token: userToken, Method: post, URL: base, Headers: map[string]string{"Content-Type": "application/json"}},
 			ExpectedStatus: 400},
 		scenario{Name: "create/wrong content type",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`, Headers: map[string]string{"Content-Type": notJSN}},
+			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`, Headers: map[string]string{"Content-Type": textPlain}},
 			ExpectedStatus: 415},
 		scenario{Name: "create/body over MaxBodyBytes",
 			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"` + strings.Repeat("x", 300) + `","qty":5}`},
@@ -384,6 +384,11 @@ func softDeleteScenarios(m modelSpec) []scenario {
 			request:        request{Token: userToken, Method: del, URL: base + "/4"},
 			ExpectedStatus: 404,
 			After:          checkUnchanged("4", "delta", 40, seedDeletedJSON)},
+		scenario{Name: "delete/body over MaxBodyBytes is refused before anything happens",
+			request:        request{Token: userToken, Method: del, URL: base + "/1", Body: `{"pad":"` + strings.Repeat("x", 300) + `"}`},
+			Config:         func(c *framework.Config) { c.MaxBodyBytes = 128 },
+			ExpectedStatus: 413,
+			After:          checkUnchanged("1", "alpha", 10, "")},
 		scenario{Name: "delete/missing record",
 			request:        request{Token: userToken, Method: del, URL: base + "/999"},
 			ExpectedStatus: 404},
@@ -588,6 +593,11 @@ func checkRestored(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 	}
 	if rows, deleted := rowCount(t, h.db, m.table, m.deletedCol, 4); rows != 1 || deleted != 0 {
 		t.Errorf("database after restore: %d rows, %d deleted", rows, deleted)
+	}
+	if m.updatedKey != "" {
+		if ts := timeAt(t, dataOf(t, got.Body.Bytes()), m.updatedKey); !ts.After(seedCreated) {
+			t.Errorf("restore did not bump %s: %v", m.updatedKey, ts)
+		}
 	}
 	again := h.do(t, request{Token: adminToken, Method: post, URL: "/api/" + m.resource + "/4/restore"})
 	if again.Code != 409 {

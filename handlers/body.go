@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
 )
 
@@ -51,6 +52,10 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	)
 	for _, key := range slices.Sorted(maps.Keys(members)) {
 		f, ok := res.FieldByJSON(key)
+		if ok && f == res.SoftDelete && !c.Can(auth.ActionReadDeleted) {
+			// For a caller who may not see it, the column does not exist.
+			ok = false
+		}
 		switch {
 		case !ok:
 			errs = append(errs, FieldError{Field: key, Message: "unknown field"})
