@@ -63,6 +63,8 @@ type Invoice struct {
 	User        *User        `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	CreatedAt   time.Time    `bun:"created_at,notnull" json:"createdAt"`
 	DeletedDate sql.NullTime `bun:"deleted_date" json:"deletedDate"`
+	// DeletedBy records who deleted the invoice; shown like deletedDate.
+	DeletedBy *int64 `bun:"deleted_by" json:"deletedBy"`
 }
 
 // Tag has no soft-delete column: DELETE removes the row.

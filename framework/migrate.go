@@ -3,25 +3,91 @@ package framework
 import (
 	"context"
 	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/introspect"
 )
 
-// Migrate creates the tables of registered models that do not exist yet
-// (with their foreign keys) and an index on each soft-delete column, which
-// every live-rows query filters on. It never alters or drops anything, so it
-// is safe to run on every start.
+// Migrate brings the database up to the registered models without ever
+// dropping or rewriting anything, so it is safe to run on every start:
+//
+//   - it creates the tables that are missing, with their foreign keys;
+//   - it adds a missing soft-delete (and deleted-by) column to an existing
+//     table whose model declares one;
+//   - it creates an index on each soft-delete column, which every
+//     live-rows query and the trash view filter on.
+//
+// Each change it makes is logged.
 func (a *App) Migrate(ctx context.Context) error {
 	db := a.cfg.DB
+	log := a.cfg.Logger
 	for _, r := range a.resources {
-		model := r.desc.New().Interface()
-		if _, err := db.NewCreateTable().Model(model).IfNotExists().WithForeignKeys().Exec(ctx); err != nil {
-			return fmt.Errorf("framework: migrate %s: create table: %w", r.desc.Name, err)
+		desc := r.desc
+		model := desc.New().Interface()
+		exists, err := probe(ctx, db, desc, "1")
+		if err != nil {
+			return fmt.Errorf("framework: migrate %s: %w", desc.Name, err)
 		}
-		if sd := r.desc.SoftDelete; sd != nil {
-			name := fmt.Sprintf("idx_%s_%s", r.desc.Table.Name, sd.Column)
+		if !exists {
+			if _, err := db.NewCreateTable().Model(model).IfNotExists().WithForeignKeys().Exec(ctx); err != nil {
+				return fmt.Errorf("framework: migrate %s: create table: %w", desc.Name, err)
+			}
+			log.InfoContext(ctx, "migrate: created table", "table", desc.Table.Name)
+		} else {
+			for _, f := range []*introspect.Field{desc.SoftDelete, desc.DeletedBy} {
+				if err := a.addMissingColumn(ctx, desc, f); err != nil {
+					return err
+				}
+			}
+		}
+		if sd := desc.SoftDelete; sd != nil {
+			name := SoftDeleteIndexName(desc)
 			if _, err := db.NewCreateIndex().Model(model).Index(name).Column(sd.Column).IfNotExists().Exec(ctx); err != nil {
-				return fmt.Errorf("framework: migrate %s: create index %s: %w", r.desc.Name, name, err)
+				return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
 			}
 		}
 	}
 	return nil
+}
+
+// SoftDeleteIndexName is the name Migrate gives the index on a resource's
+// soft-delete column.
+func SoftDeleteIndexName(desc *introspect.Resource) string {
+	return fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column)
+}
+
+func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field) error {
+	if f == nil {
+		return nil
+	}
+	// Qualified, because SQLite reads an unknown double-quoted name as a
+	// string literal rather than failing.
+	has, err := probe(ctx, a.cfg.DB, desc, string(desc.Table.SQLName)+"."+string(f.Ident))
+	if err != nil || has {
+		return err
+	}
+	bf := desc.Table.FieldMap[f.Column]
+	_, err = a.cfg.DB.NewAddColumn().Model(desc.New().Interface()).
+		ColumnExpr("? "+bf.CreateTableSQLType, f.Ident).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("framework: migrate %s: add column %s: %w", desc.Name, f.Column, err)
+	}
+	a.cfg.Logger.InfoContext(ctx, "migrate: added column", "table", desc.Table.Name, "column", f.Column)
+	return nil
+}
+
+// probe reports whether "SELECT expr FROM table" is valid, which tells
+// whether a table or column exists the same way on every engine. Only a
+// failure of a second, trivially valid query means the database itself is
+// at fault.
+func probe(ctx context.Context, db bun.IDB, desc *introspect.Resource, expr string) (bool, error) {
+	rows, err := db.QueryContext(ctx, "SELECT "+expr+" FROM ? WHERE 1 = 0", desc.Table.SQLName)
+	if err == nil {
+		return true, rows.Close()
+	}
+	if _, err2 := db.ExecContext(ctx, "SELECT 1"); err2 != nil {
+		return false, err2
+	}
+	return false, nil
 }

@@ -52,7 +52,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	)
 	for _, key := range slices.Sorted(maps.Keys(members)) {
 		f, ok := res.FieldByJSON(key)
-		if ok && f == res.SoftDelete && !c.Can(auth.ActionReadDeleted) {
+		if ok && res.IsDeletionField(f) && !c.Can(auth.ActionReadDeleted) {
 			// For a caller who may not see it, the column does not exist.
 			ok = false
 		}

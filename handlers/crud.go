@@ -318,6 +318,9 @@ func Delete(c *Context) error {
 			Set("? = ?", res.SoftDelete.Ident, now).
 			Where("? = ?", res.PK.Ident, id).
 			Where("? IS NULL", res.SoftDelete.Ident)
+		if f := res.DeletedBy; f != nil {
+			q = q.Set("? = ?", f.Ident, deletedBy(f, c.principal))
+		}
 		if res.UpdatedAt != nil {
 			q = q.Set("? = ?", res.UpdatedAt.Ident, now)
 		}
@@ -398,6 +401,12 @@ func Restore(c *Context) error {
 	rec := res.New()
 	q := unscoped(c.ep.DB.NewUpdate().Model(rec.Interface()), res).
 		Set("? = NULL", res.SoftDelete.Ident).
+		Apply(func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			if f := res.DeletedBy; f != nil {
+				return q.Set("? = NULL", f.Ident)
+			}
+			return q
+		}).
 		Where("? = ?", res.PK.Ident, id).
 		Where("? IS NOT NULL", res.SoftDelete.Ident)
 	if res.UpdatedAt != nil {
@@ -445,6 +454,22 @@ func (c *Context) liveOnly(q *bun.SelectQuery) *bun.SelectQuery {
 		return q.Where("? IS NULL", res.SoftDelete.Ident)
 	}
 	return q
+}
+
+// deletedBy is the value recorded in a deleted-by column: the caller's id,
+// as a number for an integer column; NULL when there is no id to record.
+func deletedBy(f *introspect.Field, p auth.Principal) any {
+	if p.ID == "" {
+		return nil
+	}
+	if f.Kind == introspect.KindInt || f.Kind == introspect.KindUint {
+		n, err := strconv.ParseInt(p.ID, 10, 64)
+		if err != nil {
+			return nil
+		}
+		return n
+	}
+	return p.ID
 }
 
 // liveOnlyUpdate adds the soft-delete predicate to an update.

@@ -173,7 +173,7 @@ func orderBy(q *bun.SelectQuery, sort []sortKey) *bun.SelectQuery {
 		if k.desc {
 			dir = "DESC"
 		}
-		if k.field.NullInDB {
+		if k.nullable() {
 			q = q.OrderExpr("(? IS NULL) ASC", k.field.Ident)
 		}
 		q = q.OrderExpr("? "+dir, k.field.Ident)
@@ -214,7 +214,7 @@ func afterKey(q *bun.SelectQuery, k sortKey, v any) *bun.SelectQuery {
 		// NULLs come last: after a NULL only other NULLs follow, and
 		// those are ordered by the later keys.
 		return q.Where("1 = 0")
-	case k.field.NullInDB:
+	case k.nullable():
 		return q.Where("(?"+op+"? OR ? IS NULL)", k.field.Ident, v, k.field.Ident)
 	default:
 		return q.Where("?"+op+"?", k.field.Ident, v)

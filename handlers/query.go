@@ -76,7 +76,14 @@ func (q *readQuery) output(exposed []*introspect.Field) []*introspect.Field {
 type sortKey struct {
 	field *introspect.Field
 	desc  bool
+	// notNull is set when the query itself rules out NULL for the field
+	// (the soft-delete column in the trash view), which spares the NULL
+	// ordering term and lets the index serve the order.
+	notNull bool
 }
+
+// nullable reports whether the key's values may be NULL in this query.
+func (k sortKey) nullable() bool { return k.field.NullInDB && !k.notNull }
 
 // condition is one "field op value" filter.
 type condition struct {
@@ -200,6 +207,11 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 	if !slices.ContainsFunc(rq.sort, func(k sortKey) bool { return k.field == res.PK }) {
 		// The key breaks ties, so pages are stable and cursors exact.
 		rq.sort = append(rq.sort, sortKey{field: res.PK})
+	}
+	if rq.onlyDeleted {
+		for i := range rq.sort {
+			rq.sort[i].notNull = rq.sort[i].field == res.SoftDelete
+		}
 	}
 	return rq, nil
 }

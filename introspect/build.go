@@ -31,6 +31,8 @@ var (
 	createdGoNames    = []string{"CreatedAt", "CreatedOn", "CreatedDate"}
 	createdNames      = []string{"createdAt", "created_at", "createdOn", "created_on", "createdDate", "created_date"}
 	updatedGoNames    = []string{"UpdatedAt", "UpdatedOn", "UpdatedDate", "ModifiedAt"}
+	deletedByGoNames  = []string{"DeletedBy"}
+	deletedByNames    = []string{"deletedBy", "deleted_by"}
 	updatedNames      = []string{"updatedAt", "updated_at", "updatedOn", "updated_on", "updatedDate", "updated_date", "modifiedAt", "modified_at"}
 )
 
@@ -96,6 +98,7 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 
 		if bf.IsPK {
 			res.PK = f
+			f.NullInDB = false // bun's autoincrement implies nullzero; a key is never NULL
 			if f.Kind == KindOther || f.Kind == KindTime || f.Kind == KindBool || f.Kind == KindFloat {
 				return nil, res.errorf(f, "primary key type %s is not supported; use an integer or a string", f.Type)
 			}
@@ -105,6 +108,12 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 		}
 		if bf == table.SoftDeleteField || f.matches(softDeleteGoNames, softDeleteNames) {
 			softCandidates = append(softCandidates, f)
+		}
+		if f.matches(deletedByGoNames, deletedByNames) {
+			if res.DeletedBy != nil {
+				return nil, res.errorf(f, "fields %s and %s both look like the deleted-by column; keep one", res.DeletedBy.GoName, f.GoName)
+			}
+			res.DeletedBy = f
 		}
 		if f.matches(createdGoNames, createdNames) {
 			if err := res.setTimestamp(&res.CreatedAt, f, "creation"); err != nil {
@@ -136,12 +145,25 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 			softCandidates[0].GoName, softCandidates[1].GoName)
 	}
 
+	if f := res.DeletedBy; f != nil {
+		switch {
+		case res.SoftDelete == nil:
+			return nil, res.errorf(f, "a deleted-by column needs a soft-delete column next to it")
+		case f.Kind != KindString && f.Kind != KindInt && f.Kind != KindUint:
+			return nil, res.errorf(f, "deleted-by column has unsupported type %s; use a string or an integer, or a pointer to one", f.Type)
+		case !f.Nullable:
+			return nil, res.errorf(f, "deleted-by column has type %s, which cannot be NULL for live rows; use a pointer such as *%s", f.Type, f.Type)
+		}
+		f.ReadOnly = true
+		f.NullInDB = true
+	}
+
 	for _, f := range res.Fields {
 		if f.Hidden {
 			continue
 		}
 		res.exposed[1] = append(res.exposed[1], f)
-		if f != res.SoftDelete {
+		if !res.IsDeletionField(f) {
 			res.exposed[0] = append(res.exposed[0], f)
 		}
 	}

@@ -29,6 +29,9 @@ type Resource struct {
 	Fields []*Field
 	// SoftDelete is the soft-delete column, or nil for hard-delete models.
 	SoftDelete *Field
+	// DeletedBy records who soft-deleted a row, or nil. It is shown and
+	// hidden exactly like SoftDelete.
+	DeletedBy *Field
 	// CreatedAt and UpdatedAt are the automatic timestamps, or nil.
 	CreatedAt *Field
 	UpdatedAt *Field
@@ -110,10 +113,17 @@ func (r *Resource) Exposed(withDeleted bool) []*Field {
 // it: hidden fields never, the soft-delete column only with withDeleted.
 func (r *Resource) Lookup(name string, withDeleted bool) (*Field, bool) {
 	f, ok := r.byJSON[name]
-	if !ok || (f == r.SoftDelete && !withDeleted) {
+	if !ok || (r.IsDeletionField(f) && !withDeleted) {
 		return nil, false
 	}
 	return f, true
+}
+
+// IsDeletionField reports whether f is part of a row's deletion record
+// (the soft-delete column or DeletedBy), which only callers allowed to read
+// deleted rows may see.
+func (r *Resource) IsDeletionField(f *Field) bool {
+	return f != nil && (f == r.SoftDelete || f == r.DeletedBy)
 }
 
 // New returns a pointer to a new zero value of the model.

@@ -1,0 +1,230 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// Receipt has a soft-delete column and records who deleted it.
+type Receipt struct {
+	bun.BaseModel `bun:"table:receipts"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Name      string     `bun:"name,notnull" json:"name"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+	DeletedBy *int64     `bun:"deleted_by" json:"deletedBy"`
+}
+
+// capturedQueries records the SQL bun runs, so a test can explain the
+// very statement a request used.
+type capturedQueries struct {
+	mu  sync.Mutex
+	sql []string
+}
+
+func (q *capturedQueries) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (q *capturedQueries) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sql = append(q.sql, e.Query)
+}
+
+func (q *capturedQueries) find(t *testing.T, substr string) string {
+	t.Helper()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, s := range q.sql {
+		if strings.Contains(s, substr) {
+			return s
+		}
+	}
+	t.Fatalf("no query containing %q among %q", substr, q.sql)
+	return ""
+}
+
+func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO receipts (name) VALUES ('legacy')`); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg := baseConfig(db)
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Receipt](app); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"column=deleted_at", "column=deleted_by"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log does not mention %s: %s", want, logs.String())
+		}
+	}
+	var columns []string
+	if err := db.NewRaw(`SELECT name FROM pragma_table_info('receipts')`).Scan(ctx, &columns); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(columns, ",") != "id,name,deleted_at,deleted_by" {
+		t.Fatalf("columns %v", columns)
+	}
+	var indexes []string
+	if err := db.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'receipts'`).Scan(ctx, &indexes); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(indexes, ","), "idx_receipts_deleted_at") {
+		t.Fatalf("indexes %v", indexes)
+	}
+
+	logs.Reset()
+	if err := app.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("second migrate changed something: %s", logs.String())
+	}
+	// The legacy row is live: the added column is NULL.
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	rec := h.do(t, request{Token: userToken, Method: http.MethodGet, URL: "/api/receipts"})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "legacy") {
+		t.Fatalf("list after migrate: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestDeletedByIsRecordedAndHidden(t *testing.T) {
+	db := openSQLite(t)
+	app, err := framework.New(baseConfig(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Receipt](app); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	steps := []struct {
+		name        string
+		token       string
+		method, url string
+		body        string
+		status      int
+		want, never []string
+	}{
+		{"create", userToken, "POST", "/api/receipts", `{"name":"r1"}`, 201, nil, []string{"deletedBy", "deletedAt"}},
+		{"cannot set it", userToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, []string{fieldErr("deletedBy"), "unknown field"}, nil},
+		{"admin cannot set it either", adminToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, []string{fieldErr("deletedBy"), "read-only"}, nil},
+		{"delete by the user", userToken, "DELETE", "/api/receipts/1", "", 200, nil, nil},
+		{"admin sees who", adminToken, "GET", "/api/receipts/1", "", 200, []string{`"deletedBy":2`}, nil},
+		{"admin sorts on it", adminToken, "GET", "/api/receipts?includeDeleted=true&sort=deletedBy&fields=id,deletedBy", "", 200, []string{`"deletedBy":2`}, nil},
+		{"user may not filter on it", userToken, "GET", "/api/receipts?deletedBy=2", "", 400, []string{fieldErr("deletedBy")}, nil},
+		{"user may not sort on it", userToken, "GET", "/api/receipts?sort=deletedBy", "", 400, nil, nil},
+		{"user may not select it", userToken, "GET", "/api/receipts?fields=deletedBy", "", 400, nil, nil},
+		{"restore clears it", adminToken, "POST", "/api/receipts/1/restore", "", 200, []string{`"deletedBy":null`, `"restored":true`}, nil},
+	}
+	for _, s := range steps {
+		rec := h.do(t, request{Token: s.token, Method: s.method, URL: s.url, Body: s.body})
+		body := rec.Body.String()
+		if rec.Code != s.status {
+			t.Fatalf("%s: status %d, want %d: %s", s.name, rec.Code, s.status, body)
+		}
+		for _, w := range s.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: %s lacks %s", s.name, body, w)
+			}
+		}
+		for _, n := range s.never {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: %s contains %s", s.name, body, n)
+			}
+		}
+	}
+}
+
+func TestDeletedByRegistrationErrors(t *testing.T) {
+	type NoSoftDelete struct {
+		bun.BaseModel `bun:"table:nosd"`
+		ID            int64  `bun:"id,pk,autoincrement"`
+		DeletedBy     *int64 `bun:"deleted_by"`
+	}
+	type NotNullable struct {
+		bun.BaseModel `bun:"table:notnullable"`
+		ID            int64      `bun:"id,pk,autoincrement"`
+		DeletedAt     *time.Time `bun:"deleted_at"`
+		DeletedBy     int64      `bun:"deleted_by"`
+	}
+	app, err := framework.New(baseConfig(openSQLite(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"NoSoftDelete": framework.Register[NoSoftDelete](app),
+		"NotNullable":  framework.Register[NotNullable](app),
+	} {
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "DeletedBy") {
+			t.Errorf("%s: error %v does not name the model and field", name, err)
+		}
+	}
+}
+
+// TestTrashViewUsesTheSoftDeleteIndex explains the query the trash view
+// really ran: it must search the index Migrate created, not scan the table.
+func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t)
+	queries := &capturedQueries{}
+	db.AddQueryHook(queries)
+	app, err := framework.New(baseConfig(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Receipt](app); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/receipts?onlyDeleted=true&count=false"})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("trash view: %d %s", rec.Code, rec.Body.String())
+	}
+	trash := queries.find(t, `"deleted_at" IS NOT NULL`)
+	var plan []struct {
+		ID, Parent, Notused int
+		Detail              string
+	}
+	if err := db.NewRaw("EXPLAIN QUERY PLAN " + trash).Scan(ctx, &plan); err != nil {
+		t.Fatal(err)
+	}
+	var details []string
+	for _, p := range plan {
+		details = append(details, p.Detail)
+	}
+	text := strings.Join(details, "; ")
+	if !strings.Contains(text, "USING INDEX idx_receipts_deleted_at") && !strings.Contains(text, "USING COVERING INDEX idx_receipts_deleted_at") {
+		t.Fatalf("the trash view does not use the soft-delete index: %s\nquery: %s", text, trash)
+	}
+}
