@@ -216,7 +216,7 @@ func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
 		ID, Parent, Notused int
 		Detail              string
 	}
-	if err := db.NewRaw("EXPLAIN QUERY PLAN " + trash).Scan(ctx, &plan); err != nil {
+	if err := db.NewRaw("EXPLAIN QUERY PLAN "+trash).Scan(ctx, &plan); err != nil {
 		t.Fatal(err)
 	}
 	var details []string
