@@ -18,7 +18,7 @@ type User struct {
 
 	ID        int64     `bun:"id,pk,autoincrement" json:"id"`
 	Name      string    `bun:"name,notnull" json:"name" validate:"required,max=100"`
-	Email     string    `bun:"email,notnull,unique" json:"email" validate:"required,email"`
+	Email     string    `bun:"email,notnull" json:"email" validate:"required,email" autoapi:"unique"`
 	CreatedAt time.Time `bun:"created_at,notnull" json:"createdAt"`
 	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updatedAt"`
 	DeletedAt time.Time `bun:"deleted_at" json:"deletedAt"`
@@ -57,7 +57,7 @@ type Invoice struct {
 	bun.BaseModel `bun:"table:invoices"`
 
 	ID          int64        `bun:"id,pk,autoincrement" json:"id"`
-	Number      string       `bun:"number,notnull,unique" json:"number"`
+	Number      string       `bun:"number,notnull" json:"number" autoapi:"unique"`
 	Amount      int64        `bun:"amount,notnull" json:"amount"`
 	UserID      int64        `bun:"user_id,notnull" json:"userId"`
 	User        *User        `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`

@@ -110,6 +110,12 @@ func (a *App) register(model any, o introspect.Options) error {
 	if err := handlers.CheckValidationTags(a.validator, desc); err != nil {
 		return err
 	}
+	if desc.SoftDeletable() && len(desc.Table.Unique) > 0 {
+		// bun's unique tag becomes a table-wide constraint, which deleted
+		// rows keep holding.
+		a.cfg.Logger.Warn("bun's unique tag on a soft-deletable model makes deleted rows keep their values; is it a mistake? Try autoapi:\"unique\" for uniqueness among live rows",
+			"model", desc.ModelName)
+	}
 	if sd := desc.Table.SoftDeleteField; sd != nil && !sd.NullZero && !sd.IsPtr {
 		// The framework stores NULL for live rows; bun's own filter on
 		// such a field compares with the zero value instead.

@@ -47,6 +47,29 @@ func (a *App) Migrate(ctx context.Context) error {
 				return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
 			}
 		}
+		for _, g := range desc.Unique {
+			if err := a.createUniqueIndex(ctx, desc, g); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createUniqueIndex makes a unique group unique. On a soft-deletable
+// resource the index is partial, WHERE <soft-delete column> IS NULL, so a
+// deleted row no longer holds its values: deleting a user frees the email.
+func (a *App) createUniqueIndex(ctx context.Context, desc *introspect.Resource, g introspect.UniqueGroup) error {
+	name := fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name)
+	q := a.cfg.DB.NewCreateIndex().Model(desc.New().Interface()).Unique().Index(name).IfNotExists()
+	for _, f := range g.Fields {
+		q = q.ColumnExpr("?", f.Ident)
+	}
+	if sd := desc.SoftDelete; sd != nil {
+		q = q.Where("? IS NULL", sd.Ident)
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return fmt.Errorf("framework: migrate %s: create unique index %s: %w", desc.Name, name, err)
 	}
 	return nil
 }

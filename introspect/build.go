@@ -88,6 +88,9 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 	var softCandidates []*Field
 	for _, bf := range table.Fields {
 		f := newField(bf)
+		if err := res.parseTag(f, bf.StructField.Tag.Get("autoapi")); err != nil {
+			return nil, err
+		}
 		res.Fields = append(res.Fields, f)
 		if !f.Hidden {
 			if prev, dup := res.byJSON[f.JSON]; dup {
@@ -216,6 +219,34 @@ func (r *Resource) relation(br *schema.Relation) (*Relation, error) {
 		return nil, fmt.Errorf("introspect: model %s, field %s: relation joins on unknown column %s", r.ModelName, br.Field.GoName, br.BasePKs[0].Name)
 	}
 	return rel, nil
+}
+
+// parseTag reads the framework's own autoapi:"..." tag: "unique" makes the
+// field unique (among live rows on a soft-deletable model), "unique:group"
+// makes it unique together with the other fields of that group.
+func (r *Resource) parseTag(f *Field, tag string) error {
+	if tag == "" {
+		return nil
+	}
+	for _, opt := range strings.Split(tag, ",") {
+		name, arg, _ := strings.Cut(strings.TrimSpace(opt), ":")
+		switch name {
+		case "unique":
+			f.Unique = arg
+			if arg == "" {
+				f.Unique = f.Column
+			}
+			i := slices.IndexFunc(r.Unique, func(g UniqueGroup) bool { return g.Name == f.Unique })
+			if i < 0 {
+				r.Unique = append(r.Unique, UniqueGroup{Name: f.Unique})
+				i = len(r.Unique) - 1
+			}
+			r.Unique[i].Fields = append(r.Unique[i].Fields, f)
+		default:
+			return r.errorf(f, "unknown autoapi tag option %q (known: unique, unique:<group>)", name)
+		}
+	}
+	return nil
 }
 
 func (r *Resource) setTimestamp(slot **Field, f *Field, what string) error {

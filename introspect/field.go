@@ -104,6 +104,9 @@ type Field struct {
 	OmitEmpty bool
 	// Validate is the field's `validate` tag (go-playground/validator).
 	Validate string
+	// Unique names the unique group of the field's autoapi:"unique" tag
+	// ("" when it has none).
+	Unique string
 	// Index is the reflect index path into the struct.
 	Index []int
 	// Type is the Go type of the field.

@@ -37,9 +37,19 @@ type Resource struct {
 	UpdatedAt *Field
 	// Relations lists the bun relations declared on the model.
 	Relations []Relation
+	// Unique lists the groups of fields tagged autoapi:"unique", in struct
+	// order. On a soft-deletable resource they are unique among live rows
+	// only.
+	Unique []UniqueGroup
 
 	byJSON  map[string]*Field
 	exposed [2][]*Field
+}
+
+// UniqueGroup is a set of columns whose values are unique together.
+type UniqueGroup struct {
+	Name   string
+	Fields []*Field
 }
 
 // Relation is a bun relation declared with a `rel` tag, reduced to the

@@ -1,0 +1,102 @@
+package framework_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// Member is unique by email among live rows, and by (team, badge) as a
+// group.
+type Member struct {
+	bun.BaseModel `bun:"table:members"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Email     string     `bun:"email,notnull" json:"email" autoapi:"unique"`
+	Team      string     `bun:"team,notnull" json:"team" autoapi:"unique:badge"`
+	Badge     int64      `bun:"badge,notnull" json:"badge" autoapi:"unique:badge"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// Label has no soft-delete column: its unique index is table-wide.
+type Label struct {
+	bun.BaseModel `bun:"table:labels"`
+
+	ID   int64  `bun:"id,pk,autoincrement" json:"id"`
+	Name string `bun:"name,notnull" json:"name" autoapi:"unique"`
+}
+
+func TestUniqueAmongLiveRows(t *testing.T) {
+	db := openSQLite(t)
+	app, err := framework.New(baseConfig(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{framework.Register[Member](app), framework.Register[Label](app)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	steps := []struct {
+		name        string
+		method, url string
+		body        string
+		status      int
+		want        string
+	}{
+		{"first", "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`},
+		{"same email while live", "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email")},
+		{"same badge group", "POST", "/api/members", `{"email":"b@x.io","team":"red","badge":1}`, 409, `"status":409`},
+		{"same badge, other team", "POST", "/api/members", `{"email":"b@x.io","team":"blue","badge":1}`, 201, `"id":2`},
+		{"patch into a collision", "PATCH", "/api/members/2", `{"email":"a@x.io"}`, 409, fieldErr("email")},
+		{"delete the first", "DELETE", "/api/members/1", "", 200, `"softDeleted":true`},
+		{"the email is free again", "POST", "/api/members", `{"email":"a@x.io","team":"green","badge":9}`, 201, `"id":3`},
+		{"restoring the first collides", "POST", "/api/members/1/restore", "", 409, fieldErr("email")},
+		{"and it stays deleted", "GET", "/api/members/1", "", 200, `"deletedAt":"`},
+		{"free the email again", "DELETE", "/api/members/3", "", 200, ""},
+		{"now the restore succeeds", "POST", "/api/members/1/restore", "", 200, `"restored":true`},
+		{"labels are unique table-wide", "POST", "/api/labels", `{"name":"go"}`, 201, ""},
+		{"label collision", "POST", "/api/labels", `{"name":"go"}`, 409, fieldErr("name")},
+		{"deleting a label frees it for good", "DELETE", "/api/labels/1", "", 200, ""},
+		{"label name again", "POST", "/api/labels", `{"name":"go"}`, 201, ""},
+	}
+	for _, s := range steps {
+		rec := h.do(t, request{Token: adminToken, Method: s.method, URL: s.url, Body: s.body})
+		if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
+			t.Fatalf("%s: %d %s, want %d with %s", s.name, rec.Code, rec.Body.String(), s.status, s.want)
+		}
+	}
+	if rows, deleted := rowCount(t, db, "members", "deleted_at", 1); rows != 1 || deleted != 0 {
+		t.Fatalf("member 1: rows %d deleted %d", rows, deleted)
+	}
+	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/members?includeDeleted=true&count=true"})
+	if !strings.Contains(rec.Body.String(), `"total":3`) {
+		t.Fatalf("members: %s", rec.Body.String())
+	}
+}
+
+func TestUnknownAutoapiTagOption(t *testing.T) {
+	type Bad struct {
+		bun.BaseModel `bun:"table:bads"`
+		ID            int64  `bun:"id,pk,autoincrement"`
+		Name          string `bun:"name" autoapi:"uniq"`
+	}
+	app, err := framework.New(baseConfig(openSQLite(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = framework.Register[Bad](app)
+	if err == nil || !strings.Contains(err.Error(), "Bad") || !strings.Contains(err.Error(), "Name") || !strings.Contains(err.Error(), "uniq") {
+		t.Fatalf("error %v", err)
+	}
+}
