@@ -24,9 +24,9 @@ type Member struct {
 	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
 }
 
-// Label has no soft-delete column: its unique index is table-wide.
-type Label struct {
-	bun.BaseModel `bun:"table:labels"`
+// Sticker has no soft-delete column: its unique index is table-wide.
+type Sticker struct {
+	bun.BaseModel `bun:"table:stickers"`
 
 	ID   int64  `bun:"id,pk,autoincrement" json:"id"`
 	Name string `bun:"name,notnull" json:"name" autoapi:"unique"`
@@ -38,7 +38,7 @@ func TestUniqueAmongLiveRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, err := range []error{framework.Register[Member](app), framework.Register[Label](app)} {
+	for _, err := range []error{framework.Register[Member](app), framework.Register[Sticker](app)} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,10 +65,10 @@ func TestUniqueAmongLiveRows(t *testing.T) {
 		{"and it stays deleted", "GET", "/api/members/1", "", 200, `"deletedAt":"`},
 		{"free the email again", "DELETE", "/api/members/3", "", 200, ""},
 		{"now the restore succeeds", "POST", "/api/members/1/restore", "", 200, `"restored":true`},
-		{"labels are unique table-wide", "POST", "/api/labels", `{"name":"go"}`, 201, ""},
-		{"label collision", "POST", "/api/labels", `{"name":"go"}`, 409, fieldErr("name")},
-		{"deleting a label frees it for good", "DELETE", "/api/labels/1", "", 200, ""},
-		{"label name again", "POST", "/api/labels", `{"name":"go"}`, 201, ""},
+		{"stickers are unique table-wide", "POST", "/api/stickers", `{"name":"go"}`, 201, ""},
+		{"sticker collision", "POST", "/api/stickers", `{"name":"go"}`, 409, fieldErr("name")},
+		{"deleting a sticker frees it for good", "DELETE", "/api/stickers/1", "", 200, ""},
+		{"sticker name again", "POST", "/api/stickers", `{"name":"go"}`, 201, ""},
 	}
 	for _, s := range steps {
 		rec := h.do(t, request{Token: adminToken, Method: s.method, URL: s.url, Body: s.body})
