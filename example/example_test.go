@@ -32,7 +32,7 @@ func newTestServer(t *testing.T) (*echo.Echo, *bun.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e, err := newServer(context.Background(), db, options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	_, e, err := newServer(context.Background(), db, options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

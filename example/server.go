@@ -47,6 +47,9 @@ func openSQLite(path string) (*bun.DB, error) {
 type options struct {
 	policyFile string
 	logger     *slog.Logger
+	// retention, when positive, is how long deleted rows are kept before
+	// the scheduled purge removes them (resources in kept excepted).
+	retention time.Duration
 }
 
 // newApp registers the example's models and overrides on db.
@@ -60,6 +63,14 @@ func newApp(db *bun.DB, o options) (*framework.App, error) {
 		cfg.PolicyFile = o.policyFile
 	} else {
 		cfg.Policy = defaultPolicy
+	}
+	if o.retention > 0 {
+		cfg.Retention = map[string]time.Duration{}
+		for _, name := range []string{"users", "posts", "comments", "attachments", "invoices"} {
+			if !kept[name] {
+				cfg.Retention[name] = o.retention
+			}
+		}
 	}
 	app, err := framework.New(cfg)
 	if err != nil {
@@ -88,18 +99,18 @@ func newApp(db *bun.DB, o options) (*framework.App, error) {
 
 // newServer builds the example's HTTP server on db: tables created, demo
 // users seeded, routes mounted.
-func newServer(ctx context.Context, db *bun.DB, o options) (*echo.Echo, error) {
+func newServer(ctx context.Context, db *bun.DB, o options) (*framework.App, *echo.Echo, error) {
 	app, err := newApp(db, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := app.Migrate(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := seed(ctx, db); err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
+		return nil, nil, fmt.Errorf("seed: %w", err)
 	}
-	return app.NewEcho(), nil
+	return app, app.NewEcho(), nil
 }
 
 // seed inserts the users behind the demo tokens into an empty database.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/casbin/casbin/v2/persist"
 	"github.com/uptrace/bun"
@@ -59,6 +60,13 @@ type Config struct {
 	// ("anonymous").
 	AnonymousRole string
 
+	// Retention is how long soft-deleted rows of a resource are kept
+	// before App.RunPurges removes them for good, by resource name. Off
+	// (empty) by default.
+	Retention map[string]time.Duration
+	// PurgeInterval is how often RunPurges runs (1h).
+	PurgeInterval time.Duration
+
 	// Logger receives request failures and start-up notes; slog.Default()
 	// when nil.
 	Logger *slog.Logger
@@ -99,6 +107,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxFilterLength < 0 || c.MaxFilterConditions < 0 {
 		return c, fmt.Errorf("framework: Config.MaxFilterLength and MaxFilterConditions must be positive")
+	}
+	if c.PurgeInterval == 0 {
+		c.PurgeInterval = time.Hour
+	}
+	if c.PurgeInterval < 0 {
+		return c, fmt.Errorf("framework: Config.PurgeInterval must be positive")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -68,11 +68,17 @@ func (c *Context) DBError(err error) error {
 	return err
 }
 
+// IsForeignKeyViolation reports whether err is the database refusing a
+// write for a foreign key.
+func IsForeignKeyViolation(err error) bool {
+	var se sqliteError
+	return errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey
+}
+
 // writeError is DBError for a create or update of rec: a foreign-key
 // failure is explained by the belongs-to reference at fault, when one is.
 func (c *Context) writeError(ctx context.Context, err error, rec reflect.Value, set []*introspect.Field) error {
-	var se sqliteError
-	if errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey {
+	if IsForeignKeyViolation(err) {
 		if perr := c.checkParents(ctx, c.ep.DB, rec, set); perr != nil {
 			return c.DBError(perr)
 		}
@@ -83,8 +89,7 @@ func (c *Context) writeError(ctx context.Context, err error, rec reflect.Value, 
 // referencedError is DBError for removing the row with key id: a
 // foreign-key failure names a resource whose rows still refer to it.
 func (c *Context) referencedError(ctx context.Context, err error, id any) error {
-	var se sqliteError
-	if !errors.As(err, &se) || se.Code() != sqliteConstraintForeignKey {
+	if !IsForeignKeyViolation(err) {
 		return c.DBError(err)
 	}
 	for _, other := range c.ep.Related {

@@ -1,0 +1,190 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/handlers"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// PurgeOptions selects what Purge removes.
+type PurgeOptions struct {
+	// Resource limits the purge to one resource; empty means every
+	// soft-deletable resource.
+	Resource string
+	// OlderThan keeps rows deleted more recently than now minus OlderThan.
+	OlderThan time.Duration
+	// DryRun counts what would be removed and removes nothing.
+	DryRun bool
+	// BatchSize bounds the rows removed per statement (500), so that a
+	// large purge never holds the write lock for long.
+	BatchSize int
+}
+
+// PurgeCount is what a purge did to one resource.
+type PurgeCount struct {
+	Resource string
+	// Removed counts the rows removed (or, on a dry run, that would be).
+	Removed int64
+	// Kept counts old deleted rows that other rows still refer to through
+	// a foreign key; they stay until those rows go.
+	Kept int64
+}
+
+// Purge permanently removes rows soft-deleted before now minus OlderThan,
+// in bounded batches, and returns the counts per resource.
+func (a *App) Purge(ctx context.Context, opts PurgeOptions) ([]PurgeCount, error) {
+	if opts.OlderThan < 0 {
+		return nil, fmt.Errorf("framework: purge: OlderThan must not be negative")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	var targets []*introspect.Resource
+	for _, r := range a.resources {
+		if (opts.Resource == "" || r.desc.Name == opts.Resource) && r.desc.SoftDeletable() {
+			targets = append(targets, r.desc)
+		}
+	}
+	if opts.Resource != "" && len(targets) == 0 {
+		return nil, fmt.Errorf("framework: purge: no soft-deletable resource %q is registered", opts.Resource)
+	}
+	cutoff := time.Now().UTC().Add(-opts.OlderThan)
+	var counts []PurgeCount
+	for _, desc := range targets {
+		c, err := a.purge(ctx, desc, cutoff, opts)
+		if err != nil {
+			return counts, fmt.Errorf("framework: purge %s: %w", desc.Name, err)
+		}
+		counts = append(counts, c)
+	}
+	return counts, nil
+}
+
+func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.Time, opts PurgeOptions) (PurgeCount, error) {
+	db := a.cfg.DB
+	count := PurgeCount{Resource: desc.Name}
+	sd, pk := desc.SoftDelete, desc.PK
+	if opts.DryRun {
+		n, err := db.NewSelect().TableExpr("?", desc.Table.SQLName).
+			Where("? IS NOT NULL AND ? < ?", sd.Ident, sd.Ident, cutoff).Count(ctx)
+		count.Removed = int64(n)
+		return count, err
+	}
+	// Walk the old deleted rows in key order, one batch at a time, so a
+	// row kept for a foreign key is not visited again.
+	var after any
+	for {
+		// Keys scan into a slice of the key's own Go type.
+		dest := reflect.New(reflect.SliceOf(pk.Type))
+		q := db.NewSelect().TableExpr("?", desc.Table.SQLName).ColumnExpr("?", pk.Ident).
+			Where("? IS NOT NULL AND ? < ?", sd.Ident, sd.Ident, cutoff).
+			OrderExpr("? ASC", pk.Ident).Limit(int64(opts.BatchSize))
+		if after != nil {
+			q = q.Where("? > ?", pk.Ident, after)
+		}
+		if err := q.Scan(ctx, dest.Interface()); err != nil {
+			return count, err
+		}
+		keys := make([]any, dest.Elem().Len())
+		for i := range keys {
+			keys[i] = dest.Elem().Index(i).Interface()
+		}
+		if len(keys) == 0 {
+			return count, nil
+		}
+		after = keys[len(keys)-1]
+		removed, kept, err := a.purgeBatch(ctx, desc, keys, cutoff)
+		if err != nil {
+			return count, err
+		}
+		count.Removed += removed
+		count.Kept += kept
+	}
+}
+
+// purgeBatch removes the rows with keys that are still deleted before
+// cutoff (a restore may have happened since they were selected). When a
+// foreign key refuses the batch, the rows go one by one and the referenced
+// ones stay.
+func (a *App) purgeBatch(ctx context.Context, desc *introspect.Resource, keys []any, cutoff time.Time) (removed, kept int64, err error) {
+	del := func(keys []any) (int64, error) {
+		r, err := a.cfg.DB.NewDelete().TableExpr("?", desc.Table.SQLName).
+			Where("? IN (?)", desc.PK.Ident, bun.In(keys)).
+			Where("? IS NOT NULL AND ? < ?", desc.SoftDelete.Ident, desc.SoftDelete.Ident, cutoff).
+			Exec(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return r.RowsAffected()
+	}
+	n, err := del(keys)
+	if err == nil {
+		return n, 0, nil
+	}
+	if !handlers.IsForeignKeyViolation(err) {
+		return 0, 0, err
+	}
+	for _, k := range keys {
+		n, err := del([]any{k})
+		switch {
+		case err == nil:
+			removed += n
+		case handlers.IsForeignKeyViolation(err):
+			kept++
+		default:
+			return removed, kept, err
+		}
+	}
+	return removed, kept, nil
+}
+
+// RunPurges purges every resource that has a retention period in
+// Config.Retention, now and then every Config.PurgeInterval, until ctx
+// ends; run it in its own goroutine. It returns at once with an error when
+// a retention names no soft-deletable resource. Failures of a round are
+// logged and retried on the next one.
+func (a *App) RunPurges(ctx context.Context) error {
+	names := make([]string, 0, len(a.cfg.Retention))
+	for name, d := range a.cfg.Retention {
+		if r, ok := a.byName[name]; !ok || !r.desc.SoftDeletable() || d <= 0 {
+			return fmt.Errorf("framework: Config.Retention[%q]: needs a registered soft-deletable resource and a positive period", name)
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	t := time.NewTicker(a.cfg.PurgeInterval)
+	defer t.Stop()
+	for {
+		for _, name := range names {
+			counts, err := a.Purge(ctx, PurgeOptions{Resource: name, OlderThan: a.cfg.Retention[name]})
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				a.cfg.Logger.ErrorContext(ctx, "scheduled purge failed", "resource", name, "error", err)
+				continue
+			}
+			for _, c := range counts {
+				if c.Removed > 0 || c.Kept > 0 {
+					a.cfg.Logger.InfoContext(ctx, "purged deleted rows", "resource", c.Resource, "removed", c.Removed, "kept", c.Kept)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
