@@ -93,7 +93,7 @@ func TestPurge(t *testing.T) {
 		ID, Parent, Notused int
 		Detail              string
 	}
-	if err := db.NewRaw("EXPLAIN QUERY PLAN " + batch).Scan(ctx, &plan); err != nil {
+	if err := db.NewRaw("EXPLAIN QUERY PLAN "+batch).Scan(ctx, &plan); err != nil {
 		t.Fatal(err)
 	}
 	text := ""
