@@ -27,12 +27,15 @@ var ErrNoCredentials = errors.New("auth: no credentials")
 // Error is an authentication or authorization failure with the HTTP status
 // it should produce.
 type Error struct {
+	// Status is the HTTP status, 401 or 403.
 	Status int
+	// Detail explains the failure to the client.
 	Detail string
 	// Challenge, when set, is sent as the WWW-Authenticate header.
 	Challenge string
 }
 
+// Error returns the detail.
 func (e *Error) Error() string { return e.Detail }
 
 // StatusCode returns the HTTP status of the failure.

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -55,7 +56,16 @@ func serve(args []string) error {
 	}
 	defer db.Close()
 
-	o := options{policyFile: *policy, logger: logger, retention: *retention}
+	// Cursors are signed; several instances would share one secret through
+	// the environment. A random one suits a single process.
+	secret := []byte(os.Getenv("AUTOAPI_CURSOR_SECRET"))
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+	}
+	o := options{policyFile: *policy, logger: logger, retention: *retention, cursorSecret: secret}
 	app, e, err := newServer(ctx, db, o)
 	if err != nil {
 		return err

@@ -47,6 +47,8 @@ func openSQLite(path string) (*bun.DB, error) {
 type options struct {
 	policyFile string
 	logger     *slog.Logger
+	// cursorSecret signs pagination cursors.
+	cursorSecret []byte
 	// retention, when positive, is how long deleted rows are kept before
 	// the scheduled purge removes them (resources in kept excepted).
 	retention time.Duration
@@ -58,6 +60,7 @@ func newApp(db *bun.DB, o options) (*framework.App, error) {
 		DB:            db,
 		Authenticator: demoTokens,
 		Logger:        o.logger,
+		CursorSecret:  o.cursorSecret,
 	}
 	if o.policyFile != "" {
 		cfg.PolicyFile = o.policyFile

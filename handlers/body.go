@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
@@ -22,11 +23,12 @@ import (
 // writable field and hold a value of its type; all faults are reported
 // together, each naming its field.
 func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
-	if ct := c.Request().Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json")
-		}
+	// A JSON content type is required: it keeps plain HTML forms, which
+	// browsers send cross-site without asking, away from every write.
+	mt, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) ||
+		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json (UTF-8)")
 	}
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -40,9 +42,12 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, NewProblem(http.StatusBadRequest, "the request body must be a JSON object")
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid JSON: "+jsonSyntaxDetail(err))
+	if !utf8.Valid(raw) {
+		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
+	}
+	members, err := objectMembers(raw)
+	if err != nil {
+		return nil, err
 	}
 
 	res := c.ep.Resource
@@ -69,6 +74,10 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 			errs = append(errs, FieldError{Field: key, Message: "must not be null"})
 			continue
 		}
+		if f.Kind == introspect.KindString && bytes.Contains(value, []byte(`\u0000`)) {
+			errs = append(errs, FieldError{Field: key, Message: "must not contain NUL characters"})
+			continue
+		}
 		target := f.Value(rec)
 		// Decode into a fresh value so a failed decode leaves nothing half
 		// set, then copy it over.
@@ -88,6 +97,42 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 		return nil, p
 	}
 	return set, nil
+}
+
+// objectMembers splits a JSON object into its members. It walks the
+// tokens rather than unmarshalling into a map, because a map would keep
+// the last of two equal keys silently; a repeated key is a 400.
+func objectMembers(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	syntax := func(err error) error {
+		return NewProblem(http.StatusBadRequest, "the request body is not valid JSON: "+jsonSyntaxDetail(err))
+	}
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return nil, syntax(err)
+	}
+	members := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntax(err)
+		}
+		key, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, syntax(err)
+		}
+		if _, dup := members[key]; dup {
+			return nil, fieldProblem(key, "is given more than once")
+		}
+		members[key] = value
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, syntax(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, NewProblem(http.StatusBadRequest, "the request body has data after the JSON object")
+	}
+	return members, nil
 }
 
 // jsonSyntaxDetail describes a JSON syntax error by position only; the

@@ -31,9 +31,6 @@ const (
 	OpRestore Operation = "restore"
 )
 
-// Operations lists every operation in route order.
-var Operations = []Operation{OpList, OpGet, OpCreate, OpUpdate, OpDelete, OpRestore}
-
 // HandlerFunc serves one operation of one resource.
 type HandlerFunc func(*Context) error
 

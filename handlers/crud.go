@@ -45,7 +45,11 @@ func List(c *Context) error {
 	}
 	res := c.ep.Resource
 	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	rq, err := parseReadQuery(c.QueryParams(), res, withDeleted, c.ep.Limits, false)
+	params, err := c.params()
+	if err != nil {
+		return err
+	}
+	rq, err := parseReadQuery(params, res, withDeleted, c.ep.Limits, false)
 	if err != nil {
 		return err
 	}
@@ -92,7 +96,7 @@ func List(c *Context) error {
 		}
 		total = int64(n)
 	}
-	query := fingerprint(res.Name, c.QueryParams())
+	query := fingerprint(res.Name, params)
 	q := filtered(rows.Interface())
 	if rq.cursor != "" {
 		values, err := decodeCursor(c.ep.CursorKey, query, rq.sort, rq.cursor)
@@ -156,7 +160,11 @@ func Get(c *Context) error {
 	}
 	res := c.ep.Resource
 	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	rq, err := parseReadQuery(c.QueryParams(), res, withDeleted, c.ep.Limits, true)
+	params, err := c.params()
+	if err != nil {
+		return err
+	}
+	rq, err := parseReadQuery(params, res, withDeleted, c.ep.Limits, true)
 	if err != nil {
 		return err
 	}
@@ -295,7 +303,11 @@ func Update(c *Context) error {
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
 // when the resource has a soft-delete column, a real DELETE otherwise.
 func Delete(c *Context) error {
-	permanent, err := parsePermanent(c.QueryParams())
+	params, err := c.params()
+	if err != nil {
+		return err
+	}
+	permanent, err := parsePermanent(params)
 	if err != nil {
 		return err
 	}

@@ -82,24 +82,26 @@ func encodeCursor(key []byte, query string, sort []sortKey, row reflect.Value) (
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(sign(key, payload)), nil
 }
 
-var errBadCursor = fieldProblem(paramCursor, "is not a cursor this query produced")
+func errBadCursor() *Problem {
+	return fieldProblem(paramCursor, "is not a cursor this query produced")
+}
 
 // decodeCursor checks a cursor's signature and query and returns the typed
 // sort-key values it carries (nil for NULL).
 func decodeCursor(key []byte, query string, sort []sortKey, cursor string) ([]any, error) {
 	body, mac, ok := strings.Cut(cursor, ".")
 	if !ok {
-		return nil, errBadCursor
+		return nil, errBadCursor()
 	}
 	enc := base64.RawURLEncoding
 	payload, err1 := enc.DecodeString(body)
 	sig, err2 := enc.DecodeString(mac)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, sign(key, payload)) {
-		return nil, errBadCursor
+		return nil, errBadCursor()
 	}
 	var p cursorPayload
 	if err := json.Unmarshal(payload, &p); err != nil || p.Query != query || len(p.Keys) != len(sort) {
-		return nil, errBadCursor
+		return nil, errBadCursor()
 	}
 	values := make([]any, len(sort))
 	for i, k := range sort {
@@ -108,7 +110,7 @@ func decodeCursor(key []byte, query string, sort []sortKey, cursor string) ([]an
 		}
 		v, err := decodeKey(k.field, p.Keys[i])
 		if err != nil {
-			return nil, errBadCursor
+			return nil, errBadCursor()
 		}
 		values[i] = v
 	}
@@ -137,7 +139,9 @@ func decodeKey(f *introspect.Field, raw json.RawMessage) (any, error) {
 	switch f.Kind {
 	case introspect.KindString:
 		var s string
-		err = json.Unmarshal(raw, &s)
+		if err = json.Unmarshal(raw, &s); err == nil && strings.IndexByte(s, 0) >= 0 {
+			err = errBadCursor()
+		}
 		return s, err
 	case introspect.KindInt:
 		var n int64
@@ -160,7 +164,7 @@ func decodeKey(f *introspect.Field, raw json.RawMessage) (any, error) {
 		err = json.Unmarshal(raw, &t)
 		return t, err
 	}
-	return nil, errBadCursor
+	return nil, errBadCursor()
 }
 
 // orderBy adds the ORDER BY for sort. Rows without a value (NULL) come

@@ -62,7 +62,10 @@ func (c *Context) DBError(err error) error {
 		return NewProblem(http.StatusConflict, "the change conflicts with related records: a referenced record does not exist, or other records still refer to this one")
 	case sqliteConstraintCheck:
 		return NewProblem(http.StatusUnprocessableEntity, "a value fails a check constraint")
-	case sqliteBusy, sqliteLocked:
+	}
+	// Busy and locked come with several extended codes (BUSY_SNAPSHOT,
+	// BUSY_TIMEOUT, LOCKED_SHAREDCACHE...); the primary code is the low byte.
+	if primary := se.Code() & 0xff; primary == sqliteBusy || primary == sqliteLocked {
 		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
 	}
 	return err

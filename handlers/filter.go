@@ -158,6 +158,8 @@ func lexString(s string, pos int) (string, int, error) {
 		switch c := s[i]; c {
 		case quote:
 			return b.String(), i + 1, nil
+		case 0:
+			return "", 0, filterError(pos+i, "NUL characters are not allowed")
 		case '\\':
 			i++
 			if i >= len(s) {
@@ -185,6 +187,7 @@ func lexString(s string, pos int) (string, int, error) {
 type filterParser struct {
 	toks        []token
 	i           int
+	depth       int
 	res         *introspect.Resource
 	withDeleted bool
 	conditions  int
@@ -239,7 +242,17 @@ func (p *filterParser) chain(sep tokenKind, sql string, operand func() error) er
 	return nil
 }
 
+// maxFilterDepth bounds nesting of parentheses and "!" together; databases
+// refuse expressions nested much deeper.
+const maxFilterDepth = 32
+
 func (p *filterParser) unary() error {
+	if t := p.peek(); t.kind == tokNot || t.kind == tokLParen {
+		if p.depth++; p.depth > maxFilterDepth {
+			return filterError(t.pos, "is nested deeper than %d levels", maxFilterDepth)
+		}
+		defer func() { p.depth-- }()
+	}
 	switch t := p.peek(); t.kind {
 	case tokNot:
 		p.next()

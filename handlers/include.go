@@ -152,13 +152,12 @@ func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest
 	q = q.OrderExpr("? ASC", res.PK.Ident)
 
 	if n.rel.M2M == nil {
-		joinField := fieldByIdent(res, n.rel.JoinColumn)
 		if err := q.Where("? IN (?)", n.rel.JoinColumn, bun.In(keys)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		list := dest.Elem()
 		return func(i int) []string {
-			k, ok := joinKey(joinField.Value(list.Index(i)))
+			k, ok := joinKey(list.Index(i).FieldByIndex(n.rel.JoinIndex))
 			if !ok {
 				return nil
 			}
@@ -198,15 +197,6 @@ func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest
 		k, _ := joinKey(res.PK.Value(list.Index(i)))
 		return parents[keyString(k)]
 	}, nil
-}
-
-func fieldByIdent(res *introspect.Resource, ident any) *introspect.Field {
-	for _, f := range res.Fields {
-		if f.Ident == ident {
-			return f
-		}
-	}
-	return res.PK
 }
 
 // joinKey reads a join column's value; ok is false for NULL.

@@ -28,6 +28,7 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// Error describes the problem for logs.
 func (p *Problem) Error() string { return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail) }
 
 // StatusCode returns the HTTP status of the problem.

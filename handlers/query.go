@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -114,7 +115,7 @@ func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	case opIn:
 		return q.Where("? IN (?)", c.field.Ident, bun.In(c.value))
 	case opNull:
-		if c.value.(bool) {
+		if isNull, _ := c.value.(bool); isNull {
 			return q.Where("? IS NULL", c.field.Ident)
 		}
 		return q.Where("? IS NOT NULL", c.field.Ident)
@@ -124,6 +125,17 @@ func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
 	default:
 		return q.Where("? "+comparisons[c.op]+" ?", c.field.Ident, c.value)
 	}
+}
+
+// params parses the query string strictly. Echo's QueryParams drops
+// what it cannot parse, such as a pair with a ';', so a malformed request
+// would be answered as if the parameter had not been sent.
+func (c *Context) params() (url.Values, error) {
+	v, err := url.ParseQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return nil, NewProblem(http.StatusBadRequest, "the query string is malformed")
+	}
+	return v, nil
 }
 
 // itemParams are the parameters a single-record request accepts.
@@ -231,12 +243,16 @@ func parseFields(v string, res *introspect.Resource, withDeleted bool) ([]*intro
 	return fields, nil
 }
 
+// maxInValues bounds an ?field[in]= list, as MaxFilterConditions bounds
+// an expression.
+const maxInValues = 100
+
 // maxOffset keeps offsets inside what every database accepts.
 const maxOffset = 1<<31 - 1
 
 func parseBoundedInt(name, v string, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(v)
-	if err != nil {
+	if err != nil || strconv.Itoa(n) != v {
 		return 0, fieldProblem(name, "must be an integer")
 	}
 	if n < lo || n > hi {
@@ -300,9 +316,14 @@ func parseCondition(param, v string, res *introspect.Resource, withDeleted bool)
 		if f.Kind != introspect.KindString {
 			return c, fieldProblem(param, "like applies to text fields only")
 		}
-		c.value = likePattern(v)
+		if _, err = parseValue(param, f, v); err == nil {
+			c.value = likePattern(v)
+		}
 	case opIn:
 		parts := strings.Split(v, ",")
+		if len(parts) > maxInValues {
+			return c, fieldProblem(param, "lists more than "+strconv.Itoa(maxInValues)+" values")
+		}
 		values := make([]any, len(parts))
 		for i, p := range parts {
 			if values[i], err = parseValue(param, f, p); err != nil {
@@ -332,6 +353,9 @@ func parseValue(param string, f *introspect.Field, v string) (any, error) {
 	)
 	switch f.Kind {
 	case introspect.KindString:
+		if strings.IndexByte(v, 0) >= 0 {
+			return nil, fieldProblem(param, "must not contain NUL characters")
+		}
 		return v, nil
 	case introspect.KindInt:
 		val, err = strconv.ParseInt(v, 10, 64)
@@ -362,14 +386,16 @@ func article(k introspect.Kind) string {
 // parseID converts the :id path parameter to the primary key's type. An id
 // that cannot be a key cannot name a record: ok is false.
 func parseID(res *introspect.Resource, id string) (any, bool) {
+	// Only the canonical spelling names a record, so that one row has one
+	// URL: "01" and "+1" are not 1.
 	switch res.PK.Kind {
 	case introspect.KindInt:
 		n, err := strconv.ParseInt(id, 10, 64)
-		return n, err == nil
+		return n, err == nil && strconv.FormatInt(n, 10) == id
 	case introspect.KindUint:
 		n, err := strconv.ParseUint(id, 10, 64)
-		return n, err == nil
+		return n, err == nil && strconv.FormatUint(n, 10) == id
 	default:
-		return id, id != ""
+		return id, id != "" && strings.IndexByte(id, 0) < 0
 	}
 }

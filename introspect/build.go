@@ -202,6 +202,7 @@ func (r *Resource) relation(br *schema.Relation) (*Relation, error) {
 		Related:    br.JoinTable.Type,
 		Table:      br.JoinTable.Name,
 		JoinColumn: br.JoinPKs[0].SQLName,
+		JoinIndex:  br.JoinPKs[0].Index,
 	}
 	for _, f := range r.Fields {
 		if f.Column == br.BasePKs[0].Name {
@@ -213,6 +214,7 @@ func (r *Resource) relation(br *schema.Relation) (*Relation, error) {
 			return nil, fmt.Errorf("introspect: model %s, field %s: many-to-many relations must join on a single column", r.ModelName, br.Field.GoName)
 		}
 		rel.JoinColumn = br.M2MBasePKs[0].SQLName
+		rel.JoinIndex = nil
 		rel.M2M = &M2M{Table: br.M2MTable.SQLName, RelatedColumn: br.M2MJoinPKs[0].SQLName, RelatedPK: br.JoinPKs[0].SQLName}
 	}
 	if rel.Base == nil {

@@ -75,6 +75,10 @@ type Relation struct {
 	// JoinColumn is the column of the related table the join ends at (of
 	// the m2m table for many-to-many), as a quoted identifier.
 	JoinColumn schema.Safe
+	// JoinIndex is the reflect index path of that column's field in the
+	// related struct (nil for many-to-many, whose column is in the m2m
+	// table).
+	JoinIndex []int
 	// M2M describes the junction table of a many-to-many relation.
 	M2M *M2M
 }
