@@ -31,7 +31,7 @@ type Post struct {
 	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
 	UserID    int64      `bun:"user_id,notnull" json:"userId"`
 	User      *User      `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
-	Comments  []*Comment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty"`
+	Comments  []*Comment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty" autoapi:"cascade"`
 	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200"`
 	Content   string     `bun:"content,notnull" json:"content"`
 	Views     int64      `bun:"views,notnull,default:0" json:"views"`

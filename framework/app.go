@@ -89,6 +89,13 @@ func WithName(name string) Option {
 	return func(o *introspect.Options) { o.Name = name }
 }
 
+// Cascade makes the named has-many or has-one relations (JSON or Go names)
+// follow this resource's soft deletes and restores, as the
+// autoapi:"cascade" tag on the relation field does.
+func Cascade(relations ...string) Option {
+	return func(o *introspect.Options) { o.Cascade = append(o.Cascade, relations...) }
+}
+
 // Register adds the bun model T as a resource. All reflection and
 // validation happen here; the error names the model and field at fault.
 func Register[T any](app *App, opts ...Option) error {

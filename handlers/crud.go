@@ -323,33 +323,32 @@ func Delete(c *Context) error {
 		return c.NotFound(c.ID())
 	}
 	ctx := c.Request().Context()
-	var r sql.Result
-	if res.SoftDeletable() {
-		now := now()
-		q := unscoped(c.ep.DB.NewUpdate().Model(res.New().Interface()), res).
-			Set("? = ?", res.SoftDelete.Ident, now).
-			Where("? = ?", res.PK.Ident, id).
-			Where("? IS NULL", res.SoftDelete.Ident)
-		if f := res.DeletedBy; f != nil {
-			q = q.Set("? = ?", f.Ident, deletedBy(f, c.principal))
+	if !res.SoftDeletable() {
+		r, err := c.ep.DB.NewDelete().Model(res.New().Interface()).Where("? = ?", res.PK.Ident, id).Exec(ctx)
+		if err != nil {
+			return c.referencedError(ctx, err, id)
 		}
-		if res.UpdatedAt != nil {
-			q = q.Set("? = ?", res.UpdatedAt.Ident, now)
+		if n, _ := r.RowsAffected(); n == 0 {
+			return c.NotFound(c.ID())
 		}
-		r, err = q.Exec(ctx)
-	} else {
-		r, err = c.ep.DB.NewDelete().Model(res.New().Interface()).Where("? = ?", res.PK.Ident, id).Exec(ctx)
+		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
 	}
+	now := now()
+	err = c.inTx(ctx, hasCascades(res), func(ctx context.Context, db bun.IDB) error {
+		r, err := softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+			Where("? = ?", res.PK.Ident, id).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return c.NotFound(c.ID())
+		}
+		return c.cascadeDelete(ctx, db, res, []any{id}, now, c.principal)
+	})
 	if err != nil {
 		return c.DBError(err)
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return c.NotFound(c.ID())
-	}
-	if res.SoftDeletable() {
-		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`))
-	}
-	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
+	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`))
 }
 
 const paramPermanent = "permanent"
@@ -411,24 +410,40 @@ func Restore(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	rec := res.New()
-	q := unscoped(c.ep.DB.NewUpdate().Model(rec.Interface()), res).
-		Set("? = NULL", res.SoftDelete.Ident).
-		Apply(func(q *bun.UpdateQuery) *bun.UpdateQuery {
-			if f := res.DeletedBy; f != nil {
-				return q.Set("? = NULL", f.Ident)
+	now := now()
+	cascades := hasCascades(res)
+	err := c.inTx(ctx, cascades, func(ctx context.Context, db bun.IDB) error {
+		var stamp time.Time
+		if cascades {
+			// A write first, so the transaction holds the write lock before
+			// it reads anything; it returns the deletion time the cascade
+			// restores by.
+			r, err := unscoped(db.NewUpdate().Model(res.New().Interface()), res).
+				Set("? = ?", res.SoftDelete.Ident, res.SoftDelete.Ident).
+				Where("? = ?", res.PK.Ident, id).
+				Where("? IS NOT NULL", res.SoftDelete.Ident).
+				Returning("?", res.SoftDelete.Ident).Exec(ctx, &stamp)
+			if errors.Is(err, sql.ErrNoRows) {
+				return errStateUnchanged
 			}
-			return q
-		}).
-		Where("? = ?", res.PK.Ident, id).
-		Where("? IS NOT NULL", res.SoftDelete.Ident)
-	if res.UpdatedAt != nil {
-		q = q.Set("? = ?", res.UpdatedAt.Ident, now())
-	}
-	r, err := q.Returning("*").Exec(ctx)
-	if err != nil {
-		return c.DBError(err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n == 0 {
+				return errStateUnchanged
+			}
+		}
+		r, err := restoreQuery(db, res, rec.Interface(), now).
+			Where("? = ?", res.PK.Ident, id).Returning("*").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return errStateUnchanged
+		}
+		return c.cascadeRestore(ctx, db, res, []any{id}, stamp, now)
+	})
+	if errors.Is(err, errStateUnchanged) {
 		exists, err := unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id).Exists(ctx)
 		if err != nil {
@@ -438,6 +453,9 @@ func Restore(c *Context) error {
 			return Problemf(http.StatusConflict, "%s %s is not deleted", res.Name, c.ID())
 		}
 		return c.NotFound(c.ID())
+	}
+	if err != nil {
+		return c.DBError(err)
 	}
 	return c.writeRecord(http.StatusOK, rec.Elem(), c.Can(auth.ActionReadDeleted), Member{Key: "restored", Value: true})
 }

@@ -21,6 +21,10 @@ type TableSource interface {
 type Options struct {
 	// Name overrides the resource name; the default is bun's table name.
 	Name string
+	// Cascade names has-many or has-one relations (JSON or Go name) whose
+	// rows follow this resource's soft deletes and restores, as the
+	// autoapi:"cascade" tag on the relation field does.
+	Cascade []string
 }
 
 // Names that mark a column by convention. Matching is exact: these are the
@@ -42,6 +46,12 @@ var resourceNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 // for it. It returns an error naming the model and field for every
 // convention the model breaks; it never panics on a bad model.
 func Build(src TableSource, model any, opts Options) (res *Resource, err error) {
+	return build(src, model, opts, map[reflect.Type]bool{})
+}
+
+// build is Build with the types whose cascades are being described, to
+// refuse a cascade cycle instead of recursing forever.
+func build(src TableSource, model any, opts Options, visiting map[reflect.Type]bool) (res *Resource, err error) {
 	typ := reflect.TypeOf(model)
 	for typ != nil && typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
@@ -171,16 +181,66 @@ func Build(src TableSource, model any, opts Options) (res *Resource, err error) 
 		}
 	}
 
+	visiting[typ] = true
+	defer delete(visiting, typ)
+	cascades := map[string]bool{}
+	for _, name := range opts.Cascade {
+		cascades[name] = true
+	}
 	for _, name := range slices.Sorted(maps.Keys(table.Relations)) {
 		rel, err := res.relation(table.Relations[name])
 		if err != nil {
 			return nil, err
 		}
-		if rel != nil {
-			res.Relations = append(res.Relations, *rel)
+		if rel == nil {
+			continue
 		}
+		br := table.Relations[name]
+		if cascades[rel.Name] || cascades[rel.GoName] || tagHas(br.Field.StructField.Tag.Get("autoapi"), "cascade") {
+			delete(cascades, rel.Name)
+			delete(cascades, rel.GoName)
+			if err := res.cascade(src, rel, visiting); err != nil {
+				return nil, err
+			}
+		}
+		res.Relations = append(res.Relations, *rel)
+	}
+	for name := range cascades {
+		return nil, res.errorf(nil, "cascade: no relation %q", name)
 	}
 	return res, nil
+}
+
+// cascade marks rel to follow soft deletes and restores of this resource.
+func (r *Resource) cascade(src TableSource, rel *Relation, visiting map[reflect.Type]bool) error {
+	if rel.Kind != schema.HasManyRelation && rel.Kind != schema.HasOneRelation {
+		return fmt.Errorf("introspect: model %s, field %s: only has-many and has-one relations can cascade", r.ModelName, rel.GoName)
+	}
+	if !rel.Base.IsPK() {
+		return fmt.Errorf("introspect: model %s, field %s: a cascading relation must join on the primary key %s", r.ModelName, rel.GoName, r.PK.GoName)
+	}
+	if visiting[rel.Related] {
+		return fmt.Errorf("introspect: model %s, field %s: cascade cycle back to %s", r.ModelName, rel.GoName, rel.Related.Name())
+	}
+	child, err := build(src, reflect.New(rel.Related).Interface(), Options{}, visiting)
+	if err != nil {
+		return err
+	}
+	if !child.SoftDeletable() {
+		return fmt.Errorf("introspect: model %s, field %s: cascade target %s has no soft-delete column", r.ModelName, rel.GoName, child.ModelName)
+	}
+	rel.Cascade = child
+	return nil
+}
+
+// tagHas reports whether a comma-separated tag holds option.
+func tagHas(tag, option string) bool {
+	for _, opt := range strings.Split(tag, ",") {
+		if strings.TrimSpace(opt) == option {
+			return true
+		}
+	}
+	return false
 }
 
 // relation describes a bun relation; hidden (json:"-") relations and

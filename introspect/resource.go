@@ -81,6 +81,9 @@ type Relation struct {
 	JoinIndex []int
 	// M2M describes the junction table of a many-to-many relation.
 	M2M *M2M
+	// Cascade, when set, describes the related model, whose live rows are
+	// soft-deleted with this resource's row and restored with it.
+	Cascade *Resource
 }
 
 // M2M is the junction table of a many-to-many relation.

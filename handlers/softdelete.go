@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// The soft-delete state changes. Each is one guarded UPDATE: a delete only
+// matches live rows and a restore only deleted ones, so of two racing
+// requests exactly one changes the row. Cascades run in the same
+// transaction, stamped with the same time, so that a restore can tell the
+// rows its cascade deleted from those deleted on their own.
+
+// softDeleteQuery marks live rows of res deleted at now, by p.
+func softDeleteQuery(db bun.IDB, res *introspect.Resource, model any, now time.Time, p auth.Principal) *bun.UpdateQuery {
+	q := unscoped(db.NewUpdate().Model(model), res).
+		Set("? = ?", res.SoftDelete.Ident, now).
+		Where("? IS NULL", res.SoftDelete.Ident)
+	if f := res.DeletedBy; f != nil {
+		q = q.Set("? = ?", f.Ident, deletedBy(f, p))
+	}
+	if res.UpdatedAt != nil {
+		q = q.Set("? = ?", res.UpdatedAt.Ident, now)
+	}
+	return q
+}
+
+// restoreQuery brings deleted rows of res back.
+func restoreQuery(db bun.IDB, res *introspect.Resource, model any, now time.Time) *bun.UpdateQuery {
+	q := unscoped(db.NewUpdate().Model(model), res).
+		Set("? = NULL", res.SoftDelete.Ident).
+		Where("? IS NOT NULL", res.SoftDelete.Ident)
+	if f := res.DeletedBy; f != nil {
+		q = q.Set("? = NULL", f.Ident)
+	}
+	if res.UpdatedAt != nil {
+		q = q.Set("? = ?", res.UpdatedAt.Ident, now)
+	}
+	return q
+}
+
+// hasCascades reports whether soft deletes of res reach other rows.
+func hasCascades(res *introspect.Resource) bool {
+	for i := range res.Relations {
+		if res.Relations[i].Cascade != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// inTx runs fn in a transaction when tx is true, else on the database.
+func (c *Context) inTx(ctx context.Context, tx bool, fn func(ctx context.Context, db bun.IDB) error) error {
+	if !tx {
+		return fn(ctx, c.ep.DB)
+	}
+	return c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+}
+
+// cascadeDelete soft-deletes the live rows that the cascading relations of
+// res tie to the rows with keys, then theirs, with the same stamp.
+func (c *Context) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, now time.Time, p auth.Principal) error {
+	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+		_, err := softDeleteQuery(db, child, child.New().Interface(), now, p).
+			Where("? IN (?)", rel.JoinColumn, bun.In(keys)).
+			Returning("?", child.PK.Ident).Exec(ctx, dest)
+		return nil, err
+	}, func(child *introspect.Resource, childKeys []any) error {
+		return c.cascadeDelete(ctx, db, child, childKeys, now, p)
+	})
+}
+
+// cascadeRestore restores the rows that the cascade of a delete stamped at
+// stamp took with the rows with keys: rows deleted at another time were
+// deleted on their own and stay deleted.
+func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, stamp, now time.Time) error {
+	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+		_, err := restoreQuery(db, child, child.New().Interface(), now).
+			Where("? IN (?)", rel.JoinColumn, bun.In(keys)).
+			Where("? = ?", child.SoftDelete.Ident, stamp).
+			Returning("?", child.PK.Ident).Exec(ctx, dest)
+		return nil, err
+	}, func(child *introspect.Resource, childKeys []any) error {
+		return c.cascadeRestore(ctx, db, child, childKeys, stamp, now)
+	})
+}
+
+// eachCascade runs change on every cascading relation of res, collecting
+// the keys of the changed child rows, and then next on those.
+//
+// The child is described by its registered resource when it has one, so
+// that cascades given at its registration apply further down.
+func (c *Context) eachCascade(res *introspect.Resource, keys []any,
+	change func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error),
+	next func(child *introspect.Resource, keys []any) error,
+) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for i := range res.Relations {
+		rel := &res.Relations[i]
+		child := rel.Cascade
+		if child == nil {
+			continue
+		}
+		if registered, ok := c.ep.Related[rel.Related]; ok {
+			child = registered
+		}
+		dest := reflect.New(reflect.SliceOf(child.PK.Type))
+		if _, err := change(rel, child, dest.Interface()); err != nil {
+			return err
+		}
+		childKeys := make([]any, dest.Elem().Len())
+		for j := range childKeys {
+			childKeys[j] = dest.Elem().Index(j).Interface()
+		}
+		if err := next(child, childKeys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errStateUnchanged means a guarded state change matched no row.
+var errStateUnchanged = errors.New("handlers: no row in the expected state")
