@@ -158,3 +158,19 @@ func TestExampleRejectsUnknownToken(t *testing.T) {
 		t.Fatalf("status %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }
+
+func TestExamplePostCommentsCascade(t *testing.T) {
+	e, _ := newTestServer(t)
+	play(t, e, []step{
+		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil},
+		{"comment", bob, "POST", "/api/comments", `{"postId":1,"body":"nice"}`, 201, nil, nil},
+		{"another", bob, "POST", "/api/comments", `{"postId":1,"body":"spam"}`, 201, nil, nil},
+		{"spam deleted on its own", bob, "DELETE", "/api/comments/2", "", 200, nil, nil},
+		{"delete the post", alice, "DELETE", "/api/posts/1", "", 200, nil, nil},
+		{"its comment went with it", bob, "GET", "/api/comments/1", "", 404, nil, nil},
+		{"restore the post", alice, "POST", "/api/posts/1/restore", "", 200, nil, nil},
+		{"the comment is back", bob, "GET", "/api/comments", "", 200, []string{`"body":"nice"`, `"total":1`}, []string{"spam"}},
+		{"a user does not cascade", admin, "DELETE", "/api/users/2", "", 200, nil, nil},
+		{"alice's post stays", bob, "GET", "/api/posts/1", "", 200, nil, nil},
+	})
+}
