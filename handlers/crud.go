@@ -66,16 +66,8 @@ func List(c *Context) error {
 	// filtered selects the rows the request asks for, before paging.
 	filtered := func(model any) *bun.SelectQuery {
 		q := unscoped(c.ep.DB.NewSelect().Model(model), res)
-		if len(rq.filters) > 0 || rq.expr != nil {
-			q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				for _, f := range rq.filters {
-					q = f.apply(q)
-				}
-				if rq.expr != nil {
-					q = q.Where(rq.expr.query, rq.expr.args...)
-				}
-				return q
-			})
+		if w, args, ok := rq.where(); ok {
+			q = q.Where(w, args...)
 		}
 		// The soft-delete predicate stands outside any group of the
 		// caller's conditions, so no condition can widen past it.

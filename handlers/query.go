@@ -108,23 +108,43 @@ const (
 
 var comparisons = map[string]string{opEq: "=", opNe: "<>", opGt: ">", opGte: ">=", opLt: "<", opLte: "<="}
 
-// apply adds the condition to q with the column from the whitelist and the
+// sql renders the condition with the column from the whitelist and the
 // value as a bound parameter.
-func (c condition) apply(q *bun.SelectQuery) *bun.SelectQuery {
+func (c condition) sql() (string, []any) {
 	switch c.op {
 	case opIn:
-		return q.Where("? IN (?)", c.field.Ident, bun.In(c.value))
+		return "? IN (?)", []any{c.field.Ident, bun.In(c.value)}
 	case opNull:
 		if isNull, _ := c.value.(bool); isNull {
-			return q.Where("? IS NULL", c.field.Ident)
+			return "? IS NULL", []any{c.field.Ident}
 		}
-		return q.Where("? IS NOT NULL", c.field.Ident)
+		return "? IS NOT NULL", []any{c.field.Ident}
 	case opLike:
 		// Case-insensitive on every engine, as ~ in expressions.
-		return q.Where(`LOWER(?) LIKE LOWER(?) ESCAPE '\'`, c.field.Ident, c.value)
+		return `LOWER(?) LIKE LOWER(?) ESCAPE '\'`, []any{c.field.Ident, c.value}
 	default:
-		return q.Where("? "+comparisons[c.op]+" ?", c.field.Ident, c.value)
+		return "? " + comparisons[c.op] + " ?", []any{c.field.Ident, c.value}
 	}
+}
+
+// where renders every filter of the request, simple and expression, ANDed
+// inside one pair of parentheses; ok is false when there are none. The
+// soft-delete predicate is never part of it: callers AND it outside.
+func (rq *readQuery) where() (query string, args []any, ok bool) {
+	var parts []string
+	for _, c := range rq.filters {
+		q, a := c.sql()
+		parts = append(parts, "("+q+")")
+		args = append(args, a...)
+	}
+	if rq.expr != nil {
+		parts = append(parts, rq.expr.query)
+		args = append(args, rq.expr.args...)
+	}
+	if len(parts) == 0 {
+		return "", nil, false
+	}
+	return "(" + strings.Join(parts, " AND ") + ")", args, true
 }
 
 // params parses the query string strictly. Echo's QueryParams drops
