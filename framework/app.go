@@ -25,6 +25,10 @@ const (
 	OpUpdate  = handlers.OpUpdate
 	OpDelete  = handlers.OpDelete
 	OpRestore = handlers.OpRestore
+	// OpBulkDelete serves DELETE /R?<filters>; OpBulkRestore serves
+	// POST /R/restore?<filters> on soft-deletable resources.
+	OpBulkDelete  = handlers.OpBulkDelete
+	OpBulkRestore = handlers.OpBulkRestore
 )
 
 // Context is what a handler, generated or custom, gets for one request.
@@ -160,7 +164,7 @@ func (a *App) Override(resourceName string, op Operation, h HandlerFunc) error {
 	if handlers.Generated(op) == nil {
 		return fmt.Errorf("framework: override %s: unknown operation %q", resourceName, op)
 	}
-	if op == OpRestore && !r.desc.SoftDeletable() {
+	if (op == OpRestore || op == OpBulkRestore) && !r.desc.SoftDeletable() {
 		return fmt.Errorf("framework: override %s restore: model %s has no soft-delete column, so it has no restore route", resourceName, r.desc.ModelName)
 	}
 	if h == nil {
@@ -198,8 +202,13 @@ func (a *App) Mount(r Router) {
 		a.route(r, http.MethodGet, item, ep, res, OpGet)
 		a.route(r, http.MethodPatch, item, ep, res, OpUpdate)
 		a.route(r, http.MethodDelete, item, ep, res, OpDelete)
+		a.route(r, http.MethodDelete, base, ep, res, OpBulkDelete)
 		if res.desc.SoftDeletable() {
 			a.route(r, http.MethodPost, item+"/restore", ep, res, OpRestore)
+			a.route(r, http.MethodPost, base+"/restore", ep, res, OpBulkRestore)
+		} else {
+			// Otherwise ":id" would take "restore" and answer 405.
+			r.Add(http.MethodPost, base+"/restore", notFound)
 		}
 		// Echo lets a trailing :id swallow further segments ("1/restore"),
 		// which would make unknown sub-paths look like items or answer 405;

@@ -29,6 +29,9 @@ const (
 	OpUpdate  Operation = "update"
 	OpDelete  Operation = "delete"
 	OpRestore Operation = "restore"
+	// OpBulkDelete and OpBulkRestore act on every row a filter matches.
+	OpBulkDelete  Operation = "bulk_delete"
+	OpBulkRestore Operation = "bulk_restore"
 )
 
 // HandlerFunc serves one operation of one resource.

@@ -32,6 +32,10 @@ func Generated(op Operation) HandlerFunc {
 		return Delete
 	case OpRestore:
 		return Restore
+	case OpBulkDelete:
+		return BulkDelete
+	case OpBulkRestore:
+		return BulkRestore
 	}
 	return nil
 }

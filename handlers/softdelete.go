@@ -113,19 +113,31 @@ func (c *Context) eachCascade(res *introspect.Resource, keys []any,
 		if registered, ok := c.ep.Related[rel.Related]; ok {
 			child = registered
 		}
-		dest := reflect.New(reflect.SliceOf(child.PK.Type))
+		dest := newKeys(child)
 		if _, err := change(rel, child, dest.Interface()); err != nil {
 			return err
 		}
-		childKeys := make([]any, dest.Elem().Len())
-		for j := range childKeys {
-			childKeys[j] = dest.Elem().Index(j).Interface()
-		}
-		if err := next(child, childKeys); err != nil {
+		if err := next(child, keysOf(dest)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// newKeys returns a pointer to an empty slice of res's key type, for
+// RETURNING to scan the keys of changed rows into.
+func newKeys(res *introspect.Resource) reflect.Value {
+	return reflect.New(reflect.SliceOf(res.PK.Type))
+}
+
+// keysOf lists the keys newKeys' slice received.
+func keysOf(keys reflect.Value) []any {
+	list := keys.Elem()
+	out := make([]any, list.Len())
+	for i := range out {
+		out[i] = list.Index(i).Interface()
+	}
+	return out
 }
 
 // errStateUnchanged means a guarded state change matched no row.
