@@ -54,6 +54,7 @@ type App struct {
 type resource struct {
 	desc      *introspect.Resource
 	overrides map[Operation]HandlerFunc
+	hooks     *handlers.Hooks
 }
 
 // New returns an App for cfg, with its authorizer ready.
@@ -194,7 +195,7 @@ func (a *App) Mount(r Router) {
 		related[res.desc.Type] = res.desc
 	}
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

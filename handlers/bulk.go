@@ -53,31 +53,65 @@ func BulkDelete(c *Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if !res.SoftDeletable() {
-		r, err := c.ep.DB.NewDelete().Model(res.New().Interface()).Where(w, args...).Exec(ctx)
-		if err != nil {
-			return c.DBError(err)
-		}
-		n, _ := r.RowsAffected()
-		return c.bulkAnswer(`{"success":true,"softDeleted":false,"count":`, n)
-	}
+	hooks := c.hooks()
+	permanent := !res.SoftDeletable()
 	now := now()
 	var n int64
 	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
+		if !permanent {
+			// Live rows only, outside the caller's conditions.
+			w, args = "("+w+") AND ? IS NULL", append(args, res.SoftDelete.Ident)
+		}
+		if hooks.BeforeDelete != nil {
+			keys, err := c.lockMatching(ctx, db, w, args)
+			if err != nil {
+				return err
+			}
+			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, keys, permanent); err != nil {
+				return err
+			}
+			w, args = "? IN (?)", []any{res.PK.Ident, bun.In(keys)}
+		}
 		keys := newKeys(res)
-		_, err := softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
-			Where(w, args...).Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
+		var err error
+		if permanent {
+			_, err = db.NewDelete().Model(res.New().Interface()).Where(w, args...).
+				Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
+		} else {
+			_, err = softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+				Where(w, args...).Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
+		}
 		if err != nil {
 			return err
 		}
 		ks := keysOf(keys)
 		n = int64(len(ks))
-		return c.cascadeDelete(ctx, db, res, ks, now, c.principal)
+		if !permanent {
+			if err := c.cascadeDelete(ctx, db, res, ks, now, c.principal); err != nil {
+				return err
+			}
+		}
+		return c.runDeleteHook(ctx, db, hooks.AfterDelete, ks, permanent)
 	})
 	if err != nil {
 		return c.DBError(err)
 	}
+	if permanent {
+		return c.bulkAnswer(`{"success":true,"softDeleted":false,"count":`, n)
+	}
 	return c.bulkAnswer(`{"success":true,"softDeleted":true,"count":`, n)
+}
+
+// lockMatching returns the keys of the rows matching where, through a
+// no-op UPDATE: the transaction takes the write lock before a hook reads
+// anything, and no other writer can change the rows until it ends.
+func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, args []any) ([]any, error) {
+	res := c.ep.Resource
+	keys := newKeys(res)
+	_, err := unscoped(db.NewUpdate().Model(res.New().Interface()), res).
+		Set("? = ?", res.PK.Ident, res.PK.Ident).Where(where, args...).
+		Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
+	return keysOf(keys), err
 }
 
 // BulkRestore serves POST /R/restore?<filters>: restores every deleted row
@@ -110,6 +144,7 @@ func BulkRestore(c *Context) error {
 		if list.Len() == 0 {
 			return nil
 		}
+		hooks := c.hooks()
 		byStamp := map[time.Time][]any{}
 		var all []any
 		for i := 0; i < list.Len(); i++ {
@@ -117,6 +152,9 @@ func BulkRestore(c *Context) error {
 			stamp, _ := res.SoftDelete.TimeOf(res.SoftDelete.Value(list.Index(i)))
 			byStamp[stamp] = append(byStamp[stamp], key)
 			all = append(all, key)
+		}
+		if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, all); err != nil {
+			return err
 		}
 		r, err := restoreQuery(db, res, res.New().Interface(), now).
 			Where("? IN (?)", res.PK.Ident, bun.In(all)).Exec(ctx)
@@ -129,7 +167,7 @@ func BulkRestore(c *Context) error {
 				return err
 			}
 		}
-		return nil
+		return c.runRestoreHook(ctx, db, hooks.AfterRestore, all)
 	})
 	if err != nil {
 		return c.DBError(err)

@@ -67,6 +67,8 @@ type Endpoint struct {
 	Related map[reflect.Type]*introspect.Resource
 	// Validator enforces `validate` tags; nil skips them.
 	Validator *validator.Validate
+	// Hooks are the resource's lifecycle hooks, or nil.
+	Hooks *Hooks
 }
 
 // Context is what a handler, generated or custom, gets for one request.

@@ -218,7 +218,13 @@ func Create(c *Context) error {
 		}
 	}
 	ctx := c.Request().Context()
+	hooks := c.hooks()
 	err := c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if hooks.BeforeCreate != nil {
+			if err := hooks.BeforeCreate(ctx, c.event(tx), rec.Interface()); err != nil {
+				return err
+			}
+		}
 		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
 		if res.SoftDeletable() {
 			// A zero time.Time would otherwise be stored as the zero
@@ -230,7 +236,13 @@ func Create(c *Context) error {
 		}
 		// Checked after the write, which already holds the write lock, so
 		// no delete of the parent can slip in between.
-		return c.checkParents(ctx, tx, rec.Elem(), res.Fields)
+		if err := c.checkParents(ctx, tx, rec.Elem(), res.Fields); err != nil {
+			return err
+		}
+		if hooks.AfterCreate != nil {
+			return hooks.AfterCreate(ctx, c.event(tx), rec.Interface())
+		}
+		return nil
 	})
 	if err != nil {
 		return c.writeError(ctx, err, rec.Elem(), res.Fields)
@@ -276,7 +288,17 @@ func Update(c *Context) error {
 		}
 		return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
 	}
+	hooks := c.hooks()
 	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if hooks.BeforeUpdate != nil {
+			names := make([]string, 0, len(set))
+			for _, f := range set {
+				names = append(names, f.JSON)
+			}
+			if err := hooks.BeforeUpdate(ctx, c.event(tx), id, rec.Interface(), names); err != nil {
+				return err
+			}
+		}
 		q := unscoped(tx.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
 		for _, f := range set {
 			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
@@ -288,7 +310,13 @@ func Update(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
 		}
-		return c.checkParents(ctx, tx, rec.Elem(), set)
+		if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
+			return err
+		}
+		if hooks.AfterUpdate != nil {
+			return hooks.AfterUpdate(ctx, c.event(tx), rec.Interface())
+		}
+		return nil
 	})
 	if err != nil {
 		return c.writeError(ctx, err, rec.Elem(), set)
@@ -320,17 +348,17 @@ func Delete(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	if !res.SoftDeletable() {
-		r, err := c.ep.DB.NewDelete().Model(res.New().Interface()).Where("? = ?", res.PK.Ident, id).Exec(ctx)
-		if err != nil {
-			return c.referencedError(ctx, err, id)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return c.NotFound(c.ID())
+		if err := c.removeRow(ctx, id); err != nil {
+			return err
 		}
 		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
 	}
 	now := now()
-	err = c.inTx(ctx, hasCascades(res), func(ctx context.Context, db bun.IDB) error {
+	hooks := c.hooks()
+	err = c.inTx(ctx, hasCascades(res) || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
+		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, false); err != nil {
+			return err
+		}
 		r, err := softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
 			Where("? = ?", res.PK.Ident, id).Exec(ctx)
 		if err != nil {
@@ -339,7 +367,10 @@ func Delete(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
 		}
-		return c.cascadeDelete(ctx, db, res, []any{id}, now, c.principal)
+		if err := c.cascadeDelete(ctx, db, res, []any{id}, now, c.principal); err != nil {
+			return err
+		}
+		return c.runDeleteHook(ctx, db, hooks.AfterDelete, []any{id}, false)
 	})
 	if err != nil {
 		return c.DBError(err)
@@ -377,16 +408,35 @@ func deletePermanently(c *Context) error {
 	if !ok {
 		return c.NotFound(c.ID())
 	}
-	ctx := c.Request().Context()
-	r, err := unscoped(c.ep.DB.NewDelete().Model(res.New().Interface()), res).
-		Where("? = ?", res.PK.Ident, id).ForceDelete().Exec(ctx)
+	if err := c.removeRow(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"hardDeleted":true,"message":"Record permanently deleted"}`))
+}
+
+// removeRow deletes the row with key id for good, live or soft-deleted,
+// with the delete hooks (permanent true) around it.
+func (c *Context) removeRow(ctx context.Context, id any) error {
+	res := c.ep.Resource
+	hooks := c.hooks()
+	err := c.inTx(ctx, c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
+		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
+			return err
+		}
+		r, err := unscoped(db.NewDelete().Model(res.New().Interface()), res).
+			Where("? = ?", res.PK.Ident, id).ForceDelete().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return c.NotFound(c.ID())
+		}
+		return c.runDeleteHook(ctx, db, hooks.AfterDelete, []any{id}, true)
+	})
 	if err != nil {
 		return c.referencedError(ctx, err, id)
 	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return c.NotFound(c.ID())
-	}
-	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"hardDeleted":true,"message":"Record permanently deleted"}`))
+	return nil
 }
 
 // Restore serves POST /R/:id/restore. The permission is checked before the
@@ -408,7 +458,11 @@ func Restore(c *Context) error {
 	rec := res.New()
 	now := now()
 	cascades := hasCascades(res)
-	err := c.inTx(ctx, cascades, func(ctx context.Context, db bun.IDB) error {
+	hooks := c.hooks()
+	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
+		if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, []any{id}); err != nil {
+			return err
+		}
 		var stamp time.Time
 		if cascades {
 			// A write first, so the transaction holds the write lock before
@@ -437,7 +491,10 @@ func Restore(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return errStateUnchanged
 		}
-		return c.cascadeRestore(ctx, db, res, []any{id}, stamp, now)
+		if err := c.cascadeRestore(ctx, db, res, []any{id}, stamp, now); err != nil {
+			return err
+		}
+		return c.runRestoreHook(ctx, db, hooks.AfterRestore, []any{id})
 	})
 	if errors.Is(err, errStateUnchanged) {
 		exists, err := unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).

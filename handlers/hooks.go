@@ -1,0 +1,90 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Event is what a lifecycle hook gets besides the record: the transaction
+// the operation runs in, the caller and the resource.
+type Event struct {
+	// DB is the request's transaction; queries through it commit or roll
+	// back with the operation.
+	DB        bun.IDB
+	Principal auth.Principal
+	Resource  *introspect.Resource
+	Operation Operation
+}
+
+// Hooks are the lifecycle callbacks of one resource, untyped: records are
+// pointers to the model. Every hook runs inside the operation's
+// transaction; an error from any of them rolls the whole operation back,
+// and a *Problem (see Refuse) is the answer the client gets.
+type Hooks struct {
+	BeforeCreate func(ctx context.Context, ev *Event, rec any) error
+	AfterCreate  func(ctx context.Context, ev *Event, rec any) error
+	// BeforeUpdate gets the changed values in rec and their JSON names.
+	BeforeUpdate func(ctx context.Context, ev *Event, id any, rec any, fields []string) error
+	AfterUpdate  func(ctx context.Context, ev *Event, rec any) error
+	// BeforeDelete and AfterDelete run for soft deletes (permanent false)
+	// and for rows removed for good (permanent true).
+	BeforeDelete  func(ctx context.Context, ev *Event, id any, permanent bool) error
+	AfterDelete   func(ctx context.Context, ev *Event, id any, permanent bool) error
+	BeforeRestore func(ctx context.Context, ev *Event, id any) error
+	AfterRestore  func(ctx context.Context, ev *Event, id any) error
+}
+
+// Refuse is the error a before-hook returns to stop an operation with the
+// given status and message, rendered as problem+json.
+func Refuse(status int, message string) error {
+	if status < 400 || status > 599 {
+		status = http.StatusUnprocessableEntity
+	}
+	return NewProblem(status, message)
+}
+
+func (c *Context) event(db bun.IDB) *Event {
+	return &Event{DB: db, Principal: c.principal, Resource: c.ep.Resource, Operation: c.op}
+}
+
+// hooks returns the resource's hooks, never nil.
+func (c *Context) hooks() *Hooks {
+	if c.ep.Hooks == nil {
+		return &Hooks{}
+	}
+	return c.ep.Hooks
+}
+
+// hasHooks reports whether writes must run in a transaction for hooks.
+func (c *Context) hasHooks() bool { return c.ep.Hooks != nil }
+
+// runDeleteHook runs a before- or after-delete hook for each key.
+func (c *Context) runDeleteHook(ctx context.Context, db bun.IDB, hook func(context.Context, *Event, any, bool) error, keys []any, permanent bool) error {
+	if hook == nil {
+		return nil
+	}
+	for _, k := range keys {
+		if err := hook(ctx, c.event(db), k, permanent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runRestoreHook runs a before- or after-restore hook for each key.
+func (c *Context) runRestoreHook(ctx context.Context, db bun.IDB, hook func(context.Context, *Event, any) error, keys []any) error {
+	if hook == nil {
+		return nil
+	}
+	for _, k := range keys {
+		if err := hook(ctx, c.event(db), k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
