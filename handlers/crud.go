@@ -44,22 +44,11 @@ func Generated(op Operation) HandlerFunc {
 // deleted ones with onlyDeleted=true, for a caller allowed read_deleted),
 // filtered, sorted and paginated.
 func List(c *Context) error {
-	if err := c.Require(auth.ActionRead); err != nil {
+	rq, params, withDeleted, err := c.readRequest(false)
+	if err != nil {
 		return err
 	}
 	res := c.ep.Resource
-	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	params, err := c.params()
-	if err != nil {
-		return err
-	}
-	rq, err := parseReadQuery(params, res, withDeleted, c.ep.Limits, false)
-	if err != nil {
-		return err
-	}
-	if rq.asksForDeleted() && !withDeleted {
-		return c.Deny(auth.ActionReadDeleted)
-	}
 	includes, err := c.includes(rq)
 	if err != nil {
 		return err
@@ -148,25 +137,35 @@ func List(c *Context) error {
 	return c.Blob(http.StatusOK, jsonContentType, b)
 }
 
+// readRequest checks read permission and parses a list (or, with item, a
+// get) request. withDeleted says whether the caller may read deleted rows;
+// a request that asks for them without that permission is refused here.
+func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
+	if err := c.Require(auth.ActionRead); err != nil {
+		return nil, nil, false, err
+	}
+	res := c.ep.Resource
+	withDeleted = res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
+	if params, err = c.params(); err != nil {
+		return nil, nil, false, err
+	}
+	if rq, err = parseReadQuery(params, res, withDeleted, c.ep.Limits, item); err != nil {
+		return nil, nil, false, err
+	}
+	if rq.asksForDeleted() && !withDeleted {
+		return nil, nil, false, c.Deny(auth.ActionReadDeleted)
+	}
+	return rq, params, withDeleted, nil
+}
+
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
 // read deleted rows (and did not ask for includeDeleted=false).
 func Get(c *Context) error {
-	if err := c.Require(auth.ActionRead); err != nil {
+	rq, _, withDeleted, err := c.readRequest(true)
+	if err != nil {
 		return err
 	}
 	res := c.ep.Resource
-	withDeleted := res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
-	params, err := c.params()
-	if err != nil {
-		return err
-	}
-	rq, err := parseReadQuery(params, res, withDeleted, c.ep.Limits, true)
-	if err != nil {
-		return err
-	}
-	if rq.including() && !withDeleted {
-		return c.Deny(auth.ActionReadDeleted)
-	}
 	showDeleted := withDeleted && (rq.includeDeleted == nil || *rq.includeDeleted)
 	includes, err := c.includes(rq)
 	if err != nil {
