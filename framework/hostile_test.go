@@ -54,6 +54,10 @@ func TestHostileInput(t *testing.T) {
 			ExpectedStatus: 400},
 		{Name: "includeDeleted with a space", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?includeDeleted=true%20"},
 			ExpectedStatus: 400},
+		{Name: "empty cursor", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?cursor="},
+			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("cursor")}},
+		{Name: "empty include", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?include="},
+			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("include")}},
 		{Name: "include_deleted", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?include_deleted=true"},
 			ExpectedStatus: 400},
 	})

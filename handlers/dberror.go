@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 
 	"context"
 	"errors"
@@ -95,7 +97,11 @@ func (c *Context) referencedError(ctx context.Context, err error, id any) error 
 	if !IsForeignKeyViolation(err) {
 		return c.DBError(err)
 	}
-	for _, other := range c.ep.Related {
+	// In name order, so that the answer is the same every time.
+	others := slices.SortedFunc(maps.Values(c.ep.Related), func(a, b *introspect.Resource) int {
+		return strings.Compare(a.Name, b.Name)
+	})
+	for _, other := range others {
 		for i := range other.Relations {
 			rel := &other.Relations[i]
 			if rel.Kind != schema.BelongsToRelation || rel.Related != c.ep.Resource.Type {

@@ -204,10 +204,14 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 			rq.sort, err = parseSort(v, res, withDeleted)
 		case paramFilter:
 			rq.expr, err = compileFilter(v, res, withDeleted, lim.Filter)
-		case paramCursor:
-			rq.cursor = v
-		case paramInclude:
-			rq.include = v
+		case paramCursor, paramInclude:
+			if v == "" {
+				err = fieldProblem(name, "must not be empty")
+			} else if name == paramCursor {
+				rq.cursor = v
+			} else {
+				rq.include = v
+			}
 		default:
 			var c condition
 			c, err = parseCondition(name, v, res, withDeleted)

@@ -146,7 +146,7 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 			return err
 		}
 		if !exists {
-			errs = append(errs, FieldError{Field: rel.Base.JSON, Message: "refers to a " + parent.Name + " record that does not exist"})
+			errs = append(errs, FieldError{Field: rel.Base.JSON, Message: "refers to a record of " + parent.Name + " that does not exist"})
 		}
 	}
 	if len(errs) > 0 {
