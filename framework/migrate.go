@@ -43,12 +43,24 @@ func (a *App) Migrate(ctx context.Context) error {
 		}
 		if sd := desc.SoftDelete; sd != nil {
 			name := SoftDeleteIndexName(desc)
-			if _, err := db.NewCreateIndex().Model(model).Index(name).Column(sd.Column).IfNotExists().Exec(ctx); err != nil {
-				return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
+			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", sd.Ident)
+			if err := a.createIndex(ctx, desc, name, q); err != nil {
+				return err
 			}
 		}
 		for _, g := range desc.Unique {
-			if err := a.createUniqueIndex(ctx, desc, g); err != nil {
+			name := fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name)
+			q := db.NewCreateIndex().Model(model).Unique().Index(name)
+			for _, f := range g.Fields {
+				q = q.ColumnExpr("?", f.Ident)
+			}
+			// On a soft-deletable resource the index is partial, so a
+			// deleted row no longer holds its values: deleting a user
+			// frees the email.
+			if sd := desc.SoftDelete; sd != nil {
+				q = q.Where("? IS NULL", sd.Ident)
+			}
+			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
 		}
@@ -56,20 +68,16 @@ func (a *App) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// createUniqueIndex makes a unique group unique. On a soft-deletable
-// resource the index is partial, WHERE <soft-delete column> IS NULL, so a
-// deleted row no longer holds its values: deleting a user frees the email.
-func (a *App) createUniqueIndex(ctx context.Context, desc *introspect.Resource, g introspect.UniqueGroup) error {
-	name := fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name)
-	q := a.cfg.DB.NewCreateIndex().Model(desc.New().Interface()).Unique().Index(name).IfNotExists()
-	for _, f := range g.Fields {
-		q = q.ColumnExpr("?", f.Ident)
+// createIndex creates the index q describes unless it exists, and logs it
+// when it does. Creating it plainly first and falling back to IF NOT EXISTS
+// tells the two cases apart on every engine without reading catalogs.
+func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name string, q *bun.CreateIndexQuery) error {
+	if _, err := q.Exec(ctx); err == nil {
+		a.cfg.Logger.InfoContext(ctx, "migrate: created index", "table", desc.Table.Name, "index", name)
+		return nil
 	}
-	if sd := desc.SoftDelete; sd != nil {
-		q = q.Where("? IS NULL", sd.Ident)
-	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("framework: migrate %s: create unique index %s: %w", desc.Name, name, err)
+	if _, err := q.IfNotExists().Exec(ctx); err != nil {
+		return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
 	}
 	return nil
 }

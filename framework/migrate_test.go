@@ -77,7 +77,7 @@ func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
 	if err := app.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"column=deleted_at", "column=deleted_by"} {
+	for _, want := range []string{"column=deleted_at", "column=deleted_by", "index=idx_receipts_deleted_at"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log does not mention %s: %s", want, logs.String())
 		}
