@@ -132,6 +132,16 @@ func TestCascadingSoftDeletes(t *testing.T) {
 	}
 	step("restore again", adminToken, "POST", "/api/threads/1/restore", "", 409)
 	step("restore missing", adminToken, "POST", "/api/threads/9/restore", "", 404)
+
+	// An erasure takes the cascaded rows along, deleted or not, so that
+	// soft-deleted children neither block it nor outlive it.
+	step("erase the thread", adminToken, "DELETE", "/api/threads/1?permanent=true", "", 200)
+	for _, table := range []string{"replies", "reactions"} {
+		n, err := db.NewSelect().TableExpr(table).Count(ctx)
+		if err != nil || n != 0 {
+			t.Fatalf("%s left after the erasure: %d (%v)", table, n, err)
+		}
+	}
 }
 
 func TestCascadeRegistrationErrors(t *testing.T) {
@@ -155,5 +165,23 @@ func TestCascadeRegistrationErrors(t *testing.T) {
 	}
 	if err := framework.Register[Thread](app, framework.Cascade("nothing")); err == nil || !strings.Contains(err.Error(), "nothing") {
 		t.Fatalf("unknown cascade relation: %v", err)
+	}
+	type HiddenKids struct {
+		bun.BaseModel `bun:"table:hidden_kids"`
+		ID            int64      `bun:"id,pk,autoincrement"`
+		Replies       []*Reply   `bun:"rel:has-many,join:id=thread_id" json:"-" autoapi:"cascade"`
+		DeletedAt     *time.Time `bun:"deleted_at"`
+	}
+	if err := framework.Register[HiddenKids](app); err == nil || !strings.Contains(err.Error(), "Replies") {
+		t.Fatalf("cascade on a hidden relation: %v", err)
+	}
+	type TypoKids struct {
+		bun.BaseModel `bun:"table:typo_kids"`
+		ID            int64      `bun:"id,pk,autoincrement"`
+		Replies       []*Reply   `bun:"rel:has-many,join:id=thread_id" autoapi:"cascde"`
+		DeletedAt     *time.Time `bun:"deleted_at"`
+	}
+	if err := framework.Register[TypoKids](app); err == nil || !strings.Contains(err.Error(), "cascde") {
+		t.Fatalf("a typo in a relation's autoapi tag: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
 )
 
@@ -79,6 +80,14 @@ func TestLifecycleHooks(t *testing.T) {
 			}
 			return record(ev, "before delete %v permanent=%v", id, permanent)
 		},
+		AfterUpdate: func(ctx context.Context, ev *framework.Event, m *Memo) error {
+			if m.Text == "leak" {
+				// Looks like a 403 with a message; a hook's own error must
+				// still be an opaque 500.
+				return &auth.Error{Status: http.StatusForbidden, Detail: "secret hook detail"}
+			}
+			return nil
+		},
 		AfterRestore: func(ctx context.Context, ev *framework.Event, id any) error {
 			if id == int64(2) {
 				return errors.New("after-restore failure")
@@ -105,6 +114,8 @@ func TestLifecycleHooks(t *testing.T) {
 		{"create three", userToken, "POST", "/api/memos", `{"text":"three"}`, 201, `"id":3`},
 		{"update", userToken, "PATCH", "/api/memos/1", `{"text":"uno"}`, 200, `"uno"`},
 		{"pinned memo refuses", userToken, "DELETE", "/api/memos/3", "", 409, "pinned"},
+		{"a hook error is an opaque 500", userToken, "PATCH", "/api/memos/3", `{"text":"leak"}`, 500, "could not complete"},
+		{"no hook for a missing row", userToken, "DELETE", "/api/memos/99", "", 404, ""},
 		{"soft delete", userToken, "DELETE", "/api/memos/2", "", 200, ""},
 		{"restore rolled back", adminToken, "POST", "/api/memos/2/restore", "", 500, ""},
 		{"still deleted", adminToken, "GET", "/api/memos/2", "", 200, `"deletedAt":"`},
@@ -118,6 +129,13 @@ func TestLifecycleHooks(t *testing.T) {
 			t.Fatalf("%s: %d %s, want %d with %s", s.name, rec.Code, rec.Body.String(), s.status, s.want)
 		}
 	}
+	mu.Lock()
+	for _, c := range calls {
+		if strings.Contains(c, "delete 99") {
+			t.Errorf("a before-delete hook ran for a missing row: %q", calls)
+		}
+	}
+	mu.Unlock()
 	var texts []string
 	if err := db.NewSelect().Model((*Memo)(nil)).Column("text").Order("id").Scan(ctx, &texts); err != nil {
 		t.Fatal(err)
@@ -134,6 +152,7 @@ func TestLifecycleHooks(t *testing.T) {
 		"before create two by 2", "after create 2",
 		"before create three by 2", "after create 3",
 		"before update 1 [text]",
+		// the "leak" update rolled back with its before-hook's audit row
 		"before delete 2 permanent=false",
 		"before delete 1 permanent=true",
 	}

@@ -102,6 +102,20 @@ func BulkDelete(c *Context) error {
 	return c.bulkAnswer(`{"success":true,"softDeleted":true,"count":`, n)
 }
 
+// lockRow locks the row with key id when it also matches cond (with its
+// args), through lockMatching; a row that does not is a 404.
+func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, args ...any) error {
+	res := c.ep.Resource
+	keys, err := c.lockMatching(ctx, db, "? = ? AND "+cond, append([]any{res.PK.Ident, id}, args...))
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return c.NotFound(c.ID())
+	}
+	return nil
+}
+
 // lockMatching returns the keys of the rows matching where, through a
 // no-op UPDATE: the transaction takes the write lock before a hook reads
 // anything, and no other writer can change the rows until it ends.

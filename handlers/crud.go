@@ -221,7 +221,7 @@ func Create(c *Context) error {
 	err := c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if hooks.BeforeCreate != nil {
 			if err := hooks.BeforeCreate(ctx, c.event(tx), rec.Interface()); err != nil {
-				return err
+				return hookErr(err)
 			}
 		}
 		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
@@ -239,7 +239,7 @@ func Create(c *Context) error {
 			return err
 		}
 		if hooks.AfterCreate != nil {
-			return hooks.AfterCreate(ctx, c.event(tx), rec.Interface())
+			return hookErr(hooks.AfterCreate(ctx, c.event(tx), rec.Interface()))
 		}
 		return nil
 	})
@@ -295,7 +295,7 @@ func Update(c *Context) error {
 				names = append(names, f.JSON)
 			}
 			if err := hooks.BeforeUpdate(ctx, c.event(tx), id, rec.Interface(), names); err != nil {
-				return err
+				return hookErr(err)
 			}
 		}
 		q := unscoped(tx.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
@@ -313,7 +313,7 @@ func Update(c *Context) error {
 			return err
 		}
 		if hooks.AfterUpdate != nil {
-			return hooks.AfterUpdate(ctx, c.event(tx), rec.Interface())
+			return hookErr(hooks.AfterUpdate(ctx, c.event(tx), rec.Interface()))
 		}
 		return nil
 	})
@@ -355,8 +355,15 @@ func Delete(c *Context) error {
 	now := now()
 	hooks := c.hooks()
 	err = c.inTx(ctx, hasCascades(res) || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
-		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, false); err != nil {
-			return err
+		if hooks.BeforeDelete != nil {
+			// Lock the live row first: the hook runs only for a row that
+			// will change, and reads nothing before the write lock.
+			if err := c.lockRow(ctx, db, id, "? IS NULL", res.SoftDelete.Ident); err != nil {
+				return err
+			}
+			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, false); err != nil {
+				return err
+			}
 		}
 		r, err := softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
 			Where("? = ?", res.PK.Ident, id).Exec(ctx)
@@ -419,7 +426,15 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 	res := c.ep.Resource
 	hooks := c.hooks()
 	err := c.inTx(ctx, c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
-		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
+		if hooks.BeforeDelete != nil {
+			if err := c.lockRow(ctx, db, id, "1 = 1"); err != nil {
+				return err
+			}
+			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
+				return err
+			}
+		}
+		if err := c.removeCascaded(ctx, db, res, []any{id}); err != nil {
 			return err
 		}
 		r, err := unscoped(db.NewDelete().Model(res.New().Interface()), res).
@@ -459,8 +474,13 @@ func Restore(c *Context) error {
 	cascades := hasCascades(res)
 	hooks := c.hooks()
 	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
-		if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, []any{id}); err != nil {
-			return err
+		if hooks.BeforeRestore != nil {
+			if err := c.lockRow(ctx, db, id, "? IS NOT NULL", res.SoftDelete.Ident); err != nil {
+				return errStateUnchanged
+			}
+			if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, []any{id}); err != nil {
+				return err
+			}
 		}
 		var stamp time.Time
 		if cascades {

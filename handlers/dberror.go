@@ -120,13 +120,22 @@ func (c *Context) referencedError(ctx context.Context, err error, id any) error 
 // constraintField finds the JSON name of the first column a SQLite
 // constraint message names ("UNIQUE constraint failed: users.email").
 func (c *Context) constraintField(msg string) string {
-	_, cols, ok := strings.Cut(msg, "constraint failed: ")
-	if !ok {
+	// The driver may repeat the phrase ("constraint failed: UNIQUE
+	// constraint failed: users.email"); the columns follow the last one.
+	const marker = "constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
 		return ""
 	}
+	cols := msg[i+len(marker):]
 	first, _, _ := strings.Cut(cols, ",")
 	first = strings.TrimSpace(first)
 	if i := strings.LastIndexByte(first, '.'); i >= 0 {
+		// A constraint of another table (a cascaded child, say) names no
+		// field of this resource.
+		if first[:i] != c.ep.Resource.Table.Name {
+			return ""
+		}
 		first = first[i+1:]
 	}
 	if i := strings.IndexAny(first, " ("); i >= 0 {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/uptrace/bun"
@@ -48,6 +49,25 @@ func Refuse(status int, message string) error {
 	return NewProblem(status, message)
 }
 
+// hookFailure hides a hook's own error from the error handler: whatever
+// status or database error it wraps, the client gets a 500 and the text
+// goes to the log. Refuse is the way to answer with a status.
+type hookFailure struct{ err error }
+
+func (h hookFailure) Error() string { return "lifecycle hook: " + h.err.Error() }
+
+// hookErr passes a Refuse problem through and hides anything else.
+func hookErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return hookFailure{err}
+}
+
 func (c *Context) event(db bun.IDB) *Event {
 	return &Event{DB: db, Principal: c.principal, Resource: c.ep.Resource, Operation: c.op}
 }
@@ -70,7 +90,7 @@ func (c *Context) runDeleteHook(ctx context.Context, db bun.IDB, hook func(conte
 	}
 	for _, k := range keys {
 		if err := hook(ctx, c.event(db), k, permanent); err != nil {
-			return err
+			return hookErr(err)
 		}
 	}
 	return nil
@@ -83,7 +103,7 @@ func (c *Context) runRestoreHook(ctx context.Context, db bun.IDB, hook func(cont
 	}
 	for _, k := range keys {
 		if err := hook(ctx, c.event(db), k); err != nil {
-			return err
+			return hookErr(err)
 		}
 	}
 	return nil

@@ -92,6 +92,25 @@ func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspec
 	})
 }
 
+// removeCascaded deletes for good, before their parents go, the rows the
+// cascading relations of res tie to keys, live or soft-deleted: a
+// permanent delete (an erasure) takes what a soft delete would have taken.
+func (c *Context) removeCascaded(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any) error {
+	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+		// The children's keys first, so their own children go before them.
+		err := unscoped(db.NewSelect().Model(child.New().Interface()), child).
+			Column(child.PK.Column).Where("? IN (?)", rel.JoinColumn, bun.In(keys)).Scan(ctx, dest)
+		return nil, err
+	}, func(child *introspect.Resource, childKeys []any) error {
+		if err := c.removeCascaded(ctx, db, child, childKeys); err != nil || len(childKeys) == 0 {
+			return err
+		}
+		_, err := unscoped(db.NewDelete().Model(child.New().Interface()), child).
+			Where("? IN (?)", child.PK.Ident, bun.In(childKeys)).ForceDelete().Exec(ctx)
+		return err
+	})
+}
+
 // eachCascade runs change on every cascading relation of res, collecting
 // the keys of the changed child rows, and then next on those.
 //

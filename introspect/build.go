@@ -188,15 +188,24 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		cascades[name] = true
 	}
 	for _, name := range slices.Sorted(maps.Keys(table.Relations)) {
-		rel, err := res.relation(table.Relations[name])
+		br := table.Relations[name]
+		tag := br.Field.StructField.Tag.Get("autoapi")
+		for _, opt := range strings.Split(tag, ",") {
+			if opt = strings.TrimSpace(opt); opt != "" && opt != "cascade" {
+				return nil, fmt.Errorf("introspect: model %s, field %s: unknown autoapi tag option %q on a relation (known: cascade)", res.ModelName, br.Field.GoName, opt)
+			}
+		}
+		rel, err := res.relation(br)
 		if err != nil {
 			return nil, err
 		}
 		if rel == nil {
+			if tag != "" {
+				return nil, fmt.Errorf("introspect: model %s, field %s: a hidden (json:\"-\") or polymorphic relation cannot cascade", res.ModelName, br.Field.GoName)
+			}
 			continue
 		}
-		br := table.Relations[name]
-		if cascades[rel.Name] || cascades[rel.GoName] || tagHas(br.Field.StructField.Tag.Get("autoapi"), "cascade") {
+		if cascades[rel.Name] || cascades[rel.GoName] || tagHas(tag, "cascade") {
 			delete(cascades, rel.Name)
 			delete(cascades, rel.GoName)
 			if err := res.cascade(src, rel, visiting); err != nil {
