@@ -476,7 +476,10 @@ func Restore(c *Context) error {
 	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeRestore != nil {
 			if err := c.lockRow(ctx, db, id, "? IS NOT NULL", res.SoftDelete.Ident); err != nil {
-				return errStateUnchanged
+				if _, notFound := err.(*Problem); notFound {
+					return errStateUnchanged
+				}
+				return err
 			}
 			if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, []any{id}); err != nil {
 				return err
