@@ -476,7 +476,8 @@ func Restore(c *Context) error {
 	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeRestore != nil {
 			if err := c.lockRow(ctx, db, id, "? IS NOT NULL", res.SoftDelete.Ident); err != nil {
-				if _, notFound := err.(*Problem); notFound {
+				var notFound *Problem
+				if errors.As(err, &notFound) {
 					return errStateUnchanged
 				}
 				return err
