@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
@@ -27,12 +30,18 @@ type step struct {
 
 func newTestServer(t *testing.T) (*echo.Echo, *bun.DB) {
 	t.Helper()
+	return newTestServerWith(t, options{})
+}
+
+func newTestServerWith(t *testing.T, o options) (*echo.Echo, *bun.DB) {
+	t.Helper()
 	db, err := openSQLite(filepath.Join(t.TempDir(), "example.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	_, e, err := newServer(context.Background(), db, options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, e, err := newServer(context.Background(), db, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,4 +182,30 @@ func TestExamplePostCommentsCascade(t *testing.T) {
 		{"a user does not cascade", admin, "DELETE", "/api/users/2", "", 200, nil, nil},
 		{"alice's post stays", bob, "GET", "/api/posts/1", "", 200, nil, nil},
 	})
+}
+
+func TestExampleAcceptsJWTs(t *testing.T) {
+	secret := []byte("example-secret-example-secret-32")
+	e, _ := newTestServerWith(t, options{jwtSecret: secret})
+	token := func(exp time.Duration) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": "2", "roles": []string{"user"}, "exp": time.Now().Add(exp).Unix(),
+		}).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	play(t, e, []step{
+		{"a JWT for alice", token(time.Hour), "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, nil, nil},
+		{"an expired JWT", token(-time.Hour), "GET", "/api/invoices", "", 401, []string{"expired"}, nil},
+		{"the demo tokens still work", admin, "GET", "/api/invoices", "", 200, []string{"INV-1"}, nil},
+	})
+	req := httptest.NewRequest(http.MethodGet, "/api/invoices", nil)
+	req.Header.Set("Authorization", "Bearer "+token(-time.Hour))
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
+		t.Fatalf("WWW-Authenticate %q", got)
+	}
 }

@@ -49,6 +49,9 @@ type options struct {
 	logger     *slog.Logger
 	// cursorSecret signs pagination cursors.
 	cursorSecret []byte
+	// jwtSecret, when set, makes the example accept HS256 JWTs (claims
+	// sub and roles) besides the demo tokens.
+	jwtSecret []byte
 	// retention, when positive, is how long deleted rows are kept before
 	// the scheduled purge removes them (resources in kept excepted).
 	retention time.Duration
@@ -56,9 +59,17 @@ type options struct {
 
 // newApp registers the example's models and overrides on db.
 func newApp(db *bun.DB, o options) (*framework.App, error) {
+	var authenticator auth.Authenticator = demoTokens
+	if len(o.jwtSecret) > 0 {
+		jwtAuth, err := auth.NewJWT(auth.JWTConfig{Secret: o.jwtSecret})
+		if err != nil {
+			return nil, err
+		}
+		authenticator = auth.Chain(jwtAuth, demoTokens)
+	}
 	cfg := framework.Config{
 		DB:            db,
-		Authenticator: demoTokens,
+		Authenticator: authenticator,
 		Logger:        o.logger,
 		CursorSecret:  o.cursorSecret,
 	}
