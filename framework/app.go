@@ -191,14 +191,20 @@ func (a *App) Mount(r Router) {
 		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
 	}
 	related := make(map[reflect.Type]*introspect.Resource, len(a.resources))
+	descs := make([]*introspect.Resource, 0, len(a.resources))
 	for _, res := range a.resources {
 		related[res.desc.Type] = res.desc
+		descs = append(descs, res.desc)
 	}
+	r.Add(http.MethodGet, a.cfg.Prefix+"/permissions", handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)
+		r.Add(http.MethodGet, base+"/permissions", func(c echo.Context) error {
+			return handlers.ResourcePermissions(handlers.NewContext(c, ep, OpList, nil))
+		}, a.authenticate)
 		a.route(r, http.MethodPost, base, ep, res, OpCreate)
 		a.route(r, http.MethodGet, item, ep, res, OpGet)
 		a.route(r, http.MethodPatch, item, ep, res, OpUpdate)

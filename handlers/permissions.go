@@ -1,0 +1,73 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/introspect"
+)
+
+// Permissions answers "what may I do?" for the caller, so that a UI can
+// hide the buttons it cannot use.
+
+// actionsOf lists the actions that mean something on res.
+func actionsOf(res *introspect.Resource) []string {
+	actions := []string{auth.ActionRead, auth.ActionCreate, auth.ActionUpdate, auth.ActionDelete, auth.ActionHardDelete}
+	if res.SoftDeletable() {
+		actions = append(actions, auth.ActionRestore, auth.ActionReadDeleted)
+	}
+	return actions
+}
+
+// allowedActions maps each action p may do on res to its scope: "all" for
+// every row.
+func allowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource) (map[string]string, error) {
+	out := map[string]string{}
+	for _, action := range actionsOf(res) {
+		ok, err := authz.Allowed(p, res.Name, action)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[action] = "all"
+		}
+	}
+	return out, nil
+}
+
+// ResourcePermissions serves GET /R/permissions.
+func ResourcePermissions(c *Context) error {
+	actions, err := allowedActions(c.ep.Authorizer, c.principal, c.ep.Resource)
+	if err != nil {
+		return err
+	}
+	return writeData(c.Context, actions)
+}
+
+// AllPermissions returns the handler of GET /permissions over every
+// resource.
+func AllPermissions(authz Authorizer, resources []*introspect.Resource) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := auth.FromContext(c.Request().Context())
+		out := make(map[string]map[string]string, len(resources))
+		for _, res := range resources {
+			actions, err := allowedActions(authz, p, res)
+			if err != nil {
+				return err
+			}
+			out[res.Name] = actions
+		}
+		return writeData(c, out)
+	}
+}
+
+func writeData(c echo.Context, v any) error {
+	b, err := json.Marshal(map[string]any{"data": v})
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, jsonContentType, b)
+}
