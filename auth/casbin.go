@@ -102,6 +102,10 @@ func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
 	return false, nil
 }
 
+// Reload loads the policy from its source again, so that changes another
+// instance saved through a shared adapter take effect here.
+func (e *Enforcer) Reload() error { return e.casbin.LoadPolicy() }
+
 // Casbin exposes the underlying enforcer, e.g. to change the policy at run
 // time.
 func (e *Enforcer) Casbin() *casbin.SyncedEnforcer { return e.casbin }

@@ -42,7 +42,7 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("example", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "autoapi.db", "SQLite database file (created if missing)")
-	policy := fs.String("policy", "", "casbin policy CSV file (default: the example's embedded policy)")
+	policy := fs.String("policy", "", `casbin policy CSV file, or "db" for the casbin_rules table (seeded from the embedded policy when empty); default: the embedded policy`)
 	retention := fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)")
 	jwtSecret := fs.String("jwt-secret", os.Getenv("AUTOAPI_JWT_SECRET"), "accept HS256 JWTs signed with this secret (claims sub, roles), besides the demo tokens (default $AUTOAPI_JWT_SECRET)")
 	_ = fs.Parse(args)
@@ -73,6 +73,7 @@ func serve(args []string) error {
 	}
 	purgeErr := make(chan error, 1)
 	go func() { purgeErr <- app.RunPurges(ctx) }()
+	go app.RunPolicyReload(ctx)
 
 	fmt.Printf("autoapi example listening on http://%s/api (database %s)\n", *addr, *dbPath)
 	fmt.Println("demo tokens: admin-token (user 1, admin), alice-token (user 2), bob-token (user 3)")
@@ -116,7 +117,7 @@ func purge(args []string) error {
 		return err
 	}
 	defer db.Close()
-	app, err := newApp(db, options{logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	app, err := newApp(ctx, db, options{logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		return err
 	}

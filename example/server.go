@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/casbin/casbin/v2/model"
+	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -58,7 +60,7 @@ type options struct {
 }
 
 // newApp registers the example's models and overrides on db.
-func newApp(db *bun.DB, o options) (*framework.App, error) {
+func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) {
 	var authenticator auth.Authenticator = demoTokens
 	if len(o.jwtSecret) > 0 {
 		jwtAuth, err := auth.NewJWT(auth.JWTConfig{Secret: o.jwtSecret})
@@ -73,10 +75,17 @@ func newApp(db *bun.DB, o options) (*framework.App, error) {
 		Logger:        o.logger,
 		CursorSecret:  o.cursorSecret,
 	}
-	if o.policyFile != "" {
-		cfg.PolicyFile = o.policyFile
-	} else {
+	switch o.policyFile {
+	case "":
 		cfg.Policy = defaultPolicy
+	case "db":
+		adapter, err := dbPolicy(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		cfg.PolicyAdapter = adapter
+	default:
+		cfg.PolicyFile = o.policyFile
 	}
 	if o.retention > 0 {
 		cfg.Retention = map[string]time.Duration{}
@@ -114,7 +123,7 @@ func newApp(db *bun.DB, o options) (*framework.App, error) {
 // newServer builds the example's HTTP server on db: tables created, demo
 // users seeded, routes mounted.
 func newServer(ctx context.Context, db *bun.DB, o options) (*framework.App, *echo.Echo, error) {
-	app, err := newApp(db, o)
+	app, err := newApp(ctx, db, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,4 +153,25 @@ func seed(ctx context.Context, db *bun.DB) error {
 	}
 	_, err = db.NewInsert().Model(&users).Value("deleted_at", "NULL").Exec(ctx)
 	return err
+}
+
+// dbPolicy keeps the policy in the database's casbin_rules table, seeded
+// from the embedded policy while the table is empty.
+func dbPolicy(ctx context.Context, db *bun.DB) (*auth.BunAdapter, error) {
+	adapter, err := auth.NewBunAdapter(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	empty, err := adapter.Empty(ctx)
+	if err != nil || !empty {
+		return adapter, err
+	}
+	m, err := model.NewModelFromString(auth.DefaultModel)
+	if err != nil {
+		return nil, err
+	}
+	if err := stringadapter.NewAdapter(defaultPolicy).LoadPolicy(m); err != nil {
+		return nil, err
+	}
+	return adapter, adapter.SavePolicyCtx(ctx, m)
 }

@@ -56,6 +56,10 @@ type Config struct {
 	PolicyFile string
 	// Policy is casbin policy CSV text, e.g. an embedded file.
 	Policy string
+	// PolicyReloadInterval is how often App.RunPolicyReload loads the
+	// policy again from PolicyAdapter, so that every instance sharing a
+	// database sees a change within that time (5s).
+	PolicyReloadInterval time.Duration
 	// AnonymousRole is the casbin subject of callers without credentials
 	// ("anonymous").
 	AnonymousRole string
@@ -107,6 +111,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxFilterLength < 0 || c.MaxFilterConditions < 0 {
 		return c, fmt.Errorf("framework: Config.MaxFilterLength and MaxFilterConditions must be positive")
+	}
+	if c.PolicyReloadInterval == 0 {
+		c.PolicyReloadInterval = 5 * time.Second
+	}
+	if c.PolicyReloadInterval < 0 {
+		return c, fmt.Errorf("framework: Config.PolicyReloadInterval must be positive")
 	}
 	if c.PurgeInterval == 0 {
 		c.PurgeInterval = time.Hour

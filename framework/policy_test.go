@@ -1,0 +1,102 @@
+package framework_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casbin/casbin/v2/model"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// TestPolicyInTheDatabase runs two app instances on one database, with the
+// policy in its casbin_rules table: a rule one instance adds reaches the
+// other within the reload interval, without a restart.
+func TestPolicyInTheDatabase(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := openSQLite(t)
+	adapter, err := auth.NewBunAdapter(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Seed the table as an operator would, from a CSV policy.
+	m, err := model.NewModelFromString(auth.DefaultModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(testPolicy), "\n") {
+		parts := strings.Split(line, ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		if err := m.AddPolicy(parts[0], parts[0], parts[1:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := adapter.SavePolicyCtx(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	instance := func() (*framework.App, *harness) {
+		cfg := baseConfig(db)
+		cfg.Policy = ""
+		cfg.PolicyAdapter = adapter
+		cfg.PolicyReloadInterval = 20 * time.Millisecond
+		app, err := framework.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		registerAll(t, app)
+		if err := app.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		go app.RunPolicyReload(ctx)
+		return app, &harness{app: app, e: app.NewEcho(), db: db}
+	}
+	a, ha := instance()
+	_, hb := instance()
+
+	perms := func(h *harness) string {
+		return h.do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets/permissions"}).Body.String()
+	}
+	if strings.Contains(perms(hb), "restore") {
+		t.Fatal("users may not restore before the change")
+	}
+	if _, err := a.Enforcer().Casbin().AddPolicy("user", "widgets", "restore"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(perms(ha), `"restore":"all"`) {
+		t.Fatalf("instance A does not see its own change: %s", perms(ha))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(perms(hb), `"restore":"all"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance B never saw the change: %s", perms(hb))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// And it acts on it: a user restores a widget through B.
+	for _, r := range []request{
+		{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"w","qty":1}`},
+		{Token: userToken, Method: "DELETE", URL: "/api/widgets/1"},
+		{Token: userToken, Method: "POST", URL: "/api/widgets/1/restore"},
+	} {
+		if rec := hb.do(t, r); rec.Code >= 300 {
+			t.Fatalf("%s %s through B: %d %s", r.Method, r.URL, rec.Code, rec.Body.String())
+		}
+	}
+
+	// Removing it is seen the same way.
+	if _, err := a.Enforcer().Casbin().RemoveFilteredPolicy(0, "user", "widgets"); err != nil {
+		t.Fatal(err)
+	}
+	for strings.Contains(perms(hb), `"restore":"all"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("instance B never saw the removal: %s", perms(hb))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
