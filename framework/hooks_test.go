@@ -102,33 +102,23 @@ func TestLifecycleHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &harness{app: app, e: app.NewEcho(), db: db}
-	steps := []struct {
-		name, token, method, url, body string
-		status                         int
-		want                           string
-	}{
-		{"create", userToken, "POST", "/api/memos", `{"text":"one"}`, 201, `"id":1`},
-		{"refused create", userToken, "POST", "/api/memos", `{"text":"forbidden words"}`, 403, "memos may not say that"},
-		{"failing after-hook", userToken, "POST", "/api/memos", `{"text":"explode"}`, 500, ""},
-		{"create two", userToken, "POST", "/api/memos", `{"text":"two"}`, 201, `"id":2`},
-		{"create three", userToken, "POST", "/api/memos", `{"text":"three"}`, 201, `"id":3`},
-		{"update", userToken, "PATCH", "/api/memos/1", `{"text":"uno"}`, 200, `"uno"`},
-		{"pinned memo refuses", userToken, "DELETE", "/api/memos/3", "", 409, "pinned"},
-		{"a hook error is an opaque 500", userToken, "PATCH", "/api/memos/3", `{"text":"leak"}`, 500, "could not complete"},
-		{"no hook for a missing row", userToken, "DELETE", "/api/memos/99", "", 404, ""},
-		{"soft delete", userToken, "DELETE", "/api/memos/2", "", 200, ""},
-		{"restore rolled back", adminToken, "POST", "/api/memos/2/restore", "", 500, ""},
-		{"still deleted", adminToken, "GET", "/api/memos/2", "", 200, `"deletedAt":"`},
-		{"a bulk delete with a pinned memo aborts", userToken, "DELETE", "/api/memos?id%5Bgte%5D=1", "", 409, "pinned"},
-		{"nothing was deleted", userToken, "GET", "/api/memos", "", 200, `"total":2`},
-		{"permanent delete", adminToken, "DELETE", "/api/memos/1?permanent=true", "", 200, `"hardDeleted":true`},
-	}
-	for _, s := range steps {
-		rec := h.do(t, request{Token: s.token, Method: s.method, URL: s.url, Body: s.body})
-		if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
-			t.Fatalf("%s: %d %s, want %d with %s", s.name, rec.Code, rec.Body.String(), s.status, s.want)
-		}
-	}
+	playSteps(t, h, []step{
+		{"create", userToken, "POST", "/api/memos", `{"text":"one"}`, 201, `"id":1`, ""},
+		{"refused create", userToken, "POST", "/api/memos", `{"text":"forbidden words"}`, 403, "memos may not say that", ""},
+		{"failing after-hook", userToken, "POST", "/api/memos", `{"text":"explode"}`, 500, "", ""},
+		{"create two", userToken, "POST", "/api/memos", `{"text":"two"}`, 201, `"id":2`, ""},
+		{"create three", userToken, "POST", "/api/memos", `{"text":"three"}`, 201, `"id":3`, ""},
+		{"update", userToken, "PATCH", "/api/memos/1", `{"text":"uno"}`, 200, `"uno"`, ""},
+		{"pinned memo refuses", userToken, "DELETE", "/api/memos/3", "", 409, "pinned", ""},
+		{"a hook error is an opaque 500", userToken, "PATCH", "/api/memos/3", `{"text":"leak"}`, 500, "could not complete", ""},
+		{"no hook for a missing row", userToken, "DELETE", "/api/memos/99", "", 404, "", ""},
+		{"soft delete", userToken, "DELETE", "/api/memos/2", "", 200, "", ""},
+		{"restore rolled back", adminToken, "POST", "/api/memos/2/restore", "", 500, "", ""},
+		{"still deleted", adminToken, "GET", "/api/memos/2", "", 200, `"deletedAt":"`, ""},
+		{"a bulk delete with a pinned memo aborts", userToken, "DELETE", "/api/memos?id%5Bgte%5D=1", "", 409, "pinned", ""},
+		{"nothing was deleted", userToken, "GET", "/api/memos", "", 200, `"total":2`, ""},
+		{"permanent delete", adminToken, "DELETE", "/api/memos/1?permanent=true", "", 200, `"hardDeleted":true`, ""},
+	})
 	mu.Lock()
 	for _, c := range calls {
 		if strings.Contains(c, "delete 99") {

@@ -125,42 +125,18 @@ func TestDeletedByIsRecordedAndHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &harness{app: app, e: app.NewEcho(), db: db}
-	steps := []struct {
-		name        string
-		token       string
-		method, url string
-		body        string
-		status      int
-		want, never []string
-	}{
-		{"create", userToken, "POST", "/api/receipts", `{"name":"r1"}`, 201, nil, []string{"deletedBy", "deletedAt"}},
-		{"cannot set it", userToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, []string{fieldErr("deletedBy"), "unknown field"}, nil},
-		{"admin cannot set it either", adminToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, []string{fieldErr("deletedBy"), "read-only"}, nil},
-		{"delete by the user", userToken, "DELETE", "/api/receipts/1", "", 200, nil, nil},
-		{"admin sees who", adminToken, "GET", "/api/receipts/1", "", 200, []string{`"deletedBy":2`}, nil},
-		{"admin sorts on it", adminToken, "GET", "/api/receipts?includeDeleted=true&sort=deletedBy&fields=id,deletedBy", "", 200, []string{`"deletedBy":2`}, nil},
-		{"user may not filter on it", userToken, "GET", "/api/receipts?deletedBy=2", "", 400, []string{fieldErr("deletedBy")}, nil},
-		{"user may not sort on it", userToken, "GET", "/api/receipts?sort=deletedBy", "", 400, nil, nil},
-		{"user may not select it", userToken, "GET", "/api/receipts?fields=deletedBy", "", 400, nil, nil},
-		{"restore clears it", adminToken, "POST", "/api/receipts/1/restore", "", 200, []string{`"deletedBy":null`, `"restored":true`}, nil},
-	}
-	for _, s := range steps {
-		rec := h.do(t, request{Token: s.token, Method: s.method, URL: s.url, Body: s.body})
-		body := rec.Body.String()
-		if rec.Code != s.status {
-			t.Fatalf("%s: status %d, want %d: %s", s.name, rec.Code, s.status, body)
-		}
-		for _, w := range s.want {
-			if !strings.Contains(body, w) {
-				t.Errorf("%s: %s lacks %s", s.name, body, w)
-			}
-		}
-		for _, n := range s.never {
-			if strings.Contains(body, n) {
-				t.Errorf("%s: %s contains %s", s.name, body, n)
-			}
-		}
-	}
+	playSteps(t, h, []step{
+		{"create", userToken, "POST", "/api/receipts", `{"name":"r1"}`, 201, "", "deleted"},
+		{"cannot set it", userToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, `"field":"deletedBy","message":"unknown field"`, ""},
+		{"admin cannot set it either", adminToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, `"field":"deletedBy","message":"read-only field"`, ""},
+		{"delete by the user", userToken, "DELETE", "/api/receipts/1", "", 200, "", ""},
+		{"admin sees who", adminToken, "GET", "/api/receipts/1", "", 200, `"deletedBy":2`, ""},
+		{"admin sorts on it", adminToken, "GET", "/api/receipts?includeDeleted=true&sort=deletedBy&fields=id,deletedBy", "", 200, `"deletedBy":2`, ""},
+		{"user may not filter on it", userToken, "GET", "/api/receipts?deletedBy=2", "", 400, fieldErr("deletedBy"), ""},
+		{"user may not sort on it", userToken, "GET", "/api/receipts?sort=deletedBy", "", 400, "", ""},
+		{"user may not select it", userToken, "GET", "/api/receipts?fields=deletedBy", "", 400, "", ""},
+		{"restore clears it", adminToken, "POST", "/api/receipts/1/restore", "", 200, `"deletedAt":null,"deletedBy":null},"restored":true`, ""},
+	})
 }
 
 func TestDeletedByRegistrationErrors(t *testing.T) {
@@ -212,18 +188,7 @@ func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
 		t.Fatalf("trash view: %d %s", rec.Code, rec.Body.String())
 	}
 	trash := queries.find(t, `"deleted_at" IS NOT NULL`)
-	var plan []struct {
-		ID, Parent, Notused int
-		Detail              string
-	}
-	if err := db.NewRaw("EXPLAIN QUERY PLAN "+trash).Scan(ctx, &plan); err != nil {
-		t.Fatal(err)
-	}
-	var details []string
-	for _, p := range plan {
-		details = append(details, p.Detail)
-	}
-	text := strings.Join(details, "; ")
+	text := explain(t, db, trash)
 	if !strings.Contains(text, "USING INDEX idx_receipts_deleted_at") && !strings.Contains(text, "USING COVERING INDEX idx_receipts_deleted_at") {
 		t.Fatalf("the trash view does not use the soft-delete index: %s\nquery: %s", text, trash)
 	}

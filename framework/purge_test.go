@@ -89,17 +89,7 @@ func TestPurge(t *testing.T) {
 
 	// The batch selection searches the soft-delete index.
 	batch := queries.find(t, `IS NOT NULL AND "deleted_at" <`)
-	var plan []struct {
-		ID, Parent, Notused int
-		Detail              string
-	}
-	if err := db.NewRaw("EXPLAIN QUERY PLAN "+batch).Scan(ctx, &plan); err != nil {
-		t.Fatal(err)
-	}
-	text := ""
-	for _, p := range plan {
-		text += p.Detail + "; "
-	}
+	text := explain(t, db, batch)
 	if !strings.Contains(text, "INDEX idx_receipts_deleted_at") {
 		t.Fatalf("the purge does not use the soft-delete index: %s\nquery: %s", text, batch)
 	}

@@ -47,35 +47,23 @@ func TestUniqueAmongLiveRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &harness{app: app, e: app.NewEcho(), db: db}
-	steps := []struct {
-		name        string
-		method, url string
-		body        string
-		status      int
-		want        string
-	}{
-		{"first", "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`},
-		{"same email while live", "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email")},
-		{"same badge group", "POST", "/api/members", `{"email":"b@x.io","team":"red","badge":1}`, 409, `"status":409`},
-		{"same badge, other team", "POST", "/api/members", `{"email":"b@x.io","team":"blue","badge":1}`, 201, `"id":2`},
-		{"patch into a collision", "PATCH", "/api/members/2", `{"email":"a@x.io"}`, 409, fieldErr("email")},
-		{"delete the first", "DELETE", "/api/members/1", "", 200, `"softDeleted":true`},
-		{"the email is free again", "POST", "/api/members", `{"email":"a@x.io","team":"green","badge":9}`, 201, `"id":3`},
-		{"restoring the first collides", "POST", "/api/members/1/restore", "", 409, fieldErr("email")},
-		{"and it stays deleted", "GET", "/api/members/1", "", 200, `"deletedAt":"`},
-		{"free the email again", "DELETE", "/api/members/3", "", 200, ""},
-		{"now the restore succeeds", "POST", "/api/members/1/restore", "", 200, `"restored":true`},
-		{"stickers are unique table-wide", "POST", "/api/stickers", `{"name":"go"}`, 201, ""},
-		{"sticker collision", "POST", "/api/stickers", `{"name":"go"}`, 409, fieldErr("name")},
-		{"deleting a sticker frees it for good", "DELETE", "/api/stickers/1", "", 200, ""},
-		{"sticker name again", "POST", "/api/stickers", `{"name":"go"}`, 201, ""},
-	}
-	for _, s := range steps {
-		rec := h.do(t, request{Token: adminToken, Method: s.method, URL: s.url, Body: s.body})
-		if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
-			t.Fatalf("%s: %d %s, want %d with %s", s.name, rec.Code, rec.Body.String(), s.status, s.want)
-		}
-	}
+	playSteps(t, h, []step{
+		{"first", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`, ""},
+		{"same email while live", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email"), ""},
+		{"same badge group", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"red","badge":1}`, 409, `"status":409`, ""},
+		{"same badge, other team", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"blue","badge":1}`, 201, `"id":2`, ""},
+		{"patch into a collision", adminToken, "PATCH", "/api/members/2", `{"email":"a@x.io"}`, 409, fieldErr("email"), ""},
+		{"delete the first", adminToken, "DELETE", "/api/members/1", "", 200, `"softDeleted":true`, ""},
+		{"the email is free again", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"green","badge":9}`, 201, `"id":3`, ""},
+		{"restoring the first collides", adminToken, "POST", "/api/members/1/restore", "", 409, fieldErr("email"), ""},
+		{"and it stays deleted", adminToken, "GET", "/api/members/1", "", 200, `"deletedAt":"`, ""},
+		{"free the email again", adminToken, "DELETE", "/api/members/3", "", 200, "", ""},
+		{"now the restore succeeds", adminToken, "POST", "/api/members/1/restore", "", 200, `"restored":true`, ""},
+		{"stickers are unique table-wide", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 201, "", ""},
+		{"sticker collision", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 409, fieldErr("name"), ""},
+		{"deleting a sticker frees it for good", adminToken, "DELETE", "/api/stickers/1", "", 200, "", ""},
+		{"sticker name again", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 201, "", ""},
+	})
 	if rows, deleted := rowCount(t, db, "members", "deleted_at", 1); rows != 1 || deleted != 0 {
 		t.Fatalf("member 1: rows %d deleted %d", rows, deleted)
 	}
