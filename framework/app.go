@@ -94,6 +94,13 @@ func WithName(name string) Option {
 	return func(o *introspect.Options) { o.Name = name }
 }
 
+// Owner names the column (JSON or Go name) that holds the id of a row's
+// owner, as the autoapi:"owner" tag does. A policy can then grant an
+// action on owned rows only, e.g. "p, user, posts, update:own".
+func Owner(field string) Option {
+	return func(o *introspect.Options) { o.Owner = field }
+}
+
 // Cascade makes the named has-many or has-one relations (JSON or Go names)
 // follow this resource's soft deletes and restores, as the
 // autoapi:"cascade" tag on the relation field does.

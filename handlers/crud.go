@@ -62,15 +62,15 @@ func List(c *Context) error {
 		if w, args, ok := rq.where(); ok {
 			q = q.Where(w, args...)
 		}
-		// The soft-delete predicate stands outside any group of the
-		// caller's conditions, so no condition can widen past it.
-		switch {
-		case rq.onlyDeleted:
-			return q.Where("? IS NOT NULL", res.SoftDelete.Ident)
-		case !rq.including():
-			return c.liveOnly(q)
+		// The soft-delete and ownership predicates stand outside the
+		// caller's conditions, so no condition can widen past them. A list
+		// shows deleted rows only when asked to.
+		rows := rq.rows()
+		if rows == withDeletedRows && !rq.including() {
+			rows = liveRows
 		}
-		return q
+		v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, rows)
+		return where(q, v, args)
 	}
 
 	var total int64
@@ -141,11 +141,16 @@ func List(c *Context) error {
 // get) request. withDeleted says whether the caller may read deleted rows;
 // a request that asks for them without that permission is refused here.
 func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
-	if err := c.Require(auth.ActionRead); err != nil {
+	read, err := c.requireScope(auth.ActionRead)
+	if err != nil {
 		return nil, nil, false, err
 	}
 	res := c.ep.Resource
-	withDeleted = res.SoftDeletable() && c.Can(auth.ActionReadDeleted)
+	readDeleted := scopeNone
+	if res.SoftDeletable() {
+		readDeleted = c.scopeOn(res, auth.ActionReadDeleted)
+	}
+	withDeleted = readDeleted != scopeNone
 	if params, err = c.params(); err != nil {
 		return nil, nil, false, err
 	}
@@ -155,7 +160,19 @@ func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, with
 	if rq.asksForDeleted() && !withDeleted {
 		return nil, nil, false, c.Deny(auth.ActionReadDeleted)
 	}
+	rq.readScope, rq.deletedScope = read, readDeleted
 	return rq, params, withDeleted, nil
+}
+
+// rows says which deleted rows a read asks for.
+func (rq *readQuery) rows() deletedRows {
+	switch {
+	case rq.onlyDeleted:
+		return onlyDeletedRows
+	case rq.includeDeleted == nil || *rq.includeDeleted:
+		return withDeletedRows
+	}
+	return liveRows
 }
 
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
@@ -166,7 +183,6 @@ func Get(c *Context) error {
 		return err
 	}
 	res := c.ep.Resource
-	showDeleted := withDeleted && (rq.includeDeleted == nil || *rq.includeDeleted)
 	includes, err := c.includes(rq)
 	if err != nil {
 		return err
@@ -178,9 +194,10 @@ func Get(c *Context) error {
 	// A one-row slice, so that includes load the same way as for a list.
 	rows := res.NewSlice()
 	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
-	if !showDeleted {
-		q = c.liveOnly(q)
-	}
+	// A get shows a deleted row to whoever may read it, unless the request
+	// says includeDeleted=false.
+	v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
+	q = where(q, v, args)
 	ctx := c.Request().Context()
 	if err := q.Limit(1).Scan(ctx); err != nil {
 		return c.DBError(err)

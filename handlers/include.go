@@ -31,6 +31,9 @@ type include struct {
 	res         *introspect.Resource
 	fields      []*introspect.Field
 	withDeleted bool // deleted related rows are loaded too
+	// read and readDeleted are how far the caller's grants on the related
+	// resource reach.
+	read, readDeleted scope
 	children    []*include
 }
 
@@ -70,18 +73,24 @@ func (c *Context) includeNode(level *[]*include, parent *introspect.Resource, na
 	if !ok {
 		return nil, fieldProblem(paramInclude, fmt.Sprintf("%s has no relation %q", parent.Name, name))
 	}
-	if !c.CanOn(related.Name, auth.ActionRead) {
+	read := c.scopeOn(related, auth.ActionRead)
+	if read == scopeNone {
 		if c.principal.Anonymous() {
 			return nil, auth.Unauthenticated(fmt.Sprintf("include %s: authentication is required to read %s", name, related.Name))
 		}
 		return nil, Problemf(http.StatusForbidden, "include %s: you may not read %s", name, related.Name)
 	}
-	readDeleted := related.SoftDeletable() && c.CanOn(related.Name, auth.ActionReadDeleted)
+	readDeleted := scopeNone
+	if related.SoftDeletable() {
+		readDeleted = c.scopeOn(related, auth.ActionReadDeleted)
+	}
 	n := &include{
 		rel:         rel,
 		res:         related,
-		fields:      related.Exposed(readDeleted),
-		withDeleted: readDeleted && includeDeleted,
+		fields:      related.Exposed(readDeleted != scopeNone),
+		read:        read,
+		readDeleted: readDeleted,
+		withDeleted: readDeleted != scopeNone && includeDeleted,
 	}
 	*level = append(*level, n)
 	return n, nil
@@ -146,9 +155,12 @@ func (c *Context) loadInclude(ctx context.Context, rows reflect.Value, n *includ
 func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest reflect.Value) (func(int) []string, error) {
 	res := n.res
 	q := unscoped(c.ep.DB.NewSelect().Model(dest.Interface()), res)
-	if res.SoftDeletable() && !n.withDeleted {
-		q = q.Where("? IS NULL", res.SoftDelete.Ident)
+	rows := liveRows
+	if n.withDeleted {
+		rows = withDeletedRows
 	}
+	v, args, _ := c.visibility(res, n.read, n.readDeleted, rows)
+	q = where(q, v, args)
 	q = q.OrderExpr("? ASC", res.PK.Ident)
 
 	if n.rel.M2M == nil {

@@ -22,20 +22,27 @@ func actionsOf(res *introspect.Resource) []string {
 	return actions
 }
 
-// allowedActions maps each action p may do on res to its scope: "all" for
-// every row.
+// allowedActions maps each action p may do on res to its scope: "all"
+// for every row, "own" for the rows p owns.
 func allowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource) (map[string]string, error) {
 	out := map[string]string{}
-	for _, action := range actionsOf(res) {
+	var failed error
+	can := func(action string) bool {
 		ok, err := authz.Allowed(p, res.Name, action)
 		if err != nil {
-			return nil, err
+			failed = err
 		}
-		if ok {
+		return ok
+	}
+	for _, action := range actionsOf(res) {
+		switch scopeOf(res, p, action, can) {
+		case scopeAll:
 			out[action] = "all"
+		case scopeOwn:
+			out[action] = "own"
 		}
 	}
-	return out, nil
+	return out, failed
 }
 
 // ResourcePermissions serves GET /R/permissions.

@@ -50,6 +50,9 @@ type readQuery struct {
 	cursor string
 	// include is the raw ?include= list, resolved by the handler.
 	include string
+	// readScope and deletedScope are how far the caller's read and
+	// read_deleted grants reach.
+	readScope, deletedScope scope
 }
 
 // including reports whether deleted rows were asked for with

@@ -25,6 +25,9 @@ type Options struct {
 	// rows follow this resource's soft deletes and restores, as the
 	// autoapi:"cascade" tag on the relation field does.
 	Cascade []string
+	// Owner names the column (JSON or Go name) holding the id of the
+	// principal who owns a row, as the autoapi:"owner" tag does.
+	Owner string
 }
 
 // Names that mark a column by convention. Matching is exact: these are the
@@ -158,6 +161,27 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			softCandidates[0].GoName, softCandidates[1].GoName)
 	}
 
+	if opts.Owner != "" {
+		f, ok := res.byJSON[opts.Owner]
+		if !ok {
+			f = res.fieldByGoName(opts.Owner)
+		}
+		switch {
+		case f == nil:
+			return nil, res.errorf(nil, "owner: no field %q", opts.Owner)
+		case res.Owner != nil && res.Owner != f:
+			return nil, res.errorf(f, "the owner is already %s", res.Owner.GoName)
+		}
+		res.Owner = f
+	}
+	if f := res.Owner; f != nil {
+		if k := f.Kind; k != KindString && k != KindInt && k != KindUint {
+			return nil, res.errorf(f, "owner column has unsupported type %s; use a string or an integer", f.Type)
+		}
+		if f.Hidden || f.IsPK() || res.IsDeletionField(f) {
+			return nil, res.errorf(f, "the owner column must be a visible, ordinary column")
+		}
+	}
 	if f := res.DeletedBy; f != nil {
 		switch {
 		case res.SoftDelete == nil:
@@ -313,8 +337,22 @@ func (r *Resource) parseTag(f *Field, tag string) error {
 				i = len(r.Unique) - 1
 			}
 			r.Unique[i].Fields = append(r.Unique[i].Fields, f)
+		case "owner":
+			if r.Owner != nil {
+				return r.errorf(f, "fields %s and %s are both tagged as the owner; keep one", r.Owner.GoName, f.GoName)
+			}
+			r.Owner = f
 		default:
-			return r.errorf(f, "unknown autoapi tag option %q (known: unique, unique:<group>)", name)
+			return r.errorf(f, "unknown autoapi tag option %q (known: unique, unique:<group>, owner)", name)
+		}
+	}
+	return nil
+}
+
+func (r *Resource) fieldByGoName(name string) *Field {
+	for _, f := range r.Fields {
+		if f.GoName == name {
+			return f
 		}
 	}
 	return nil

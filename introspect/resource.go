@@ -29,6 +29,9 @@ type Resource struct {
 	Fields []*Field
 	// SoftDelete is the soft-delete column, or nil for hard-delete models.
 	SoftDelete *Field
+	// Owner holds the id of the principal who owns a row, or nil. Policies
+	// can grant an action on owned rows only ("update:own").
+	Owner *Field
 	// DeletedBy records who soft-deleted a row, or nil. It is shown and
 	// hidden exactly like SoftDelete.
 	DeletedBy *Field
