@@ -34,7 +34,7 @@ type include struct {
 	// read and readDeleted are how far the caller's grants on the related
 	// resource reach.
 	read, readDeleted scope
-	children    []*include
+	children          []*include
 }
 
 // parseIncludes resolves ?include= for the resource being served, checking

@@ -87,9 +87,9 @@ func (c *Context) ownOnly(res *introspect.Resource, s scope) (string, []any) {
 type deletedRows int
 
 const (
-	liveRows deletedRows = iota // live rows only
-	withDeletedRows             // live and deleted rows
-	onlyDeletedRows             // the trash view
+	liveRows        deletedRows = iota // live rows only
+	withDeletedRows                    // live and deleted rows
+	onlyDeletedRows                    // the trash view
 )
 
 // visibility is the WHERE fragment that limits a read of res to what the
@@ -158,4 +158,3 @@ func (c *Context) checkOwnerSet(rec reflect.Value, set []*introspect.Field, s sc
 func (c *Context) canSeeDeleted(res *introspect.Resource) bool {
 	return res.SoftDeletable() && c.scopeOn(res, auth.ActionReadDeleted) != scopeNone
 }
-
