@@ -14,7 +14,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
 )
 
@@ -57,7 +56,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	)
 	for _, key := range slices.Sorted(maps.Keys(members)) {
 		f, ok := res.FieldByJSON(key)
-		if ok && res.IsDeletionField(f) && !c.Can(auth.ActionReadDeleted) {
+		if ok && res.IsDeletionField(f) && !c.canSeeDeleted(res) {
 			// For a caller who may not see it, the column does not exist.
 			ok = false
 		}

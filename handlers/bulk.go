@@ -44,13 +44,16 @@ func (c *Context) bulkFilter(withDeleted bool) (string, []any, error) {
 // BulkDelete serves DELETE /R?<filters>: soft-deletes (or, without a
 // soft-delete column, deletes) every live row the filters match.
 func BulkDelete(c *Context) error {
-	if err := c.Require(auth.ActionDelete); err != nil {
+	if _, err := c.requireScope(auth.ActionDelete); err != nil {
 		return err
 	}
 	res := c.ep.Resource
-	w, args, err := c.bulkFilter(res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+	w, args, err := c.bulkFilter(c.canSeeDeleted(res))
 	if err != nil {
 		return err
+	}
+	if c.ownCond != "" {
+		w, args = w+" AND "+c.ownCond, append(args, c.ownArgs...)
 	}
 	ctx := c.Request().Context()
 	hooks := c.hooks()
@@ -106,6 +109,9 @@ func BulkDelete(c *Context) error {
 // args), through lockMatching; a row that does not is a 404.
 func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, args ...any) error {
 	res := c.ep.Resource
+	if c.ownCond != "" {
+		cond, args = "("+cond+") AND "+c.ownCond, append(args, c.ownArgs...)
+	}
 	keys, err := c.lockMatching(ctx, db, "? = ? AND "+cond, append([]any{res.PK.Ident, id}, args...))
 	if err != nil {
 		return err
@@ -132,13 +138,16 @@ func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, ar
 // the filters match, with their cascades. One unique collision aborts the
 // whole batch with a 409: no row is skipped silently.
 func BulkRestore(c *Context) error {
-	if err := c.Require(auth.ActionRestore); err != nil {
+	if _, err := c.requireScope(auth.ActionRestore); err != nil {
 		return err
 	}
 	res := c.ep.Resource
-	w, args, err := c.bulkFilter(c.Can(auth.ActionReadDeleted))
+	w, args, err := c.bulkFilter(c.canSeeDeleted(res))
 	if err != nil {
 		return err
+	}
+	if c.ownCond != "" {
+		w, args = w+" AND "+c.ownCond, append(args, c.ownArgs...)
 	}
 	ctx := c.Request().Context()
 	now := now()

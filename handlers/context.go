@@ -80,6 +80,10 @@ type Context struct {
 	principal auth.Principal
 	generated HandlerFunc
 	granted   []string
+	// ownCond and ownArgs limit the operation's statements to the
+	// caller's rows when its grant is own-only (see requireScope).
+	ownCond string
+	ownArgs []any
 }
 
 // NewContext wraps an Echo context for op on ep. generated is the handler
@@ -180,7 +184,7 @@ func (c *Context) Record(status int, record any, extra ...Member) error {
 		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.ep.Resource.ModelName)
 	}
 	res := c.ep.Resource
-	return c.writeRecord(status, v, res.SoftDeletable() && c.Can(auth.ActionReadDeleted), extra...)
+	return c.writeRecord(status, v, c.canSeeDeleted(res), extra...)
 }
 
 // Member is one extra top-level member of a response object.

@@ -214,13 +214,22 @@ func Get(c *Context) error {
 // Create serves POST /R: the body's writable fields, timestamps set by the
 // server, the soft-delete column always NULL.
 func Create(c *Context) error {
-	if err := c.Require(auth.ActionCreate); err != nil {
+	s, err := c.requireScope(auth.ActionCreate)
+	if err != nil {
 		return err
 	}
 	res := c.ep.Resource
 	rec := res.New()
-	if _, err := c.decodeBody(rec.Elem()); err != nil {
+	set, err := c.decodeBody(rec.Elem())
+	if err != nil {
 		return err
+	}
+	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionCreate); err != nil {
+		return err
+	}
+	if me, ok := c.ownerValue(res); ok && !containsField(set, res.Owner) {
+		// The owner is stamped from the caller unless the body names one.
+		setValue(res.Owner.Value(rec.Elem()), me)
 	}
 	// On create every field counts as set: a required field left out is
 	// as wrong as one sent empty.
@@ -235,7 +244,7 @@ func Create(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	hooks := c.hooks()
-	err := c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if hooks.BeforeCreate != nil {
 			if err := hooks.BeforeCreate(ctx, c.event(tx), rec.Interface()); err != nil {
 				return hookErr(err)
@@ -265,19 +274,23 @@ func Create(c *Context) error {
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
-	return c.writeRecord(http.StatusCreated, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+	return c.writeRecord(http.StatusCreated, rec.Elem(), c.canSeeDeleted(res))
 }
 
 // Update serves PATCH /R/:id: only the fields in the body change, and only
 // on a live row.
 func Update(c *Context) error {
-	if err := c.Require(auth.ActionUpdate); err != nil {
+	s, err := c.requireScope(auth.ActionUpdate)
+	if err != nil {
 		return err
 	}
 	res := c.ep.Resource
 	rec := res.New()
 	set, err := c.decodeBody(rec.Elem())
 	if err != nil {
+		return err
+	}
+	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionUpdate); err != nil {
 		return err
 	}
 	if err := c.validateFields(rec.Elem(), set); err != nil {
@@ -296,13 +309,13 @@ func Update(c *Context) error {
 		// Nothing to change: answer with the record as it is, as a merge
 		// patch of {} would.
 		q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-		if err := c.liveOnly(q).Scan(ctx); err != nil {
+		if err := ownRows(c, c.liveOnly(q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return c.NotFound(c.ID())
 			}
 			return c.DBError(err)
 		}
-		return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+		return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
 	}
 	hooks := c.hooks()
 	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -319,7 +332,7 @@ func Update(c *Context) error {
 		for _, f := range set {
 			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
 		}
-		r, err := c.liveOnlyUpdate(q).Returning("*").Exec(ctx)
+		r, err := ownRows(c, c.liveOnlyUpdate(q)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -337,7 +350,7 @@ func Update(c *Context) error {
 	if err != nil {
 		return c.writeError(ctx, err, rec.Elem(), set)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), res.SoftDeletable() && c.Can(auth.ActionReadDeleted))
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
 }
 
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
@@ -354,7 +367,7 @@ func Delete(c *Context) error {
 	if permanent {
 		return deletePermanently(c)
 	}
-	if err := c.Require(auth.ActionDelete); err != nil {
+	if _, err := c.requireScope(auth.ActionDelete); err != nil {
 		return err
 	}
 	res := c.ep.Resource
@@ -382,8 +395,8 @@ func Delete(c *Context) error {
 				return err
 			}
 		}
-		r, err := softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
-			Where("? = ?", res.PK.Ident, id).Exec(ctx)
+		r, err := ownRows(c, softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+			Where("? = ?", res.PK.Ident, id)).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -423,7 +436,7 @@ func parsePermanent(params url.Values) (bool, error) {
 // live or deleted. It needs hard_delete; it is the erasure path for
 // requests such as GDPR's.
 func deletePermanently(c *Context) error {
-	if err := c.Require(auth.ActionHardDelete); err != nil {
+	if _, err := c.requireScope(auth.ActionHardDelete); err != nil {
 		return err
 	}
 	res := c.ep.Resource
@@ -454,8 +467,8 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 		if err := c.removeCascaded(ctx, db, res, []any{id}); err != nil {
 			return err
 		}
-		r, err := unscoped(db.NewDelete().Model(res.New().Interface()), res).
-			Where("? = ?", res.PK.Ident, id).ForceDelete().Exec(ctx)
+		r, err := ownRows(c, unscoped(db.NewDelete().Model(res.New().Interface()), res).
+			Where("? = ?", res.PK.Ident, id)).ForceDelete().Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -474,7 +487,7 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 // record is looked up, so the answer reveals nothing to a caller who may
 // not restore.
 func Restore(c *Context) error {
-	if err := c.Require(auth.ActionRestore); err != nil {
+	if _, err := c.requireScope(auth.ActionRestore); err != nil {
 		return err
 	}
 	res := c.ep.Resource
@@ -508,7 +521,7 @@ func Restore(c *Context) error {
 			// A write first, so the transaction holds the write lock before
 			// it reads anything; it returns the deletion time the cascade
 			// restores by.
-			r, err := unscoped(db.NewUpdate().Model(res.New().Interface()), res).
+			r, err := ownRows(c, unscoped(db.NewUpdate().Model(res.New().Interface()), res)).
 				Set("? = ?", res.SoftDelete.Ident, res.SoftDelete.Ident).
 				Where("? = ?", res.PK.Ident, id).
 				Where("? IS NOT NULL", res.SoftDelete.Ident).
@@ -523,8 +536,8 @@ func Restore(c *Context) error {
 				return errStateUnchanged
 			}
 		}
-		r, err := restoreQuery(db, res, rec.Interface(), now).
-			Where("? = ?", res.PK.Ident, id).Returning("*").Exec(ctx)
+		r, err := ownRows(c, restoreQuery(db, res, rec.Interface(), now).
+			Where("? = ?", res.PK.Ident, id)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -537,8 +550,9 @@ func Restore(c *Context) error {
 		return c.runRestoreHook(ctx, db, hooks.AfterRestore, []any{id})
 	})
 	if errors.Is(err, errStateUnchanged) {
-		exists, err := unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
-			Where("? = ?", res.PK.Ident, id).Exists(ctx)
+		// Someone else's row is "not found", like a missing one.
+		exists, err := ownRows(c, unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
+			Where("? = ?", res.PK.Ident, id)).Exists(ctx)
 		if err != nil {
 			return c.DBError(err)
 		}
@@ -550,7 +564,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.Can(auth.ActionReadDeleted), Member{Key: "restored", Value: true})
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res), Member{Key: "restored", Value: true})
 }
 
 // includes resolves the request's ?include=, if any.

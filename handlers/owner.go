@@ -44,12 +44,22 @@ func scopeOf(res *introspect.Resource, p auth.Principal, action string, can func
 }
 
 // requireScope is Require for an action that may be granted on own rows.
+// It also keeps the matching "own rows only" condition, which every
+// statement of the operation then carries (see ownRows).
 func (c *Context) requireScope(action string) (scope, error) {
 	s := c.scopeOn(c.ep.Resource, action)
 	if s == scopeNone {
 		return s, c.Deny(action)
 	}
+	c.ownCond, c.ownArgs = c.ownOnly(c.ep.Resource, s)
 	return s, nil
+}
+
+// ownRows limits q to the rows the operation's grant reaches.
+func ownRows[Q interface {
+	Where(string, ...any) Q
+}](c *Context, q Q) Q {
+	return where(q, c.ownCond, c.ownArgs)
 }
 
 // ownerValue is the caller's id as a value of res's owner column; ok is
@@ -157,4 +167,16 @@ func (c *Context) checkOwnerSet(rec reflect.Value, set []*introspect.Field, s sc
 // caller's responses: with read_deleted on any rows.
 func (c *Context) canSeeDeleted(res *introspect.Resource) bool {
 	return res.SoftDeletable() && c.scopeOn(res, auth.ActionReadDeleted) != scopeNone
+}
+
+// setValue stores v, converted, into field, allocating when the field is a
+// pointer.
+func setValue(field reflect.Value, v any) {
+	if field.Kind() == reflect.Pointer {
+		p := reflect.New(field.Type().Elem())
+		p.Elem().Set(reflect.ValueOf(v).Convert(field.Type().Elem()))
+		field.Set(p)
+		return
+	}
+	field.Set(reflect.ValueOf(v).Convert(field.Type()))
 }
