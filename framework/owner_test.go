@@ -1,0 +1,105 @@
+package framework_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// OPost is owned through UserID; OComment names its owner at
+// registration instead of with a tag.
+type OPost struct {
+	bun.BaseModel `bun:"table:oposts"`
+
+	ID        int64       `bun:"id,pk,autoincrement" json:"id"`
+	UserID    int64       `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
+	Title     string      `bun:"title,notnull" json:"title"`
+	Comments  []*OComment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty"`
+	DeletedAt *time.Time  `bun:"deleted_at" json:"deletedAt"`
+}
+
+type OComment struct {
+	bun.BaseModel `bun:"table:ocomments"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	PostID    int64      `bun:"post_id,notnull" json:"postId"`
+	UserID    int64      `bun:"user_id,notnull" json:"userId"`
+	Body      string     `bun:"body,notnull" json:"body"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+const ownerPolicy = `
+p, admin, *, *
+p, user, oposts, read
+p, user, oposts, create:own
+p, user, oposts, update:own
+p, user, oposts, delete:own
+p, user, oposts, read_deleted:own
+p, user, oposts, restore:own
+p, user, ocomments, read:own
+p, user, ocomments, create:own
+`
+
+// TestOwnership walks two users and an admin through own-only grants:
+// every operation is limited in SQL, so someone else's row answers exactly
+// like a missing one, and totals count only what the caller may see.
+func TestOwnership(t *testing.T) {
+	db := openSQLite(t)
+	cfg := baseConfig(db)
+	cfg.Policy = ownerPolicy
+	cfg.Authenticator = auth.StaticTokens{
+		"admin": {ID: "1", Roles: []string{"admin"}},
+		"u2":    {ID: "2", Roles: []string{"user"}},
+		"u3":    {ID: "3", Roles: []string{"user"}},
+	}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{framework.Register[OPost](app), framework.Register[OComment](app, framework.Owner("userId"))} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	playSteps(t, h, []step{
+		{"the owner is stamped", "u2", "POST", "/api/oposts", `{"title":"a"}`, 201, `"userId":2`, ""},
+		{"naming yourself is fine", "u2", "POST", "/api/oposts", `{"title":"x","userId":2}`, 201, `"userId":2`, ""},
+		{"no posts in someone else's name", "u2", "POST", "/api/oposts", `{"title":"b","userId":3}`, 403, "userId must be 2", ""},
+		{"the admin may", "admin", "POST", "/api/oposts", `{"title":"b","userId":3}`, 201, `"userId":3`, ""},
+		{"u3's own", "u3", "POST", "/api/oposts", `{"title":"c"}`, 201, `"userId":3`, ""},
+		{"everyone reads every live post", "u2", "GET", "/api/oposts", "", 200, `"total":4`, ""},
+		{"someone else's post is not found for update", "u2", "PATCH", "/api/oposts/3", `{"title":"mine now"}`, 404, "oposts 3 not found", ""},
+		{"an own post updates", "u2", "PATCH", "/api/oposts/1", `{"title":"a2"}`, 200, `"a2"`, ""},
+		{"and cannot be given away", "u2", "PATCH", "/api/oposts/1", `{"userId":3}`, 403, "", ""},
+		{"someone else's post is not found for delete", "u2", "DELETE", "/api/oposts/3", "", 404, "", ""},
+		{"an own post deletes", "u2", "DELETE", "/api/oposts/1", "", 200, `"softDeleted":true`, ""},
+		{"u3 deletes theirs", "u3", "DELETE", "/api/oposts/4", "", 200, "", ""},
+		{"a personal trash bin", "u2", "GET", "/api/oposts?onlyDeleted=true", "", 200, `"total":1`, `"title":"c"`},
+		{"own deleted rows and every live one", "u2", "GET", "/api/oposts?includeDeleted=true&fields=id", "", 200, `{"data":[{"id":1},{"id":2},{"id":3}],"meta":{"total":3`, ""},
+		{"someone else's deleted post is not found", "u2", "GET", "/api/oposts/4", "", 404, "", ""},
+		{"an own deleted post is", "u2", "GET", "/api/oposts/1", "", 200, `"deletedAt":"`, ""},
+		{"a deleted post of someone else cannot be restored", "u2", "POST", "/api/oposts/4/restore", "", 404, "", ""},
+		{"an own one can", "u2", "POST", "/api/oposts/1/restore", "", 200, `"restored":true`, ""},
+		{"a live own one is a conflict", "u2", "POST", "/api/oposts/1/restore", "", 409, "", ""},
+		{"the admin sees everything", "admin", "GET", "/api/oposts?includeDeleted=true", "", 200, `"total":4`, ""},
+		{"u2 comments", "u2", "POST", "/api/ocomments", `{"postId":3,"body":"from u2"}`, 201, `"userId":2`, ""},
+		{"u3 comments", "u3", "POST", "/api/ocomments", `{"postId":3,"body":"from u3"}`, 201, `"userId":3`, ""},
+		{"comments are read own only", "u2", "GET", "/api/ocomments", "", 200, `"total":1`, "from u3"},
+		{"someone else's comment is not found", "u2", "GET", "/api/ocomments/2", "", 404, "", ""},
+		{"includes respect it", "u2", "GET", "/api/oposts/3?include=comments", "", 200, "from u2", "from u3"},
+		{"the grants, as a UI sees them", "u2", "GET", "/api/oposts/permissions", "", 200,
+			`{"data":{"create":"own","delete":"own","read":"all","read_deleted":"own","restore":"own","update":"own"}}`, ""},
+		{"bulk deletes stay within one's own rows", "u2", "DELETE", "/api/oposts?title%5Blike%5D=*", "", 200, `"count":2`, ""},
+		{"u3's posts are untouched", "u3", "GET", "/api/oposts", "", 200, `"total":1`, ""},
+		{"anonymous callers own nothing", "", "GET", "/api/oposts", "", 401, "", ""},
+	})
+}
