@@ -93,10 +93,12 @@ func TestExampleCreateBodies(t *testing.T) {
 	e, _ := newTestServer(t)
 	play(t, e, []step{
 		{"user by admin", admin, "POST", "/api/users", `{"name":"Carol","email":"carol@example.com"}`, 201, []string{`"id":4`, `"deletedAt":null`}, nil},
-		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, []string{`"views":0`}, []string{"deletedAt"}},
-		{"comment", alice, "POST", "/api/comments", `{"postId":1,"body":"nice"}`, 201, []string{`"body":"nice"`}, []string{"deleted_at"}},
+		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, []string{`"views":0`, `"userId":2`}, nil},
+		{"not in bob's name", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":3}`, 403, nil, nil},
+		{"comment", alice, "POST", "/api/comments", `{"postId":1,"body":"nice"}`, 201, []string{`"body":"nice"`, `"userId":2`}, []string{"deleted_at"}},
 		{"invoice", alice, "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, []string{`"amount":1200`}, []string{"deletedDate"}},
-		{"tag", alice, "POST", "/api/tags", `{"name":"go"}`, 201, []string{`"name":"go"`}, nil},
+		{"tag", admin, "POST", "/api/tags", `{"name":"go"}`, 201, []string{`"name":"go"`}, nil},
+		{"users read tags but do not create them", alice, "POST", "/api/tags", `{"name":"rust"}`, 403, nil, nil},
 		{"attachment", alice, "POST", "/api/attachments", `{"postId":1,"filename":"a.png"}`, 201, []string{`"filename":"a.png"`}, []string{"storage", "deletedAt"}},
 		{"seeded users", admin, "GET", "/api/users", "", 200, []string{`"total":4`, "alice@example.com", "bob@example.com"}, nil},
 		{"anonymous reads posts", "", "GET", "/api/posts", "", 200, []string{"Hello"}, nil},
@@ -122,38 +124,56 @@ func TestExampleAttachmentDeleteIsPermanent(t *testing.T) {
 	}
 }
 
-func TestExamplePostOwnerMayRestore(t *testing.T) {
+func TestExampleOwnersRestoreTheirPosts(t *testing.T) {
 	e, _ := newTestServer(t)
 	play(t, e, []step{
 		{"alice's post", alice, "POST", "/api/posts", `{"title":"Mine","content":"x","userId":2}`, 201, nil, nil},
 		{"bob's post", bob, "POST", "/api/posts", `{"title":"His","content":"x","userId":3}`, 201, nil, nil},
+		{"bob may not delete alice's", bob, "DELETE", "/api/posts/1", "", 404, nil, nil},
 		{"delete alice's", alice, "DELETE", "/api/posts/1", "", 200, []string{`"softDeleted":true`}, nil},
 		{"delete bob's", bob, "DELETE", "/api/posts/2", "", 200, nil, nil},
-		{"bob may not restore alice's", bob, "POST", "/api/posts/1/restore", "", 403, nil, []string{"Mine"}},
-		{"bob gets 403 for a missing post too", bob, "POST", "/api/posts/99/restore", "", 403, nil, nil},
+		{"alice's trash bin", alice, "GET", "/api/posts?onlyDeleted=true", "", 200, []string{"Mine", `"total":1`}, []string{"His"}},
+		{"bob cannot find alice's deleted post", bob, "POST", "/api/posts/1/restore", "", 404, nil, []string{"Mine"}},
+		{"nor a missing one", bob, "POST", "/api/posts/99/restore", "", 404, nil, nil},
 		{"anonymous", "", "POST", "/api/posts/1/restore", "", 401, nil, nil},
-		{"alice restores her own", alice, "POST", "/api/posts/1/restore", "", 200, []string{`"restored":true`, "Mine"}, []string{"deletedAt"}},
+		{"alice restores her own", alice, "POST", "/api/posts/1/restore", "", 200, []string{`"restored":true`, "Mine"}, nil},
 		{"visible again", "", "GET", "/api/posts/1", "", 200, []string{"Mine"}, nil},
 		{"owner, but live", alice, "POST", "/api/posts/1/restore", "", 409, nil, nil},
-		{"alice may not restore bob's", alice, "POST", "/api/posts/2/restore", "", 403, nil, nil},
 		{"admin restores bob's", admin, "POST", "/api/posts/2/restore", "", 200, []string{`"restored":true`, `"deletedAt":null`}, nil},
 		{"admin, missing", admin, "POST", "/api/posts/99/restore", "", 404, nil, nil},
 	})
 }
 
-func TestExampleUserCannotSeeDeleted(t *testing.T) {
+func TestExampleDeletedPostsStayPrivate(t *testing.T) {
 	e, _ := newTestServer(t)
 	play(t, e, []step{
 		{"post", alice, "POST", "/api/posts", `{"title":"Gone","content":"x","userId":2}`, 201, nil, nil},
 		{"delete", alice, "DELETE", "/api/posts/1", "", 200, nil, nil},
-		{"list", alice, "GET", "/api/posts", "", 200, []string{`"total":0`}, []string{"Gone"}},
-		{"get", alice, "GET", "/api/posts/1", "", 404, nil, []string{"Gone"}},
-		{"patch", alice, "PATCH", "/api/posts/1", `{"title":"Back"}`, 404, nil, nil},
-		{"include deleted", alice, "GET", "/api/posts?includeDeleted=true", "", 403, nil, []string{"Gone"}},
+		{"list", bob, "GET", "/api/posts", "", 200, []string{`"total":0`}, []string{"Gone"}},
+		{"get", bob, "GET", "/api/posts/1", "", 404, nil, []string{"Gone"}},
+		{"anonymous get", "", "GET", "/api/posts/1", "", 404, nil, []string{"Gone"}},
+		{"include deleted shows bob only his own", bob, "GET", "/api/posts?includeDeleted=true", "", 200, []string{`"total":0`}, []string{"Gone"}},
+		{"anonymous may not ask", "", "GET", "/api/posts?includeDeleted=true", "", 401, nil, nil},
+		{"a deleted post cannot be edited", alice, "PATCH", "/api/posts/1", `{"title":"Back"}`, 404, nil, nil},
 		{"admin sees it", admin, "GET", "/api/posts?includeDeleted=true", "", 200, []string{"Gone", `"deletedAt":"20`}, nil},
-		{"tags hard delete", alice, "POST", "/api/tags", `{"name":"go"}`, 201, nil, nil},
-		{"tag delete", alice, "DELETE", "/api/tags/1", "", 200, []string{`"softDeleted":false`, "Record permanently deleted"}, nil},
+		{"users never see deleted invoices", alice, "POST", "/api/invoices", `{"number":"INV-9","amount":1,"userId":2}`, 201, nil, []string{"deletedDate"}},
+		{"admin deletes it", admin, "DELETE", "/api/invoices/1", "", 200, nil, nil},
+		{"gone for alice", alice, "GET", "/api/invoices?includeDeleted=true", "", 403, nil, []string{"INV-9"}},
+		{"tags hard delete", admin, "POST", "/api/tags", `{"name":"go"}`, 201, nil, nil},
+		{"tag delete", admin, "DELETE", "/api/tags/1", "", 200, []string{`"softDeleted":false`, "Record permanently deleted"}, nil},
 		{"no restore route for tags", admin, "POST", "/api/tags/1/restore", "", 404, nil, nil},
+	})
+}
+
+func TestExampleInvoicesAreOwnedRows(t *testing.T) {
+	e, _ := newTestServer(t)
+	play(t, e, []step{
+		{"alice's", alice, "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, nil, nil},
+		{"bob's", bob, "POST", "/api/invoices", `{"number":"INV-2","amount":10}`, 201, []string{`"userId":3`}, nil},
+		{"alice sees hers only", alice, "GET", "/api/invoices", "", 200, []string{"INV-1", `"total":1`}, []string{"INV-2"}},
+		{"bob's is not found for alice", alice, "GET", "/api/invoices/2", "", 404, nil, nil},
+		{"users do not delete invoices", alice, "DELETE", "/api/invoices/1", "", 403, nil, nil},
+		{"the admin sees both", admin, "GET", "/api/invoices", "", 200, []string{`"total":2`}, nil},
 	})
 }
 

@@ -24,12 +24,13 @@ type User struct {
 	DeletedAt time.Time `bun:"deleted_at" json:"deletedAt"`
 }
 
-// Post belongs to a user. Its DeletedAt carries bun's soft_delete tag.
+// Post belongs to a user, its owner. Its DeletedAt carries bun's
+// soft_delete tag.
 type Post struct {
 	bun.BaseModel `bun:"table:posts"`
 
 	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
-	UserID    int64      `bun:"user_id,notnull" json:"userId"`
+	UserID    int64      `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
 	User      *User      `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	Comments  []*Comment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty" autoapi:"cascade"`
 	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200"`
@@ -40,13 +41,16 @@ type Post struct {
 	DeletedAt *time.Time `bun:"deleted_at,soft_delete,nullzero" json:"deletedAt"`
 }
 
-// Comment uses deleted_at as both its column and its JSON name.
+// Comment uses deleted_at as both its column and its JSON name. Its owner
+// is stamped from the caller on create.
 type Comment struct {
 	bun.BaseModel `bun:"table:comments"`
 
 	ID        int64        `bun:"id,pk,autoincrement" json:"id"`
 	PostID    int64        `bun:"post_id,notnull" json:"postId"`
 	Post      *Post        `bun:"rel:belongs-to,join:post_id=id" json:"post,omitempty"`
+	UserID    int64        `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
+	User      *User        `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	Body      string       `bun:"body,notnull" json:"body" validate:"required"`
 	CreatedAt time.Time    `bun:"created_at,notnull" json:"createdAt"`
 	DeletedAt bun.NullTime `bun:"deleted_at" json:"deleted_at"`
@@ -59,7 +63,7 @@ type Invoice struct {
 	ID          int64        `bun:"id,pk,autoincrement" json:"id"`
 	Number      string       `bun:"number,notnull" json:"number" autoapi:"unique"`
 	Amount      int64        `bun:"amount,notnull" json:"amount"`
-	UserID      int64        `bun:"user_id,notnull" json:"userId"`
+	UserID      int64        `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
 	User        *User        `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	CreatedAt   time.Time    `bun:"created_at,notnull" json:"createdAt"`
 	DeletedDate sql.NullTime `bun:"deleted_date" json:"deletedDate"`

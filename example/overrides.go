@@ -1,8 +1,6 @@
 package main
 
 import (
-	"database/sql"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -28,34 +26,4 @@ func deleteAttachmentPermanently(c *framework.Context) error {
 		return c.NotFound(c.ID())
 	}
 	return c.JSON(http.StatusOK, map[string]any{"success": true, "hardDeleted": true})
-}
-
-// restorePostOwnerOrRestorer lets the author of a post restore it, as well
-// as anyone the policy allows to restore posts. Everyone else gets 403,
-// whether or not the post exists.
-func restorePostOwnerOrRestorer(c *framework.Context) error {
-	if c.Can(auth.ActionRestore) {
-		return c.Default()
-	}
-	if c.Principal().Anonymous() {
-		return c.Deny(auth.ActionRestore)
-	}
-	id, err := strconv.ParseInt(c.ID(), 10, 64)
-	if err != nil {
-		return c.Deny(auth.ActionRestore)
-	}
-	var post Post
-	err = c.DB().NewSelect().Model(&post).Column("user_id").WhereAllWithDeleted().
-		Where("id = ?", id).Scan(c.Request().Context())
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return c.Deny(auth.ActionRestore)
-	case err != nil:
-		return err
-	case strconv.FormatInt(post.UserID, 10) != c.Principal().ID:
-		return c.Deny(auth.ActionRestore)
-	}
-	// The caller owns the post: let the generated restore run for them.
-	c.Grant(auth.ActionRestore)
-	return c.Default()
 }

@@ -114,9 +114,6 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 	if err := app.Override("attachments", framework.OpDelete, deleteAttachmentPermanently); err != nil {
 		return nil, err
 	}
-	if err := app.Override("posts", framework.OpRestore, restorePostOwnerOrRestorer); err != nil {
-		return nil, err
-	}
 	return app, nil
 }
 
