@@ -175,7 +175,7 @@ var seedNames = []string{"alpha", "bravo", "charlie", "delta"}
 
 // openSQLite opens a new SQLite file in a per-test directory the way the
 // example server does: foreign keys on, WAL, busy timeout.
-func openSQLite(t *testing.T) *bun.DB {
+func openSQLite(t testing.TB) *bun.DB {
 	t.Helper()
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
