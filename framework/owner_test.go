@@ -103,3 +103,30 @@ func TestOwnership(t *testing.T) {
 		{"anonymous callers own nothing", "", "GET", "/api/oposts", "", 401, "", ""},
 	})
 }
+
+// TestAllowsSeesOwnOnlyGrants: an override can tell an own-only grant from
+// none, which Can, asking about the action as named, cannot.
+func TestAllowsSeesOwnOnlyGrants(t *testing.T) {
+	db := openSQLite(t)
+	cfg := baseConfig(db)
+	cfg.Policy = ownerPolicy
+	cfg.Authenticator = auth.StaticTokens{"admin": {ID: "1", Roles: []string{"admin"}}, "u2": {ID: "2", Roles: []string{"user"}}}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[OPost](app); err != nil {
+		t.Fatal(err)
+	}
+	err = app.Override("oposts", framework.OpList, func(c *framework.Context) error {
+		return c.JSON(200, map[string]any{"update": c.Allows(auth.ActionUpdate), "hard": c.Allows(auth.ActionHardDelete), "can": c.Can(auth.ActionUpdate)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	playSteps(t, h, []step{
+		{"own-only", "u2", "GET", "/api/oposts", "", 200, `{"can":false,"hard":"","update":"own"}`, ""},
+		{"everything", "admin", "GET", "/api/oposts", "", 200, `{"can":true,"hard":"all","update":"all"}`, ""},
+	})
+}

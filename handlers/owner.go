@@ -180,3 +180,18 @@ func setValue(field reflect.Value, v any) {
 	}
 	field.Set(reflect.ValueOf(v).Convert(field.Type()))
 }
+
+// Allows says on which rows of this resource the caller may do action:
+// "all", "own" (the rows whose owner column holds the caller's id, as an
+// own-only grant like "update:own" allows) or "" for none. Overrides use it
+// where Can, which asks about the action exactly as named, would miss an
+// own-only grant; the override must then keep to the caller's rows itself.
+func (c *Context) Allows(action string) string {
+	switch c.scopeOn(c.ep.Resource, action) {
+	case scopeAll:
+		return "all"
+	case scopeOwn:
+		return "own"
+	}
+	return ""
+}
