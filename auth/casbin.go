@@ -3,6 +3,7 @@ package auth
 import (
 	_ "embed"
 	"fmt"
+	"sync"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -34,10 +35,18 @@ const DefaultAnonymousRole = "anonymous"
 
 // Enforcer answers "may this principal do this action on this resource"
 // with casbin.
+//
+// Decisions are cached per (subject, resource, action): a casbin Enforce
+// costs microseconds, and each request asks several. The cache is dropped
+// whenever the policy changes through Reload or Update, the only ways this
+// type lets it change.
 type Enforcer struct {
 	casbin        *casbin.SyncedEnforcer
 	anonymousRole string
+	decisions     sync.Map // decisionKey -> bool
 }
+
+type decisionKey struct{ sub, obj, act string }
 
 // EnforcerConfig configures NewEnforcer.
 type EnforcerConfig struct {
@@ -91,10 +100,10 @@ func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
 // anonymous principal) may do action on resource.
 func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
 	if p.Anonymous() {
-		return e.casbin.Enforce(e.anonymousRole, resource, action)
+		return e.enforce(e.anonymousRole, resource, action)
 	}
 	for _, role := range p.Roles {
-		ok, err := e.casbin.Enforce(role, resource, action)
+		ok, err := e.enforce(role, resource, action)
 		if err != nil || ok {
 			return ok, err
 		}
@@ -102,10 +111,35 @@ func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
 	return false, nil
 }
 
+func (e *Enforcer) enforce(sub, obj, act string) (bool, error) {
+	key := decisionKey{sub, obj, act}
+	if ok, hit := e.decisions.Load(key); hit {
+		return ok.(bool), nil
+	}
+	ok, err := e.casbin.Enforce(sub, obj, act)
+	if err == nil {
+		e.decisions.Store(key, ok)
+	}
+	return ok, err
+}
+
+// Update changes the policy through casbin's API, e.g.
+//
+//	err := enforcer.Update(func(c *casbin.SyncedEnforcer) error {
+//		_, err := c.AddPolicy("user", "posts", "restore")
+//		return err
+//	})
+//
+// and drops the cached decisions. With a policy adapter the change is
+// saved at once, and other instances load it on their next reload.
+func (e *Enforcer) Update(change func(*casbin.SyncedEnforcer) error) error {
+	defer e.decisions.Clear()
+	return change(e.casbin)
+}
+
 // Reload loads the policy from its source again, so that changes another
 // instance saved through a shared adapter take effect here.
-func (e *Enforcer) Reload() error { return e.casbin.LoadPolicy() }
-
-// Casbin exposes the underlying enforcer, e.g. to change the policy at run
-// time.
-func (e *Enforcer) Casbin() *casbin.SyncedEnforcer { return e.casbin }
+func (e *Enforcer) Reload() error {
+	defer e.decisions.Clear()
+	return e.casbin.LoadPolicy()
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
 
 	"github.com/autoapi-go/autoapi/auth"
@@ -65,7 +66,11 @@ func TestPolicyInTheDatabase(t *testing.T) {
 	if strings.Contains(perms(hb), "restore") {
 		t.Fatal("users may not restore before the change")
 	}
-	if _, err := a.Enforcer().Casbin().AddPolicy("user", "widgets", "restore"); err != nil {
+	err = a.Enforcer().Update(func(c *casbin.SyncedEnforcer) error {
+		_, err := c.AddPolicy("user", "widgets", "restore")
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(perms(ha), `"restore":"all"`) {
@@ -90,8 +95,15 @@ func TestPolicyInTheDatabase(t *testing.T) {
 	}
 
 	// Removing it is seen the same way.
-	if _, err := a.Enforcer().Casbin().RemoveFilteredPolicy(0, "user", "widgets"); err != nil {
+	err = a.Enforcer().Update(func(c *casbin.SyncedEnforcer) error {
+		_, err := c.RemoveFilteredPolicy(0, "user", "widgets")
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(perms(ha), `"restore"`) {
+		t.Fatalf("instance A still allows what it removed: %s", perms(ha))
 	}
 	for strings.Contains(perms(hb), `"restore":"all"`) {
 		if time.Now().After(deadline) {
