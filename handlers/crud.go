@@ -244,7 +244,8 @@ func Create(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	hooks := c.hooks()
-	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	// One statement needs no transaction; parent checks and hooks do.
+	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
 		if hooks.BeforeCreate != nil {
 			if err := hooks.BeforeCreate(ctx, c.event(tx), rec.Interface()); err != nil {
 				return hookErr(err)
@@ -318,7 +319,8 @@ func Update(c *Context) error {
 		return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
 	}
 	hooks := c.hooks()
-	err = c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	// One statement needs no transaction; parent checks and hooks do.
+	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
 		if hooks.BeforeUpdate != nil {
 			names := make([]string, 0, len(set))
 			for _, f := range set {

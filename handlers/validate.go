@@ -155,6 +155,18 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 	return nil
 }
 
+// checksParents reports whether writes of this resource check belongs-to
+// references (see checkParents).
+func (c *Context) checksParents() bool {
+	for i := range c.ep.Resource.Relations {
+		rel := &c.ep.Resource.Relations[i]
+		if _, registered := c.ep.Related[rel.Related]; registered && rel.Kind == schema.BelongsToRelation {
+			return true
+		}
+	}
+	return false
+}
+
 func containsField(fields []*introspect.Field, f *introspect.Field) bool {
 	for _, x := range fields {
 		if x == f {
