@@ -130,3 +130,35 @@ func TestAllowsSeesOwnOnlyGrants(t *testing.T) {
 		{"everything", "admin", "GET", "/api/oposts", "", 200, `{"can":true,"hard":"all","update":"all"}`, ""},
 	})
 }
+
+// TestOverrideResponses: Record writes a model the way generated routes
+// do (deletion fields only for callers allowed read_deleted), and Problem
+// is problem+json.
+func TestOverrideResponses(t *testing.T) {
+	db := openSQLite(t)
+	cfg := baseConfig(db)
+	cfg.Policy = ownerPolicy
+	cfg.Authenticator = auth.StaticTokens{"admin": {ID: "1", Roles: []string{"admin"}}, "u2": {ID: "2", Roles: []string{"user"}}}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[OPost](app); err != nil {
+		t.Fatal(err)
+	}
+	err = app.Override("oposts", framework.OpGet, func(c *framework.Context) error {
+		if c.ID() == "teapot" {
+			return c.Problem(418, "short and stout")
+		}
+		return c.Record(200, &OPost{ID: 7, UserID: 9, Title: "made up"}, framework.Member{Key: "extra", Value: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	playSteps(t, h, []step{
+		{"a record for a user", "u2", "GET", "/api/oposts/7", "", 200, `{"data":{"id":7,"userId":9,"title":"made up","deletedAt":null},"extra":1}`, ""},
+		{"a record for the admin", "admin", "GET", "/api/oposts/7", "", 200, `"deletedAt":null`, ""},
+		{"a problem", "u2", "GET", "/api/oposts/teapot", "", 418, `"detail":"short and stout"`, ""},
+	})
+}

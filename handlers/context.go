@@ -207,7 +207,7 @@ func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.
 
 func (c *Context) writeRecordWith(status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
 	b := append(make([]byte, 0, 512), `{"data":`...)
-	b, err := appendRecordWith(b, v, fields, includes)
+	b, err := appendRecord(b, v, fields, includes)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func List(c *Context) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if b, err = appendRecordWith(b, list.Index(i), fields, includes); err != nil {
+		if b, err = appendRecord(b, list.Index(i), fields, includes); err != nil {
 			return err
 		}
 	}

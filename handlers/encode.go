@@ -15,12 +15,9 @@ import (
 // the given fields. It walks the precomputed field list instead of calling
 // json.Marshal on the model, so that fields the caller may not see (the
 // soft-delete column, json:"-") are never serialised, not even as null.
-func appendRecord(b []byte, v reflect.Value, fields []*introspect.Field) ([]byte, error) {
-	return appendRecordWith(b, v, fields, nil)
-}
-
-// appendRecordWith is appendRecord followed by the included relations.
-func appendRecordWith(b []byte, v reflect.Value, fields []*introspect.Field, includes []*include) ([]byte, error) {
+//
+// includes, when given, follow the fields as members of their own.
+func appendRecord(b []byte, v reflect.Value, fields []*introspect.Field, includes []*include) ([]byte, error) {
 	b = append(b, '{')
 	first := true
 	for _, f := range fields {

@@ -309,5 +309,5 @@ func appendIncludes(b []byte, v reflect.Value, nodes []*include) ([]byte, error)
 }
 
 func appendNested(b []byte, v reflect.Value, n *include) ([]byte, error) {
-	return appendRecordWith(b, v, n.fields, n.children)
+	return appendRecord(b, v, n.fields, n.children)
 }
