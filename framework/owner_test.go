@@ -162,3 +162,76 @@ func TestOverrideResponses(t *testing.T) {
 		{"a problem", "u2", "GET", "/api/oposts/teapot", "", 418, `"detail":"short and stout"`, ""},
 	})
 }
+
+// OThread is owned and cascades to its replies, which belong to it.
+type OThread struct {
+	bun.BaseModel `bun:"table:othreads"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	UserID    int64      `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
+	Replies   []*OReply  `bun:"rel:has-many,join:id=thread_id" json:"replies,omitempty" autoapi:"cascade"`
+	Title     string     `bun:"title,notnull" json:"title"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+type OReply struct {
+	bun.BaseModel `bun:"table:oreplies"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	ThreadID  int64      `bun:"thread_id,notnull" json:"threadId"`
+	Thread    *OThread   `bun:"rel:belongs-to,join:thread_id=id" json:"thread,omitempty"`
+	Body      string     `bun:"body,notnull" json:"body"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// TestOwnershipReachesEverythingAnOperationTouches: cascades, hooks and
+// parent checks stay within the caller's rows too.
+func TestOwnershipReachesEverythingAnOperationTouches(t *testing.T) {
+	db := openSQLite(t)
+	cfg := baseConfig(db)
+	cfg.Policy = `
+p, user, othreads, read:own
+p, user, othreads, create:own
+p, user, othreads, update:own
+p, user, othreads, hard_delete:own
+p, user, oreplies, read
+p, user, oreplies, create
+`
+	cfg.Authenticator = auth.StaticTokens{"u2": {ID: "2", Roles: []string{"user"}}, "u3": {ID: "3", Roles: []string{"user"}}}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{framework.Register[OThread](app), framework.Register[OReply](app)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hooked []any
+	err = framework.SetHooks(app, framework.Hooks[OThread]{
+		BeforeUpdate: func(ctx context.Context, ev *framework.Event, id any, changes *OThread, fields []string) error {
+			hooked = append(hooked, id)
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	playSteps(t, h, []step{
+		{"u3's thread", "u3", "POST", "/api/othreads", `{"title":"t3"}`, 201, `"id":1`, ""},
+		{"u3's reply", "u3", "POST", "/api/oreplies", `{"threadId":1,"body":"r3"}`, 201, "", ""},
+		{"u2 may not reply on a thread out of reach", "u2", "POST", "/api/oreplies", `{"threadId":1,"body":"r2"}`, 422, fieldErr("threadId"), ""},
+		{"u2 erasing u3's thread is not found", "u2", "DELETE", "/api/othreads/1?permanent=true", "", 404, "", ""},
+		{"and took nothing with it", "u3", "GET", "/api/oreplies", "", 200, `"total":1`, ""},
+		{"u2 patching u3's thread is not found", "u2", "PATCH", "/api/othreads/1", `{"title":"mine"}`, 404, "", ""},
+		{"u3 erases their own", "u3", "DELETE", "/api/othreads/1?permanent=true", "", 200, `"hardDeleted":true`, ""},
+		{"with its replies", "u3", "GET", "/api/oreplies", "", 200, `"total":0`, ""},
+	})
+	if len(hooked) != 0 {
+		t.Fatalf("a before-update hook ran for someone else's row: %v", hooked)
+	}
+}

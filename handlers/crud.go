@@ -322,6 +322,14 @@ func Update(c *Context) error {
 	// One statement needs no transaction; parent checks and hooks do.
 	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
 		if hooks.BeforeUpdate != nil {
+			// The hook runs only for a row the update will change.
+			cond, args := "1 = 1", []any(nil)
+			if res.SoftDeletable() {
+				cond, args = "? IS NULL", []any{res.SoftDelete.Ident}
+			}
+			if err := c.lockRow(ctx, tx, id, cond, args...); err != nil {
+				return err
+			}
 			names := make([]string, 0, len(set))
 			for _, f := range set {
 				names = append(names, f.JSON)
@@ -457,14 +465,17 @@ func deletePermanently(c *Context) error {
 func (c *Context) removeRow(ctx context.Context, id any) error {
 	res := c.ep.Resource
 	hooks := c.hooks()
-	err := c.inTx(ctx, c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
-		if hooks.BeforeDelete != nil {
+	cascades := hasCascades(res)
+	err := c.inTx(ctx, c.hasHooks() || cascades, func(ctx context.Context, db bun.IDB) error {
+		if hooks.BeforeDelete != nil || cascades {
+			// The row first, within the caller's reach: nothing else is
+			// touched for a row that is missing or someone else's.
 			if err := c.lockRow(ctx, db, id, "1 = 1"); err != nil {
 				return err
 			}
-			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
-				return err
-			}
+		}
+		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
+			return err
 		}
 		if err := c.removeCascaded(ctx, db, res, []any{id}); err != nil {
 			return err

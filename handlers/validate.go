@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/schema"
 
+	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
 )
 
@@ -137,11 +138,17 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 		if !ok {
 			continue // NULL references nothing
 		}
-		q := unscoped(tx.NewSelect().Model(parent.New().Interface()), parent).Where("? = ?", rel.JoinColumn, key)
-		if parent.SoftDeletable() {
-			q = q.Where("? IS NULL", parent.SoftDelete.Ident)
+		// The parent must be live and, when the caller reads that resource
+		// on own rows only, one of theirs: someone else's is answered as a
+		// missing one. A parent resource the caller may not read at all
+		// (users, say) is checked for existence only, as a foreign key is.
+		read := c.scopeOn(parent, auth.ActionRead)
+		if read == scopeNone {
+			read = scopeAll
 		}
-		exists, err := q.Exists(ctx)
+		q := unscoped(tx.NewSelect().Model(parent.New().Interface()), parent).Where("? = ?", rel.JoinColumn, key)
+		v, args, _ := c.visibility(parent, read, scopeNone, liveRows)
+		exists, err := where(q, v, args).Exists(ctx)
 		if err != nil {
 			return err
 		}
