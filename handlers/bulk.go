@@ -19,8 +19,14 @@ import (
 var pageOnlyParams = []string{paramLimit, paramOffset, paramPage, paramSort, paramCount, paramFields,
 	paramInclude, paramCursor, paramIncludeDeleted, paramOnlyDeleted}
 
-// bulkFilter parses the filters of a bulk request into a WHERE fragment.
-func (c *Context) bulkFilter(withDeleted bool) (string, []any, error) {
+// bulkFilter checks the caller may do action, and parses the filters of a
+// bulk request into a WHERE fragment that also keeps to the rows the grant
+// reaches.
+func (c *Context) bulkFilter(action string) (string, []any, error) {
+	if _, err := c.requireScope(action); err != nil {
+		return "", nil, err
+	}
+	withDeleted := c.canSeeDeleted(c.ep.Resource)
 	params, err := c.params()
 	if err != nil {
 		return "", nil, err
@@ -38,22 +44,19 @@ func (c *Context) bulkFilter(withDeleted bool) (string, []any, error) {
 	if !ok {
 		return "", nil, NewProblem(http.StatusBadRequest, "a bulk operation needs at least one filter")
 	}
+	if c.ownCond != "" {
+		w, args = w+" AND ("+c.ownCond+")", append(args, c.ownArgs...)
+	}
 	return w, args, nil
 }
 
 // BulkDelete serves DELETE /R?<filters>: soft-deletes (or, without a
 // soft-delete column, deletes) every live row the filters match.
 func BulkDelete(c *Context) error {
-	if _, err := c.requireScope(auth.ActionDelete); err != nil {
-		return err
-	}
 	res := c.ep.Resource
-	w, args, err := c.bulkFilter(c.canSeeDeleted(res))
+	w, args, err := c.bulkFilter(auth.ActionDelete)
 	if err != nil {
 		return err
-	}
-	if c.ownCond != "" {
-		w, args = w+" AND "+c.ownCond, append(args, c.ownArgs...)
 	}
 	ctx := c.Request().Context()
 	hooks := c.hooks()
@@ -61,9 +64,9 @@ func BulkDelete(c *Context) error {
 	now := now()
 	var n int64
 	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
-		if !permanent {
+		if live, liveArgs := liveCond(res); live != "" {
 			// Live rows only, outside the caller's conditions.
-			w, args = "("+w+") AND ? IS NULL", append(args, res.SoftDelete.Ident)
+			w, args = "("+w+") AND "+live, append(args, liveArgs...)
 		}
 		if hooks.BeforeDelete != nil {
 			keys, err := c.lockMatching(ctx, db, w, args)
@@ -106,13 +109,20 @@ func BulkDelete(c *Context) error {
 }
 
 // lockRow locks the row with key id when it also matches cond (with its
-// args), through lockMatching; a row that does not is a 404.
+// args; "" for none) and the operation's own-rows condition, through
+// lockMatching; a row that does not is a 404.
 func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, args ...any) error {
 	res := c.ep.Resource
-	if c.ownCond != "" {
-		cond, args = "("+cond+") AND "+c.ownCond, append(args, c.ownArgs...)
+	where, whereArgs := "? = ?", []any{res.PK.Ident, id}
+	for _, extra := range []struct {
+		cond string
+		args []any
+	}{{cond, args}, {c.ownCond, c.ownArgs}} {
+		if extra.cond != "" {
+			where, whereArgs = where+" AND ("+extra.cond+")", append(whereArgs, extra.args...)
+		}
 	}
-	keys, err := c.lockMatching(ctx, db, "? = ? AND "+cond, append([]any{res.PK.Ident, id}, args...))
+	keys, err := c.lockMatching(ctx, db, where, whereArgs)
 	if err != nil {
 		return err
 	}
@@ -138,16 +148,10 @@ func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, ar
 // the filters match, with their cascades. One unique collision aborts the
 // whole batch with a 409: no row is skipped silently.
 func BulkRestore(c *Context) error {
-	if _, err := c.requireScope(auth.ActionRestore); err != nil {
-		return err
-	}
 	res := c.ep.Resource
-	w, args, err := c.bulkFilter(c.canSeeDeleted(res))
+	w, args, err := c.bulkFilter(auth.ActionRestore)
 	if err != nil {
 		return err
-	}
-	if c.ownCond != "" {
-		w, args = w+" AND "+c.ownCond, append(args, c.ownArgs...)
 	}
 	ctx := c.Request().Context()
 	now := now()

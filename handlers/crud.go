@@ -310,7 +310,7 @@ func Update(c *Context) error {
 		// Nothing to change: answer with the record as it is, as a merge
 		// patch of {} would.
 		q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-		if err := ownRows(c, c.liveOnly(q)).Scan(ctx); err != nil {
+		if err := ownRows(c, liveOnly(c, q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return c.NotFound(c.ID())
 			}
@@ -323,10 +323,7 @@ func Update(c *Context) error {
 	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
 		if hooks.BeforeUpdate != nil {
 			// The hook runs only for a row the update will change.
-			cond, args := "1 = 1", []any(nil)
-			if res.SoftDeletable() {
-				cond, args = "? IS NULL", []any{res.SoftDelete.Ident}
-			}
+			cond, args := liveCond(res)
 			if err := c.lockRow(ctx, tx, id, cond, args...); err != nil {
 				return err
 			}
@@ -342,7 +339,7 @@ func Update(c *Context) error {
 		for _, f := range set {
 			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
 		}
-		r, err := ownRows(c, c.liveOnlyUpdate(q)).Returning("*").Exec(ctx)
+		r, err := ownRows(c, liveOnly(c, q)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -398,7 +395,8 @@ func Delete(c *Context) error {
 		if hooks.BeforeDelete != nil {
 			// Lock the live row first: the hook runs only for a row that
 			// will change, and reads nothing before the write lock.
-			if err := c.lockRow(ctx, db, id, "? IS NULL", res.SoftDelete.Ident); err != nil {
+			cond, args := liveCond(res)
+			if err := c.lockRow(ctx, db, id, cond, args...); err != nil {
 				return err
 			}
 			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, false); err != nil {
@@ -470,7 +468,7 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 		if hooks.BeforeDelete != nil || cascades {
 			// The row first, within the caller's reach: nothing else is
 			// touched for a row that is missing or someone else's.
-			if err := c.lockRow(ctx, db, id, "1 = 1"); err != nil {
+			if err := c.lockRow(ctx, db, id, ""); err != nil {
 				return err
 			}
 		}
@@ -598,12 +596,21 @@ func unscoped[Q interface{ WhereAllWithDeleted() Q }](q Q, res *introspect.Resou
 	return q
 }
 
-// liveOnly adds the soft-delete predicate to q when the resource has one.
-func (c *Context) liveOnly(q *bun.SelectQuery) *bun.SelectQuery {
-	if res := c.ep.Resource; res.SoftDeletable() {
-		return q.Where("? IS NULL", res.SoftDelete.Ident)
+// liveCond is the condition "the row is live" for res: its soft-delete
+// column is NULL. It is empty for a resource without one.
+func liveCond(res *introspect.Resource) (string, []any) {
+	if !res.SoftDeletable() {
+		return "", nil
 	}
-	return q
+	return "? IS NULL", []any{res.SoftDelete.Ident}
+}
+
+// liveOnly limits any query to live rows of the resource being served.
+func liveOnly[Q interface {
+	Where(string, ...any) Q
+}](c *Context, q Q) Q {
+	cond, args := liveCond(c.ep.Resource)
+	return where(q, cond, args)
 }
 
 // deletedBy is the value recorded in a deleted-by column: the caller's id,
@@ -620,14 +627,6 @@ func deletedBy(f *introspect.Field, p auth.Principal) any {
 		return n
 	}
 	return p.ID
-}
-
-// liveOnlyUpdate adds the soft-delete predicate to an update.
-func (c *Context) liveOnlyUpdate(q *bun.UpdateQuery) *bun.UpdateQuery {
-	if res := c.ep.Resource; res.SoftDeletable() {
-		return q.Where("? IS NULL", res.SoftDelete.Ident)
-	}
-	return q
 }
 
 // now is the time stamped on writes, truncated to the microsecond precision

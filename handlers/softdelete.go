@@ -20,9 +20,10 @@ import (
 
 // softDeleteQuery marks live rows of res deleted at now, by p.
 func softDeleteQuery(db bun.IDB, res *introspect.Resource, model any, now time.Time, p auth.Principal) *bun.UpdateQuery {
+	live, args := liveCond(res)
 	q := unscoped(db.NewUpdate().Model(model), res).
 		Set("? = ?", res.SoftDelete.Ident, now).
-		Where("? IS NULL", res.SoftDelete.Ident)
+		Where(live, args...)
 	if f := res.DeletedBy; f != nil {
 		q = q.Set("? = ?", f.Ident, deletedBy(f, p))
 	}
