@@ -1,35 +1,15 @@
 package framework_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/autoapi-go/autoapi/framework"
 )
 
 func TestBulkOperations(t *testing.T) {
-	ctx := context.Background()
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{
-		framework.Register[Member](app),
-		framework.Register[Thread](app),
-		framework.Register[Reply](app),
-		framework.Register[Reaction](app),
-		framework.Register[Watcher](app),
-		framework.Register[Sticker](app),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{
+		registered[Member](), registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher](), registered[Sticker](),
+	}})
 	playSteps(t, h, []step{
 		{"m1", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, "", ""},
 		{"m2", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"red","badge":2}`, 201, "", ""},

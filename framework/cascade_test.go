@@ -52,25 +52,10 @@ type Watcher struct {
 
 func TestCascadingSoftDeletes(t *testing.T) {
 	ctx := context.Background()
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{
-		framework.Register[Thread](app),
-		framework.Register[Reply](app, framework.Cascade("reactions")),
-		framework.Register[Reaction](app),
-		framework.Register[Watcher](app),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{
+		registered[Thread](), registered[Reply](framework.Cascade("reactions")), registered[Reaction](), registered[Watcher](),
+	}})
+	db := h.db
 	step := func(name, token, method, url, body string, status int) string {
 		t.Helper()
 		rec := h.do(t, request{Token: token, Method: method, URL: url, Body: body})

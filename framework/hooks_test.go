@@ -34,19 +34,6 @@ type AuditEntry struct {
 
 func TestLifecycleHooks(t *testing.T) {
 	ctx := context.Background()
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{framework.Register[Memo](app), framework.Register[AuditEntry](app)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var (
 		mu    sync.Mutex
 		calls []string
@@ -58,7 +45,7 @@ func TestLifecycleHooks(t *testing.T) {
 		_, err := ev.DB.NewInsert().Model(&AuditEntry{Event: fmt.Sprintf(format, args...)}).Exec(ctx)
 		return err
 	}
-	err = framework.SetHooks(app, framework.Hooks[Memo]{
+	hooks := framework.Hooks[Memo]{
 		BeforeCreate: func(ctx context.Context, ev *framework.Event, m *Memo) error {
 			if strings.Contains(m.Text, "forbidden") {
 				return framework.Refuse(http.StatusForbidden, "memos may not say that")
@@ -94,14 +81,18 @@ func TestLifecycleHooks(t *testing.T) {
 			}
 			return record(ev, "after restore %v", id)
 		},
+	}
+	h := buildApp(t, appSpec{
+		models: []func(*framework.App) error{registered[Memo](), registered[AuditEntry]()},
+		setup: func(app *framework.App) error {
+			if err := framework.SetHooks(app, hooks); err != nil {
+				return err
+			}
+			// An override that calls Default runs the hooks too.
+			return app.Override("memos", framework.OpGet, func(c *framework.Context) error { return c.Default() })
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Override("memos", framework.OpGet, func(c *framework.Context) error { return c.Default() }); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	db := h.db
 	playSteps(t, h, []step{
 		{"create", userToken, "POST", "/api/memos", `{"text":"one"}`, 201, `"id":1`, ""},
 		{"refused create", userToken, "POST", "/api/memos", `{"text":"forbidden words"}`, 403, "memos may not say that", ""},

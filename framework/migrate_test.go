@@ -113,18 +113,7 @@ func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
 }
 
 func TestDeletedByIsRecordedAndHidden(t *testing.T) {
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.Register[Receipt](app); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Receipt]()}})
 	playSteps(t, h, []step{
 		{"create", userToken, "POST", "/api/receipts", `{"name":"r1"}`, 201, "", "deleted"},
 		{"cannot set it", userToken, "POST", "/api/receipts", `{"name":"r2","deletedBy":1}`, 400, `"field":"deletedBy","message":"unknown field"`, ""},
@@ -168,21 +157,10 @@ func TestDeletedByRegistrationErrors(t *testing.T) {
 // TestTrashViewUsesTheSoftDeleteIndex explains the query the trash view
 // really ran: it must search the index Migrate created, not scan the table.
 func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
-	ctx := context.Background()
 	db := openSQLite(t)
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.Register[Receipt](app); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt]()}})
 	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/receipts?onlyDeleted=true&count=false"})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("trash view: %d %s", rec.Code, rec.Body.String())

@@ -33,6 +33,13 @@ type OComment struct {
 	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
 }
 
+// ownerTokens are the principals of the ownership tests.
+var ownerTokens = auth.StaticTokens{
+	"admin": {ID: "1", Roles: []string{"admin"}},
+	"u2":    {ID: "2", Roles: []string{"user"}},
+	"u3":    {ID: "3", Roles: []string{"user"}},
+}
+
 const ownerPolicy = `
 p, admin, *, *
 p, user, oposts, read
@@ -49,27 +56,13 @@ p, user, ocomments, create:own
 // every operation is limited in SQL, so someone else's row answers exactly
 // like a missing one, and totals count only what the caller may see.
 func TestOwnership(t *testing.T) {
-	db := openSQLite(t)
-	cfg := baseConfig(db)
-	cfg.Policy = ownerPolicy
-	cfg.Authenticator = auth.StaticTokens{
-		"admin": {ID: "1", Roles: []string{"admin"}},
-		"u2":    {ID: "2", Roles: []string{"user"}},
-		"u3":    {ID: "3", Roles: []string{"user"}},
-	}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{framework.Register[OPost](app), framework.Register[OComment](app, framework.Owner("userId"))} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = ownerPolicy
+			cfg.Authenticator = ownerTokens
+		},
+		models: []func(*framework.App) error{registered[OPost](), registered[OComment](framework.Owner("userId"))},
+	})
 	playSteps(t, h, []step{
 		{"the owner is stamped", "u2", "POST", "/api/oposts", `{"title":"a"}`, 201, `"userId":2`, ""},
 		{"naming yourself is fine", "u2", "POST", "/api/oposts", `{"title":"x","userId":2}`, 201, `"userId":2`, ""},
@@ -107,24 +100,18 @@ func TestOwnership(t *testing.T) {
 // TestAllowsSeesOwnOnlyGrants: an override can tell an own-only grant from
 // none, which Can, asking about the action as named, cannot.
 func TestAllowsSeesOwnOnlyGrants(t *testing.T) {
-	db := openSQLite(t)
-	cfg := baseConfig(db)
-	cfg.Policy = ownerPolicy
-	cfg.Authenticator = auth.StaticTokens{"admin": {ID: "1", Roles: []string{"admin"}}, "u2": {ID: "2", Roles: []string{"user"}}}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.Register[OPost](app); err != nil {
-		t.Fatal(err)
-	}
-	err = app.Override("oposts", framework.OpList, func(c *framework.Context) error {
-		return c.JSON(200, map[string]any{"update": c.Allows(auth.ActionUpdate), "hard": c.Allows(auth.ActionHardDelete), "can": c.Can(auth.ActionUpdate)})
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = ownerPolicy
+			cfg.Authenticator = ownerTokens
+		},
+		models: []func(*framework.App) error{registered[OPost]()},
+		setup: func(app *framework.App) error {
+			return app.Override("oposts", framework.OpList, func(c *framework.Context) error {
+				return c.JSON(200, map[string]any{"update": c.Allows(auth.ActionUpdate), "hard": c.Allows(auth.ActionHardDelete), "can": c.Can(auth.ActionUpdate)})
+			})
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
 	playSteps(t, h, []step{
 		{"own-only", "u2", "GET", "/api/oposts", "", 200, `{"can":false,"hard":"","update":"own"}`, ""},
 		{"everything", "admin", "GET", "/api/oposts", "", 200, `{"can":true,"hard":"all","update":"all"}`, ""},
@@ -135,27 +122,21 @@ func TestAllowsSeesOwnOnlyGrants(t *testing.T) {
 // do (deletion fields only for callers allowed read_deleted), and Problem
 // is problem+json.
 func TestOverrideResponses(t *testing.T) {
-	db := openSQLite(t)
-	cfg := baseConfig(db)
-	cfg.Policy = ownerPolicy
-	cfg.Authenticator = auth.StaticTokens{"admin": {ID: "1", Roles: []string{"admin"}}, "u2": {ID: "2", Roles: []string{"user"}}}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.Register[OPost](app); err != nil {
-		t.Fatal(err)
-	}
-	err = app.Override("oposts", framework.OpGet, func(c *framework.Context) error {
-		if c.ID() == "teapot" {
-			return c.Problem(418, "short and stout")
-		}
-		return c.Record(200, &OPost{ID: 7, UserID: 9, Title: "made up"}, framework.Member{Key: "extra", Value: 1})
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = ownerPolicy
+			cfg.Authenticator = ownerTokens
+		},
+		models: []func(*framework.App) error{registered[OPost]()},
+		setup: func(app *framework.App) error {
+			return app.Override("oposts", framework.OpGet, func(c *framework.Context) error {
+				if c.ID() == "teapot" {
+					return c.Problem(418, "short and stout")
+				}
+				return c.Record(200, &OPost{ID: 7, UserID: 9, Title: "made up"}, framework.Member{Key: "extra", Value: 1})
+			})
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
 	playSteps(t, h, []step{
 		{"a record for a user", "u2", "GET", "/api/oposts/7", "", 200, `{"data":{"id":7,"userId":9,"title":"made up","deletedAt":null},"extra":1}`, ""},
 		{"a record for the admin", "admin", "GET", "/api/oposts/7", "", 200, `"deletedAt":null`, ""},
@@ -187,9 +168,10 @@ type OReply struct {
 // TestOwnershipReachesEverythingAnOperationTouches: cascades, hooks and
 // parent checks stay within the caller's rows too.
 func TestOwnershipReachesEverythingAnOperationTouches(t *testing.T) {
-	db := openSQLite(t)
-	cfg := baseConfig(db)
-	cfg.Policy = `
+	var hooked []any
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = `
 p, user, othreads, read:own
 p, user, othreads, create:own
 p, user, othreads, update:own
@@ -197,30 +179,18 @@ p, user, othreads, hard_delete:own
 p, user, oreplies, read
 p, user, oreplies, create
 `
-	cfg.Authenticator = auth.StaticTokens{"u2": {ID: "2", Roles: []string{"user"}}, "u3": {ID: "3", Roles: []string{"user"}}}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{framework.Register[OThread](app), framework.Register[OReply](app)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var hooked []any
-	err = framework.SetHooks(app, framework.Hooks[OThread]{
-		BeforeUpdate: func(ctx context.Context, ev *framework.Event, id any, changes *OThread, fields []string) error {
-			hooked = append(hooked, id)
-			return nil
+			cfg.Authenticator = ownerTokens
+		},
+		models: []func(*framework.App) error{registered[OThread](), registered[OReply]()},
+		setup: func(app *framework.App) error {
+			return framework.SetHooks(app, framework.Hooks[OThread]{
+				BeforeUpdate: func(ctx context.Context, ev *framework.Event, id any, changes *OThread, fields []string) error {
+					hooked = append(hooked, id)
+					return nil
+				},
+			})
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
 	playSteps(t, h, []step{
 		{"u3's thread", "u3", "POST", "/api/othreads", `{"title":"t3"}`, 201, `"id":1`, ""},
 		{"u3's reply", "u3", "POST", "/api/oreplies", `{"threadId":1,"body":"r3"}`, 201, "", ""},

@@ -26,18 +26,7 @@ func TestPurge(t *testing.T) {
 	db := openSQLite(t)
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{framework.Register[Receipt](app), framework.Register[ReceiptLine](app)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	app := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt](), registered[ReceiptLine]()}}).app
 	old := time.Now().UTC().Add(-40 * 24 * time.Hour)
 	recent := time.Now().UTC().Add(-24 * time.Hour)
 	receipts := []Receipt{
@@ -111,19 +100,11 @@ func TestRunPurgesRejectsUnknownRetention(t *testing.T) {
 func TestRunPurgesOnSchedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := openSQLite(t)
-	cfg := baseConfig(db)
-	cfg.Retention = map[string]time.Duration{"receipts": time.Hour}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.Register[Receipt](app); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) { cfg.Retention = map[string]time.Duration{"receipts": time.Hour} },
+		models: []func(*framework.App) error{registered[Receipt]()},
+	})
+	app, db := h.app, h.db
 	old := time.Now().UTC().Add(-2 * time.Hour)
 	recent := time.Now().UTC().Add(-time.Minute)
 	rows := []Receipt{{Name: "old", DeletedAt: &old}, {Name: "recent", DeletedAt: &recent}, {Name: "live"}}

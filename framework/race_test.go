@@ -1,7 +1,6 @@
 package framework_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -15,26 +14,9 @@ import (
 // Memos change in one statement; threads cascade to their replies in a
 // transaction.
 func TestRacingDeletesAndRestores(t *testing.T) {
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{
-		framework.Register[Memo](app),
-		framework.Register[Thread](app),
-		framework.Register[Reply](app),
-		framework.Register[Reaction](app),
-		framework.Register[Watcher](app),
-	} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{
+		registered[Memo](), registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher](),
+	}})
 	for _, r := range []request{
 		{Token: userToken, Method: "POST", URL: "/api/memos", Body: `{"text":"m"}`},
 		{Token: userToken, Method: "POST", URL: "/api/threads", Body: `{"title":"t"}`},

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/framework"
 )
 
 // step is one request of a sequence played against one app and database,
@@ -44,4 +46,50 @@ func explain(t *testing.T, db *bun.DB, query string) string {
 		details[i] = p.Detail
 	}
 	return strings.Join(details, "; ")
+}
+
+// appSpec says how to build an app for a test: its database (a new one
+// when nil), changes to the base Config, the models to register, and what
+// to set up (overrides, hooks) before the routes are mounted.
+type appSpec struct {
+	db     *bun.DB
+	config func(*framework.Config)
+	models []func(*framework.App) error
+	setup  func(*framework.App) error
+}
+
+// registered registers T, for appSpec.models.
+func registered[T any](opts ...framework.Option) func(*framework.App) error {
+	return func(a *framework.App) error { return framework.Register[T](a, opts...) }
+}
+
+// buildApp registers, migrates and mounts the app s describes.
+func buildApp(t testing.TB, s appSpec) *harness {
+	t.Helper()
+	db := s.db
+	if db == nil {
+		db = openSQLite(t)
+	}
+	cfg := baseConfig(db)
+	if s.config != nil {
+		s.config(&cfg)
+	}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, register := range s.models {
+		if err := register(app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.setup != nil {
+		if err := s.setup(app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{app: app, e: app.NewEcho(), db: db}
 }

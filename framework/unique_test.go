@@ -1,7 +1,6 @@
 package framework_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,20 +32,8 @@ type Sticker struct {
 }
 
 func TestUniqueAmongLiveRows(t *testing.T) {
-	db := openSQLite(t)
-	app, err := framework.New(baseConfig(db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{framework.Register[Member](app), framework.Register[Sticker](app)} {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Member](), registered[Sticker]()}})
+	db := h.db
 	playSteps(t, h, []step{
 		{"first", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`, ""},
 		{"same email while live", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email"), ""},
