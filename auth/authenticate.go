@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -112,14 +113,14 @@ func Resolve(a Authenticator, r *http.Request) (Principal, error) {
 	if errors.Is(err, ErrNoCredentials) {
 		return Principal{}, nil
 	}
-	if err != nil {
-		var ae *Error
-		if !errors.As(err, &ae) {
-			// An authenticator's own failure says nothing about the
-			// caller's credentials; keep it out of the response.
-			return Principal{}, err
-		}
+	var ae *Error
+	switch {
+	case errors.As(err, &ae):
 		return Principal{}, ae
+	case err != nil:
+		// An authenticator's own failure says nothing about the caller's
+		// credentials: %v cuts the chain, so it can only be a 500, logged.
+		return Principal{}, fmt.Errorf("auth: authenticator failed: %v", err)
 	}
 	return p, nil
 }

@@ -81,10 +81,12 @@ func List(c *Context) error {
 		}
 		total = int64(n)
 	}
-	query := fingerprint(res.Name, params)
+	// The query's fingerprint binds cursors to it; it is only worked out
+	// when a cursor is read or written.
+	query := func() string { return fingerprint(res.Name, params) }
 	q := filtered(rows.Interface())
 	if rq.cursor != "" {
-		values, err := decodeCursor(c.ep.CursorKey, query, rq.sort, rq.cursor)
+		values, err := decodeCursor(c.ep.CursorKey, query(), rq.sort, rq.cursor)
 		if err != nil {
 			return err
 		}
@@ -99,7 +101,7 @@ func List(c *Context) error {
 	next := ""
 	if list.Len() > rq.limit {
 		list = list.Slice(0, rq.limit)
-		if next, err = encodeCursor(c.ep.CursorKey, query, rq.sort, list.Index(rq.limit-1)); err != nil {
+		if next, err = encodeCursor(c.ep.CursorKey, query(), rq.sort, list.Index(rq.limit-1)); err != nil {
 			return err
 		}
 	}
