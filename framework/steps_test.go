@@ -1,7 +1,10 @@
 package framework_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -92,4 +95,27 @@ func buildApp(t testing.TB, s appSpec) *harness {
 		t.Fatal(err)
 	}
 	return &harness{app: app, e: app.NewEcho(), db: db}
+}
+
+// TestFailuresAreLoggedWithTheirRequestID: a 500 tells the client nothing,
+// and the log has the cause under the same request id the client got.
+func TestFailuresAreLoggedWithTheirRequestID(t *testing.T) {
+	var logs bytes.Buffer
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) { cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
+		models: []func(*framework.App) error{registered[Widget]()},
+		setup: func(app *framework.App) error {
+			return app.Override("widgets", framework.OpList, func(*framework.Context) error {
+				return errors.New("disk on fire")
+			})
+		},
+	})
+	rec := h.do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets"})
+	id := rec.Header().Get("X-Request-Id")
+	if rec.Code != 500 || strings.Contains(rec.Body.String(), "disk") || id == "" {
+		t.Fatalf("%d %s (request id %q)", rec.Code, rec.Body.String(), id)
+	}
+	if !strings.Contains(logs.String(), "request_id="+id) || !strings.Contains(logs.String(), "disk on fire") {
+		t.Fatalf("log %q lacks the request id %s or the cause", logs.String(), id)
+	}
 }
