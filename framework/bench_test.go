@@ -17,6 +17,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // The benchmarks serve the same requests through the generated routes and
@@ -58,7 +59,7 @@ const benchRows = 2000
 
 func benchSetup(b *testing.B) (generated, hand *echo.Echo) {
 	b.Helper()
-	db := openSQLite(b)
+	db := dbtest.Open(b)
 	cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, read\np, anonymous, bench_posts, create\np, anonymous, bench_posts, delete\np, anonymous, bench_posts, restore", Logger: quietLogger()}
 	app, err := framework.New(cfg)
 	if err != nil {

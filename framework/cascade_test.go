@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // Thread -> Reply -> Reaction cascade (tag and option); Thread -> Watcher
@@ -141,7 +142,7 @@ func TestCascadeRegistrationErrors(t *testing.T) {
 		Plains        []*Plain   `bun:"rel:has-many,join:id=thread_id" autoapi:"cascade"`
 		DeletedAt     *time.Time `bun:"deleted_at"`
 	}
-	app, err := framework.New(baseConfig(openSQLite(t)))
+	app, err := framework.New(baseConfig(dbtest.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,17 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // ---------------------------------------------------------------------------
@@ -173,24 +171,6 @@ const secretPrefix = "hidden-value-"
 // soft-deleted where the model can be.
 var seedNames = []string{"alpha", "bravo", "charlie", "delta"}
 
-// openSQLite opens a new SQLite file in a per-test directory the way the
-// example server does: foreign keys on, WAL, busy timeout.
-func openSQLite(t testing.TB) *bun.DB {
-	t.Helper()
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	path := filepath.Join(t.TempDir(), "test.db")
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	db := bun.NewDB(sqldb, sqlitedialect.New())
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 // quietLogger discards the framework's logs so that expected 500s do not
 // clutter the test output.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -222,7 +202,7 @@ func registerAll(t *testing.T, app *framework.App) {
 // the caller may still add overrides.
 func newTestApp(t *testing.T, configure func(*framework.Config)) (*framework.App, *bun.DB) {
 	t.Helper()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	cfg := baseConfig(db)
 	if configure != nil {
 		configure(&cfg)
@@ -236,6 +216,7 @@ func newTestApp(t *testing.T, configure func(*framework.Config)) (*framework.App
 		t.Fatalf("migrate: %v", err)
 	}
 	seed(t, db)
+	dbtest.SyncSequences(t, db)
 	return app, db
 }
 
@@ -286,6 +267,10 @@ type harness struct {
 	e    *echo.Echo
 	db   *bun.DB
 	spec modelSpec // the model a generated scenario is about, if any
+
+	// synced moves the database's sequences past the fixtures' explicit
+	// keys once, before the first request.
+	synced sync.Once
 }
 
 // request describes one HTTP request. Token "" means an anonymous caller; a
@@ -302,6 +287,7 @@ type request struct {
 // must have (see checkEnvelope).
 func (h *harness) do(t *testing.T, r request) *httptest.ResponseRecorder {
 	t.Helper()
+	h.synced.Do(func() { dbtest.SyncSequences(t, h.db) })
 	var body io.Reader
 	if r.Body != "" {
 		body = strings.NewReader(r.Body)

@@ -96,9 +96,11 @@ func TestLifecycleHooks(t *testing.T) {
 	playSteps(t, h, []step{
 		{"create", userToken, "POST", "/api/memos", `{"text":"one"}`, 201, `"id":1`, ""},
 		{"refused create", userToken, "POST", "/api/memos", `{"text":"forbidden words"}`, 403, "memos may not say that", ""},
-		{"failing after-hook", userToken, "POST", "/api/memos", `{"text":"explode"}`, 500, "", ""},
 		{"create two", userToken, "POST", "/api/memos", `{"text":"two"}`, 201, `"id":2`, ""},
 		{"create three", userToken, "POST", "/api/memos", `{"text":"three"}`, 201, `"id":3`, ""},
+		// Last of the creates: on PostgreSQL the rolled-back insert still
+		// uses up a key.
+		{"failing after-hook", userToken, "POST", "/api/memos", `{"text":"explode"}`, 500, "", ""},
 		{"update", userToken, "PATCH", "/api/memos/1", `{"text":"uno"}`, 200, `"uno"`, ""},
 		{"pinned memo refuses", userToken, "DELETE", "/api/memos/3", "", 409, "pinned", ""},
 		{"a hook error is an opaque 500", userToken, "PATCH", "/api/memos/3", `{"text":"leak"}`, 500, "could not complete", ""},

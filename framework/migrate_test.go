@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // Receipt has a soft-delete column and records who deleted it.
@@ -57,8 +59,12 @@ func (q *capturedQueries) find(t *testing.T, substr string) string {
 
 func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
 	ctx := context.Background()
-	db := openSQLite(t)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL)`); err != nil {
+	db := dbtest.Open(t)
+	legacy := `CREATE TABLE receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL)`
+	if dbtest.Current() == dbtest.Postgres {
+		legacy = `CREATE TABLE receipts (id BIGSERIAL PRIMARY KEY, name VARCHAR NOT NULL)`
+	}
+	if _, err := db.ExecContext(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO receipts (name) VALUES ('legacy')`); err != nil {
@@ -82,18 +88,10 @@ func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
 			t.Errorf("log does not mention %s: %s", want, logs.String())
 		}
 	}
-	var columns []string
-	if err := db.NewRaw(`SELECT name FROM pragma_table_info('receipts')`).Scan(ctx, &columns); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(columns, ",") != "id,name,deleted_at,deleted_by" {
+	if columns := dbtest.Columns(t, db, "receipts"); strings.Join(columns, ",") != "id,name,deleted_at,deleted_by" {
 		t.Fatalf("columns %v", columns)
 	}
-	var indexes []string
-	if err := db.NewRaw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'receipts'`).Scan(ctx, &indexes); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(strings.Join(indexes, ","), "idx_receipts_deleted_at") {
+	if indexes := dbtest.Indexes(t, db, "receipts"); !slices.Contains(indexes, "idx_receipts_deleted_at") {
 		t.Fatalf("indexes %v", indexes)
 	}
 
@@ -140,7 +138,7 @@ func TestDeletedByRegistrationErrors(t *testing.T) {
 		DeletedAt     *time.Time `bun:"deleted_at"`
 		DeletedBy     int64      `bun:"deleted_by"`
 	}
-	app, err := framework.New(baseConfig(openSQLite(t)))
+	app, err := framework.New(baseConfig(dbtest.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +155,7 @@ func TestDeletedByRegistrationErrors(t *testing.T) {
 // TestTrashViewUsesTheSoftDeleteIndex explains the query the trash view
 // really ran: it must search the index Migrate created, not scan the table.
 func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
 	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt]()}})
@@ -166,8 +164,7 @@ func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
 		t.Fatalf("trash view: %d %s", rec.Code, rec.Body.String())
 	}
 	trash := queries.find(t, `"deleted_at" IS NOT NULL`)
-	text := explain(t, db, trash)
-	if !strings.Contains(text, "USING INDEX idx_receipts_deleted_at") && !strings.Contains(text, "USING COVERING INDEX idx_receipts_deleted_at") {
+	if text := dbtest.Explain(t, db, trash); !text.UsesIndex("idx_receipts_deleted_at") {
 		t.Fatalf("the trash view does not use the soft-delete index: %s\nquery: %s", text, trash)
 	}
 }

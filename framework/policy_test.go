@@ -11,6 +11,7 @@ import (
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // TestPolicyInTheDatabase runs two app instances on one database, with the
@@ -19,7 +20,7 @@ import (
 func TestPolicyInTheDatabase(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	adapter, err := auth.NewBunAdapter(ctx, db)
 	if err != nil {
 		t.Fatal(err)

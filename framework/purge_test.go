@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // ReceiptLine refers to a receipt, so an old deleted receipt with lines
@@ -23,7 +24,7 @@ type ReceiptLine struct {
 
 func TestPurge(t *testing.T) {
 	ctx := context.Background()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
 	app := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt](), registered[ReceiptLine]()}}).app
@@ -78,14 +79,13 @@ func TestPurge(t *testing.T) {
 
 	// The batch selection searches the soft-delete index.
 	batch := queries.find(t, `IS NOT NULL AND "deleted_at" <`)
-	text := explain(t, db, batch)
-	if !strings.Contains(text, "INDEX idx_receipts_deleted_at") {
+	if text := dbtest.Explain(t, db, batch); !text.UsesIndex("idx_receipts_deleted_at") {
 		t.Fatalf("the purge does not use the soft-delete index: %s\nquery: %s", text, batch)
 	}
 }
 
 func TestRunPurgesRejectsUnknownRetention(t *testing.T) {
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	cfg := baseConfig(db)
 	cfg.Retention = map[string]time.Duration{"nothing": time.Hour}
 	app, err := framework.New(cfg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // Models that break a convention; Register must refuse each one.
@@ -61,7 +63,7 @@ func register[T any](t *testing.T, app *framework.App, opts ...framework.Option)
 
 func newBareApp(t *testing.T) *framework.App {
 	t.Helper()
-	app, err := framework.New(baseConfig(openSQLite(t)))
+	app, err := framework.New(baseConfig(dbtest.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestRegisterDuplicateName(t *testing.T) {
 // object.
 func TestWithNameRoutes(t *testing.T) {
 	t.Parallel()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	cfg := baseConfig(db)
 	app, err := framework.New(cfg)
 	if err != nil {
@@ -159,7 +161,7 @@ func TestWithNameRoutes(t *testing.T) {
 // TestConfigErrors checks that New refuses an unusable configuration.
 func TestConfigErrors(t *testing.T) {
 	t.Parallel()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	for _, c := range []struct {
 		name string
 		cfg  framework.Config
@@ -194,7 +196,7 @@ func TestConfigErrors(t *testing.T) {
 // index, and can run again on an existing schema.
 func TestMigrate(t *testing.T) {
 	t.Parallel()
-	db := openSQLite(t)
+	db := dbtest.Open(t)
 	app, err := framework.New(baseConfig(db))
 	if err != nil {
 		t.Fatal(err)
@@ -206,20 +208,14 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("Migrate #%d: %v", i+1, err)
 		}
 	}
-	exists := func(kind, name string) bool {
-		n, err := db.NewSelect().TableExpr("sqlite_master").Where("type = ? AND name = ?", kind, name).Count(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n == 1
-	}
+	tables := dbtest.Tables(t, db)
 	for _, table := range []string{"widgets", "gadgets", "ledgers", "notes", "tags", "countries"} {
-		if !exists("table", table) {
-			t.Errorf("table %s missing", table)
+		if !slices.Contains(tables, table) {
+			t.Errorf("table %s missing from %v", table, tables)
 		}
 	}
 	for _, m := range softDeleteModels {
-		if name := "idx_" + m.table + "_" + m.deletedCol; !exists("index", name) {
+		if name := "idx_" + m.table + "_" + m.deletedCol; !slices.Contains(dbtest.Indexes(t, db, m.table), name) {
 			t.Errorf("index %s missing", name)
 		}
 	}

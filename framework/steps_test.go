@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // step is one request of a sequence played against one app and database,
@@ -34,23 +35,6 @@ func playSteps(t *testing.T, h *harness, steps []step) {
 	}
 }
 
-// explain returns SQLite's query plan for query, one detail per step.
-func explain(t *testing.T, db *bun.DB, query string) string {
-	t.Helper()
-	var plan []struct {
-		ID, Parent, Notused int
-		Detail              string
-	}
-	if err := db.NewRaw("EXPLAIN QUERY PLAN "+query).Scan(context.Background(), &plan); err != nil {
-		t.Fatal(err)
-	}
-	details := make([]string, len(plan))
-	for i, p := range plan {
-		details[i] = p.Detail
-	}
-	return strings.Join(details, "; ")
-}
-
 // appSpec says how to build an app for a test: its database (a new one
 // when nil), changes to the base Config, the models to register, and what
 // to set up (overrides, hooks) before the routes are mounted.
@@ -71,7 +55,7 @@ func buildApp(t testing.TB, s appSpec) *harness {
 	t.Helper()
 	db := s.db
 	if db == nil {
-		db = openSQLite(t)
+		db = dbtest.Open(t)
 	}
 	cfg := baseConfig(db)
 	if s.config != nil {

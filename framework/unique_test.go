@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // Member is unique by email among live rows, and by (team, badge) as a
@@ -36,15 +37,17 @@ func TestUniqueAmongLiveRows(t *testing.T) {
 	db := h.db
 	playSteps(t, h, []step{
 		{"first", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`, ""},
-		{"same email while live", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email"), ""},
-		{"same badge group", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"red","badge":1}`, 409, `"status":409`, ""},
 		{"same badge, other team", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"blue","badge":1}`, 201, `"id":2`, ""},
+		// Failed inserts after the keyed ones: on PostgreSQL each uses up
+		// a key.
+		{"same email while live", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":2}`, 409, fieldErr("email"), ""},
+		{"same badge group", adminToken, "POST", "/api/members", `{"email":"c@x.io","team":"blue","badge":1}`, 409, `"status":409`, ""},
 		{"patch into a collision", adminToken, "PATCH", "/api/members/2", `{"email":"a@x.io"}`, 409, fieldErr("email"), ""},
 		{"delete the first", adminToken, "DELETE", "/api/members/1", "", 200, `"softDeleted":true`, ""},
-		{"the email is free again", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"green","badge":9}`, 201, `"id":3`, ""},
+		{"the email is free again", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"green","badge":9}`, 201, `"team":"green"`, ""},
 		{"restoring the first collides", adminToken, "POST", "/api/members/1/restore", "", 409, fieldErr("email"), ""},
 		{"and it stays deleted", adminToken, "GET", "/api/members/1", "", 200, `"deletedAt":"`, ""},
-		{"free the email again", adminToken, "DELETE", "/api/members/3", "", 200, "", ""},
+		{"free the email again", adminToken, "DELETE", "/api/members?team=green", "", 200, `"count":1`, ""},
 		{"now the restore succeeds", adminToken, "POST", "/api/members/1/restore", "", 200, `"restored":true`, ""},
 		{"stickers are unique table-wide", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 201, "", ""},
 		{"sticker collision", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 409, fieldErr("name"), ""},
@@ -66,7 +69,7 @@ func TestUnknownAutoapiTagOption(t *testing.T) {
 		ID            int64  `bun:"id,pk,autoincrement"`
 		Name          string `bun:"name" autoapi:"uniq"`
 	}
-	app, err := framework.New(baseConfig(openSQLite(t)))
+	app, err := framework.New(baseConfig(dbtest.Open(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

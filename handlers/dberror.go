@@ -1,21 +1,22 @@
 package handlers
 
 import (
-	"maps"
-	"reflect"
-	"slices"
-
 	"context"
 	"errors"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/introspect"
-	"net/http"
-	"strings"
 )
 
-// sqliteError is the part of a SQLite driver error we read: its extended
-// result code.
+// sqliteError is the part of a SQLite driver error (modernc's) we read:
+// its extended result code.
 type sqliteError interface {
 	error
 	Code() int
@@ -32,10 +33,110 @@ const (
 	sqliteLocked               = 6
 )
 
+// failureKind is what a database error means for the client.
+type failureKind int
+
+const (
+	failOther failureKind = iota
+	failUnique
+	failNotNull
+	failForeignKey
+	failCheck
+	failBusy     // locked, busy, a serialization failure or a deadlock: retry
+	failBadValue // a value the column's type cannot hold
+)
+
+// failure is a classified database error: its kind, and the table and
+// first column it names, where the database says.
+type failure struct {
+	kind          failureKind
+	table, column string
+}
+
+// classify reads a database error of either engine. SQLite's driver
+// exposes its result code through a method and names the columns in the
+// message ("UNIQUE constraint failed: users.email"). pgx exposes the
+// SQLSTATE, table, column and constraint detail as fields of
+// *pgconn.PgError, which no small interface can reach, so that type is
+// read directly.
+func classify(err error) failure {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return classifyPostgres(pe)
+	}
+	var se sqliteError
+	if !errors.As(err, &se) {
+		return failure{}
+	}
+	var f failure
+	switch se.Code() {
+	case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
+		f.kind = failUnique
+	case sqliteConstraintNotNull:
+		f.kind = failNotNull
+	case sqliteConstraintForeignKey:
+		f.kind = failForeignKey
+	case sqliteConstraintCheck:
+		f.kind = failCheck
+	default:
+		// Busy and locked come with several extended codes (BUSY_SNAPSHOT,
+		// BUSY_TIMEOUT, LOCKED_SHAREDCACHE...); the primary code is the
+		// low byte.
+		if primary := se.Code() & 0xff; primary == sqliteBusy || primary == sqliteLocked {
+			f.kind = failBusy
+		}
+		return f
+	}
+	// The driver may repeat the phrase ("constraint failed: UNIQUE
+	// constraint failed: users.email"); the columns follow the last one.
+	msg := se.Error()
+	const marker = "constraint failed: "
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		first, _, _ := strings.Cut(msg[i+len(marker):], ",")
+		first = strings.TrimSpace(first)
+		if i := strings.IndexAny(first, " ("); i >= 0 {
+			first = first[:i]
+		}
+		f.table, f.column, _ = strings.Cut(first, ".")
+		if f.column == "" {
+			f.table, f.column = "", f.table
+		}
+	}
+	return f
+}
+
+// classifyPostgres reads PostgreSQL's SQLSTATE codes.
+func classifyPostgres(pe *pgconn.PgError) failure {
+	f := failure{table: pe.TableName, column: pe.ColumnName}
+	switch pe.Code {
+	case "23505": // unique_violation
+		f.kind = failUnique
+		// "Key (email)=(a@b.c) already exists.": the columns come first.
+		if cols, ok := strings.CutPrefix(pe.Detail, "Key ("); ok && f.column == "" {
+			first, _, _ := strings.Cut(cols, ")")
+			first, _, _ = strings.Cut(first, ",")
+			f.column = strings.Trim(strings.TrimSpace(first), `"`)
+		}
+	case "23502": // not_null_violation
+		f.kind = failNotNull
+	case "23503": // foreign_key_violation
+		f.kind = failForeignKey
+	case "23514": // check_violation
+		f.kind = failCheck
+	case "40001", "40P01", "55P03": // serialization failure, deadlock, lock not available
+		f.kind = failBusy
+	default:
+		if strings.HasPrefix(pe.Code, "22") { // data exception
+			f.kind = failBadValue
+		}
+	}
+	return f
+}
+
 // DBError turns a database error into the answer for the client: a
 // constraint violation becomes a 4xx naming the field where the database
 // says which; anything else stays an internal error whose text is logged,
-// never sent.
+// never sent. Both engines give the same answers.
 func (c *Context) DBError(err error) error {
 	var p *Problem
 	if errors.As(err, &p) {
@@ -44,30 +145,28 @@ func (c *Context) DBError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return NewProblem(http.StatusServiceUnavailable, "the request was cancelled or timed out")
 	}
-	var se sqliteError
-	if !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code() {
-	case sqliteConstraintUnique, sqliteConstraintPrimaryKey:
-		if f := c.constraintField(se.Error()); f != "" {
-			p := NewProblem(http.StatusConflict, f+": the value is already taken", FieldError{Field: f, Message: "the value is already taken"})
-			return p
+	f := classify(err)
+	switch f.kind {
+	case failUnique:
+		if name := c.constraintField(f); name != "" {
+			return NewProblem(http.StatusConflict, name+": the value is already taken", FieldError{Field: name, Message: "the value is already taken"})
 		}
 		return NewProblem(http.StatusConflict, "the record conflicts with an existing one")
-	case sqliteConstraintNotNull:
-		if f := c.constraintField(se.Error()); f != "" {
-			return unprocessable([]FieldError{{Field: f, Message: "is required"}})
+	case failNotNull:
+		if name := c.constraintField(f); name != "" {
+			return unprocessable([]FieldError{{Field: name, Message: "is required"}})
 		}
 		return NewProblem(http.StatusUnprocessableEntity, "a required field is missing")
-	case sqliteConstraintForeignKey:
+	case failForeignKey:
 		return NewProblem(http.StatusConflict, "the change conflicts with related records: a referenced record does not exist, or other records still refer to this one")
-	case sqliteConstraintCheck:
+	case failCheck:
 		return NewProblem(http.StatusUnprocessableEntity, "a value fails a check constraint")
-	}
-	// Busy and locked come with several extended codes (BUSY_SNAPSHOT,
-	// BUSY_TIMEOUT, LOCKED_SHAREDCACHE...); the primary code is the low byte.
-	if primary := se.Code() & 0xff; primary == sqliteBusy || primary == sqliteLocked {
+	case failBadValue:
+		if name := c.constraintField(f); name != "" {
+			return unprocessable([]FieldError{{Field: name, Message: "is not a value the database can store"}})
+		}
+		return NewProblem(http.StatusUnprocessableEntity, "a value is not one the database can store")
+	case failBusy:
 		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
 	}
 	return err
@@ -76,8 +175,7 @@ func (c *Context) DBError(err error) error {
 // IsForeignKeyViolation reports whether err is the database refusing a
 // write for a foreign key.
 func IsForeignKeyViolation(err error) bool {
-	var se sqliteError
-	return errors.As(err, &se) && se.Code() == sqliteConstraintForeignKey
+	return classify(err).kind == failForeignKey
 }
 
 // writeError is DBError for a create or update of rec: a foreign-key
@@ -117,33 +215,17 @@ func (c *Context) referencedError(ctx context.Context, err error, id any) error 
 	return Problemf(http.StatusConflict, "%s %v is still referenced by other records", c.ep.Resource.Name, id)
 }
 
-// constraintField finds the JSON name of the first column a SQLite
-// constraint message names ("UNIQUE constraint failed: users.email").
-func (c *Context) constraintField(msg string) string {
-	// The driver may repeat the phrase ("constraint failed: UNIQUE
-	// constraint failed: users.email"); the columns follow the last one.
-	const marker = "constraint failed: "
-	i := strings.LastIndex(msg, marker)
-	if i < 0 {
+// constraintField is the JSON name of the column a failure names, when it
+// is a visible field of this resource: a constraint of another table (a
+// cascaded child, say) names no field of it.
+func (c *Context) constraintField(f failure) string {
+	res := c.ep.Resource
+	if f.column == "" || (f.table != "" && f.table != res.Table.Name) {
 		return ""
 	}
-	cols := msg[i+len(marker):]
-	first, _, _ := strings.Cut(cols, ",")
-	first = strings.TrimSpace(first)
-	if i := strings.LastIndexByte(first, '.'); i >= 0 {
-		// A constraint of another table (a cascaded child, say) names no
-		// field of this resource.
-		if first[:i] != c.ep.Resource.Table.Name {
-			return ""
-		}
-		first = first[i+1:]
-	}
-	if i := strings.IndexAny(first, " ("); i >= 0 {
-		first = first[:i]
-	}
-	for _, f := range c.ep.Resource.Fields {
-		if f.Column == first && !f.Hidden {
-			return f.JSON
+	for _, fd := range res.Fields {
+		if fd.Column == f.column && !fd.Hidden {
+			return fd.JSON
 		}
 	}
 	return ""
