@@ -250,7 +250,7 @@ func Explain(t testing.TB, db *bun.DB, query string) Plan {
 			t.Fatalf("dbtest: %v", err)
 		}
 		var lines []string
-		if err := tx.NewRaw("EXPLAIN " + query).Scan(ctx, &lines); err != nil {
+		if err := tx.NewRaw("EXPLAIN "+query).Scan(ctx, &lines); err != nil {
 			t.Fatalf("dbtest: explain: %v", err)
 		}
 		return Plan(strings.Join(lines, "\n"))
