@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/labstack/echo/v4"
@@ -35,11 +35,7 @@ func newTestServer(t *testing.T) (*echo.Echo, *bun.DB) {
 
 func newTestServerWith(t *testing.T, o options) (*echo.Echo, *bun.DB) {
 	t.Helper()
-	db, err := openSQLite(filepath.Join(t.TempDir(), "example.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := dbtest.Open(t)
 	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	_, e, err := newServer(context.Background(), db, o)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/database"
 )
 
 func main() {
@@ -41,7 +42,7 @@ var kept = map[string]bool{"invoices": true}
 func serve(args []string) error {
 	fs := flag.NewFlagSet("example", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	dbPath := fs.String("db", "autoapi.db", "SQLite database file (created if missing)")
+	dbPath := fs.String("db", "autoapi.db", "SQLite database file (created if missing), or a PostgreSQL URL: postgres://user@host:5432/dbname?sslmode=disable")
 	policy := fs.String("policy", "", `casbin policy CSV file, or "db" for the casbin_rules table (seeded from the embedded policy when empty); default: the embedded policy`)
 	retention := fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)")
 	jwtSecret := fs.String("jwt-secret", os.Getenv("AUTOAPI_JWT_SECRET"), "accept HS256 JWTs signed with this secret (claims sub, roles), besides the demo tokens (default $AUTOAPI_JWT_SECRET)")
@@ -51,7 +52,7 @@ func serve(args []string) error {
 	defer stop()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	db, err := openSQLite(*dbPath)
+	db, err := database.Open(*dbPath)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func serve(args []string) error {
 // purge runs app.Purge once and prints what it removed per resource.
 func purge(args []string) error {
 	fs := flag.NewFlagSet("example purge", flag.ExitOnError)
-	dbPath := fs.String("db", "autoapi.db", "SQLite database file")
+	dbPath := fs.String("db", "autoapi.db", "SQLite database file, or a PostgreSQL URL")
 	olderThan := fs.Duration("older-than", 0, "remove rows soft-deleted longer ago than this, e.g. 720h (required)")
 	dryRun := fs.Bool("dry-run", false, "only count what would be removed")
 	resource := fs.String("resource", "", "purge one resource only (default: all)")
@@ -112,7 +113,7 @@ func purge(args []string) error {
 	}
 
 	ctx := context.Background()
-	db, err := openSQLite(*dbPath)
+	db, err := database.Open(*dbPath)
 	if err != nil {
 		return err
 	}

@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	_ "embed"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/casbin/casbin/v2/model"
 	stringadapter "github.com/casbin/casbin/v2/persist/string-adapter"
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
@@ -28,21 +24,6 @@ var demoTokens = auth.StaticTokens{
 	"admin-token": {ID: "1", Roles: []string{"admin"}},
 	"alice-token": {ID: "2", Roles: []string{"user"}},
 	"bob-token":   {ID: "3", Roles: []string{"user"}},
-}
-
-// openSQLite opens (creating if missing) a SQLite database file with
-// foreign keys enforced, WAL journaling and a busy timeout so concurrent
-// writers wait instead of failing.
-func openSQLite(path string) (*bun.DB, error) {
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
 
 // options are the example's settings, from flags.
@@ -139,17 +120,26 @@ func seed(ctx context.Context, db *bun.DB) error {
 	if err != nil || n > 0 {
 		return err
 	}
+	// The keys come from the database, in order: a PostgreSQL sequence
+	// does not follow explicit keys, and a later create would collide.
 	users := []User{
-		{ID: 1, Name: "Admin", Email: "admin@example.com"},
-		{ID: 2, Name: "Alice", Email: "alice@example.com"},
-		{ID: 3, Name: "Bob", Email: "bob@example.com"},
+		{Name: "Admin", Email: "admin@example.com"},
+		{Name: "Alice", Email: "alice@example.com"},
+		{Name: "Bob", Email: "bob@example.com"},
 	}
 	now := time.Now().UTC()
 	for i := range users {
 		users[i].CreatedAt, users[i].UpdatedAt = now, now
 	}
-	_, err = db.NewInsert().Model(&users).Value("deleted_at", "NULL").Exec(ctx)
-	return err
+	if _, err := db.NewInsert().Model(&users).Value("deleted_at", "NULL").Returning("id").Exec(ctx); err != nil {
+		return err
+	}
+	for i, u := range users {
+		if u.ID != int64(i+1) {
+			return fmt.Errorf("seed: the demo users got ids %d, %d, %d; the demo tokens need 1, 2, 3 (start from an empty database)", users[0].ID, users[1].ID, users[2].ID)
+		}
+	}
+	return nil
 }
 
 // dbPolicy keeps the policy in the database's casbin_rules table, seeded

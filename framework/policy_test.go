@@ -8,6 +8,7 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
+	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
@@ -21,25 +22,9 @@ func TestPolicyInTheDatabase(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	db := dbtest.Open(t)
+	seedPolicy(t, db)
 	adapter, err := auth.NewBunAdapter(ctx, db)
 	if err != nil {
-		t.Fatal(err)
-	}
-	// Seed the table as an operator would, from a CSV policy.
-	m, err := model.NewModelFromString(auth.DefaultModel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(testPolicy), "\n") {
-		parts := strings.Split(line, ",")
-		for i := range parts {
-			parts[i] = strings.TrimSpace(parts[i])
-		}
-		if err := m.AddPolicy(parts[0], parts[0], parts[1:]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := adapter.SavePolicyCtx(ctx, m); err != nil {
 		t.Fatal(err)
 	}
 	instance := func() (*framework.App, *harness) {
@@ -111,5 +96,32 @@ func TestPolicyInTheDatabase(t *testing.T) {
 			t.Fatalf("instance B never saw the removal: %s", perms(hb))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// seedPolicy writes the test policy to db's casbin_rules table, as an
+// operator would from a CSV policy.
+func seedPolicy(t *testing.T, db *bun.DB) {
+	t.Helper()
+	ctx := context.Background()
+	adapter, err := auth.NewBunAdapter(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewModelFromString(auth.DefaultModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(testPolicy), "\n") {
+		parts := strings.Split(line, ",")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		if err := m.AddPolicy(parts[0], parts[0], parts[1:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := adapter.SavePolicyCtx(ctx, m); err != nil {
+		t.Fatal(err)
 	}
 }

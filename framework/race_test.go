@@ -29,10 +29,10 @@ func TestRacingDeletesAndRestores(t *testing.T) {
 	const n, rounds = 12, 3
 	for _, url := range []string{"/api/memos/1", "/api/threads/1"} {
 		for round := 0; round < rounds; round++ {
-			if got := race(h, n, "DELETE", url, userToken); got[200] != 1 || got[404] != n-1 {
+			if got := race(n, "DELETE", url, userToken, h); got[200] != 1 || got[404] != n-1 {
 				t.Fatalf("%s round %d: deletes %v, want one 200 and %d 404s", url, round, got, n-1)
 			}
-			if got := race(h, n, "POST", url+"/restore", adminToken); got[200] != 1 || got[409] != n-1 {
+			if got := race(n, "POST", url+"/restore", adminToken, h); got[200] != 1 || got[409] != n-1 {
 				t.Fatalf("%s round %d: restores %v, want one 200 and %d 409s", url, round, got, n-1)
 			}
 		}
@@ -43,8 +43,9 @@ func TestRacingDeletesAndRestores(t *testing.T) {
 	}
 }
 
-// race sends n copies of one request at once and counts the statuses.
-func race(h *harness, n int, method, url, token string) map[int]int {
+// race sends n copies of one request at once, spread over the instances
+// hs in turn, and counts the statuses.
+func race(n int, method, url, token string, hs ...*harness) map[int]int {
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -59,7 +60,7 @@ func race(h *harness, n int, method, url, token string) map[int]int {
 			req.Header.Set("Authorization", "Bearer "+token)
 			rec := httptest.NewRecorder()
 			<-start
-			h.e.ServeHTTP(rec, req)
+			hs[i%len(hs)].e.ServeHTTP(rec, req)
 			mu.Lock()
 			got[rec.Code]++
 			mu.Unlock()

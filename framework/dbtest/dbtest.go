@@ -23,12 +23,9 @@ import (
 	"testing"
 	"time"
 
-	// pgx through database/sql, as the example opens PostgreSQL.
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/autoapi-go/autoapi/framework/database"
 )
 
 // EnvPostgres names the environment variable holding the DSN of the
@@ -99,61 +96,62 @@ func Current() Engine { return current }
 // removed when t ends.
 func Open(t testing.TB) *bun.DB {
 	t.Helper()
-	if current == Postgres {
-		return openPostgres(t)
-	}
-	return openSQLite(t)
+	return open(t, newDSN(t))
 }
 
-// openSQLite returns a new SQLite database in t's temporary directory,
-// with foreign keys on, WAL and a busy timeout, as an app would open it.
-func openSQLite(t testing.TB) *bun.DB {
-	q := url.Values{}
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	path := filepath.Join(t.TempDir(), "test.db")
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
-	if err != nil {
-		t.Fatalf("dbtest: open sqlite: %v", err)
-	}
-	db := bun.NewDB(sqldb, sqlitedialect.New())
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+// OpenPair returns two connection pools on one new, empty database, as two
+// app instances (or processes) sharing a database would hold them.
+func OpenPair(t testing.TB) (*bun.DB, *bun.DB) {
+	t.Helper()
+	dsn := newDSN(t)
+	return open(t, dsn), open(t, dsn)
 }
 
-// openPostgres creates a schema of t's own and returns a database whose
-// connections all search it first, so that tables of the same name in
-// parallel tests never meet. The schema is dropped when t ends.
-func openPostgres(t testing.TB) *bun.DB {
+// newDSN creates a new database on the current engine and returns its
+// DSN: a SQLite file in t's temporary directory, or a PostgreSQL schema
+// of t's own, dropped when t ends, that every connection searches first
+// (pgx sends parameters it does not know itself to the server as run-time
+// settings), so that tables of the same name in parallel tests never meet.
+func newDSN(t testing.TB) string {
+	t.Helper()
+	if current != Postgres {
+		return filepath.Join(t.TempDir(), "test.db")
+	}
 	schema := "t_" + strings.ToLower(rand.Text())
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("dbtest: create schema: %v", err)
 	}
+	// Registered before open's cleanups, so it runs after them, once
+	// every pool on the schema is closed.
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dbtest: drop schema: %v", err)
+		}
+	})
 	u, err := url.Parse(pgDSN)
 	if err != nil {
 		t.Fatalf("dbtest: %s: %v", EnvPostgres, err)
 	}
 	q := u.Query()
-	// pgx sends parameters it does not know itself to the server as
-	// run-time settings of every connection it opens.
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	sqldb, err := sql.Open("pgx", u.String())
+	return u.String()
+}
+
+// open opens dsn as an app would, closing it when t ends.
+func open(t testing.TB, dsn string) *bun.DB {
+	t.Helper()
+	db, err := database.Open(dsn)
 	if err != nil {
-		t.Fatalf("dbtest: open postgres: %v", err)
+		t.Fatalf("dbtest: %v", err)
 	}
-	// Parallel tests share one server; a pool per test keeps within its
-	// connection limit.
-	sqldb.SetMaxOpenConns(20)
-	db := bun.NewDB(sqldb, pgdialect.New())
-	t.Cleanup(func() {
-		_ = db.Close()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dbtest: drop schema: %v", err)
-		}
-	})
+	if current == Postgres {
+		// Parallel tests share one server; a small pool per test keeps
+		// within its connection limit.
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(4)
+	}
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 

@@ -1,0 +1,91 @@
+// Package database opens the bun database an autoapi app runs on, from one
+// DSN: a SQLite file, embedded, for a single machine, or a PostgreSQL
+// server, for several app instances sharing one database.
+package database
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+
+	// pgx through database/sql is the PostgreSQL driver: bun's own pgdriver
+	// has no release for bun v1.3, and pgx is the maintained driver of the
+	// Go ecosystem. Its errors carry the SQLSTATE, table and column that
+	// the handlers classify.
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// SQLitePragmas are the settings Open gives every SQLite connection unless
+// the DSN sets the same pragma itself:
+//
+//   - foreign_keys: SQLite enforces foreign keys only when asked;
+//   - journal_mode WAL: readers run alongside the writer and do not block
+//     it;
+//   - synchronous NORMAL: with WAL, commits no longer wait for the disk;
+//     a crash of the process loses nothing, a power loss may lose the
+//     last commits, and neither can corrupt the database;
+//   - busy_timeout: a writer that finds the database locked waits up to
+//     10 seconds instead of failing at once.
+var SQLitePragmas = []string{
+	"foreign_keys(1)",
+	"journal_mode(WAL)",
+	"synchronous(NORMAL)",
+	"busy_timeout(10000)",
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL server
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database dsn names: a PostgreSQL server for a
+// postgres:// or postgresql:// URL, otherwise a SQLite file (a path, or a
+// file: URI whose _pragma parameters override SQLitePragmas), created if
+// missing. It does not connect: the first query does, or db.PingContext.
+func Open(dsn string) (*bun.DB, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(dsn)
+	}
+	return openSQLite(dsn)
+}
+
+func openPostgres(dsn string) (*bun.DB, error) {
+	sqldb, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	// database/sql keeps only two idle connections by default, so a busy
+	// server would open and close connections all the time.
+	sqldb.SetMaxOpenConns(32)
+	sqldb.SetMaxIdleConns(32)
+	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+func openSQLite(dsn string) (*bun.DB, error) {
+	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("database: SQLite DSN %q: %w", dsn, err)
+	}
+	set := map[string]bool{}
+	for _, p := range q["_pragma"] {
+		name, _, _ := strings.Cut(p, "(")
+		set[strings.ToLower(strings.TrimSpace(name))] = true
+	}
+	for _, p := range SQLitePragmas {
+		if name, _, _ := strings.Cut(p, "("); !set[name] {
+			q.Add("_pragma", p)
+		}
+	}
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
