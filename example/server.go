@@ -38,6 +38,9 @@ type options struct {
 	// retention, when positive, is how long deleted rows are kept before
 	// the scheduled purge removes them (resources in kept excepted).
 	retention time.Duration
+	// skipMigrate leaves the schema alone at start: the deployment runs
+	// "example migrate" once instead, before its instances start.
+	skipMigrate bool
 }
 
 // newApp registers the example's models and overrides on db.
@@ -105,13 +108,23 @@ func newServer(ctx context.Context, db *bun.DB, o options) (*framework.App, *ech
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := app.Migrate(ctx); err != nil {
-		return nil, nil, err
-	}
-	if err := seed(ctx, db); err != nil {
-		return nil, nil, fmt.Errorf("seed: %w", err)
+	if !o.skipMigrate {
+		if err := migrate(ctx, app, db); err != nil {
+			return nil, nil, err
+		}
 	}
 	return app, app.NewEcho(), nil
+}
+
+// migrate creates what is missing of the schema and seeds the demo users.
+func migrate(ctx context.Context, app *framework.App, db *bun.DB) error {
+	if err := app.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := seed(ctx, db); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	return nil
 }
 
 // seed inserts the users behind the demo tokens into an empty database.

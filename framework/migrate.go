@@ -3,8 +3,10 @@ package framework
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/introspect"
 )
@@ -18,12 +20,16 @@ import (
 //   - it creates an index on each soft-delete column, which every
 //     live-rows query and the trash view filter on.
 //
-// Each change it makes is logged.
+// Tables are created parents first, whatever the order of registration:
+// PostgreSQL checks that the table a foreign key references exists.
+//
+// Each change it makes is logged. Migrate is meant to run once per
+// deployment, before the app instances start serving: several instances
+// creating the same tables at the same moment can fail on PostgreSQL.
 func (a *App) Migrate(ctx context.Context) error {
 	db := a.cfg.DB
 	log := a.cfg.Logger
-	for _, r := range a.resources {
-		desc := r.desc
+	for _, desc := range creationOrder(a.resources) {
 		model := desc.New().Interface()
 		exists, err := probe(ctx, db, desc, "1")
 		if err != nil {
@@ -121,4 +127,34 @@ func probe(ctx context.Context, db bun.IDB, desc *introspect.Resource, expr stri
 		return false, err2
 	}
 	return false, nil
+}
+
+// creationOrder lists the resources so that each comes after the
+// registered resources its belongs-to relations reference, keeping
+// registration order otherwise. A cycle of references is broken where it
+// closes; such tables need their foreign keys created by hand.
+func creationOrder(resources []*resource) []*introspect.Resource {
+	byType := make(map[reflect.Type]*introspect.Resource, len(resources))
+	for _, r := range resources {
+		byType[r.desc.Type] = r.desc
+	}
+	order := make([]*introspect.Resource, 0, len(resources))
+	seen := map[*introspect.Resource]bool{}
+	var visit func(*introspect.Resource)
+	visit = func(d *introspect.Resource) {
+		if seen[d] {
+			return
+		}
+		seen[d] = true
+		for _, rel := range d.Relations {
+			if parent := byType[rel.Related]; rel.Kind == schema.BelongsToRelation && parent != nil {
+				visit(parent)
+			}
+		}
+		order = append(order, d)
+	}
+	for _, r := range resources {
+		visit(r.desc)
+	}
+	return order
 }

@@ -168,3 +168,24 @@ func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
 		t.Fatalf("the trash view does not use the soft-delete index: %s\nquery: %s", text, trash)
 	}
 }
+
+// TestMigrateCreatesParentsFirst registers children before their parents:
+// Migrate still creates every table, each with its foreign key (which
+// PostgreSQL only accepts once the referenced table exists).
+func TestMigrateCreatesParentsFirst(t *testing.T) {
+	db := dbtest.Open(t)
+	db.RegisterModel((*BookLabel)(nil))
+	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{
+		registered[Chapter](), registered[Book](), registered[Author](),
+	}})
+	playSteps(t, h, []step{
+		{"author", adminToken, "POST", "/api/authors", `{"name":"ann","email":"ann@x.io"}`, 201, "", ""},
+		{"book", adminToken, "POST", "/api/books", `{"authorId":1,"title":"Go","qty":1,"price":1,"inStock":true}`, 201, "", ""},
+		{"chapter", adminToken, "POST", "/api/chapters", `{"bookId":1,"title":"Intro"}`, 201, "", ""},
+	})
+	// The foreign keys are there: the database refuses to remove a
+	// referenced author.
+	if _, err := h.db.NewDelete().TableExpr("authors").Where("id = 1").Exec(context.Background()); err == nil {
+		t.Fatal("an author with books was removed: the foreign key is missing")
+	}
+}
