@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -43,10 +44,22 @@ const DefaultAnonymousRole = "anonymous"
 type Enforcer struct {
 	casbin        *casbin.SyncedEnforcer
 	anonymousRole string
-	decisions     sync.Map // decisionKey -> bool
+
+	// changing serializes Update and Reload: casbin's LoadPolicy reads the
+	// adapter before it takes its write lock, so a reload running beside
+	// an update could put back the policy from before it.
+	changing sync.Mutex
+	// generation counts policy changes. A decision is cached under the
+	// generation it was asked in and read only in that one, so that a
+	// decision computed while the policy changed is never served after.
+	generation atomic.Uint64
+	decisions  sync.Map // decisionKey -> bool
 }
 
-type decisionKey struct{ sub, obj, act string }
+type decisionKey struct {
+	generation    uint64
+	sub, obj, act string
+}
 
 // EnforcerConfig configures NewEnforcer.
 type EnforcerConfig struct {
@@ -112,7 +125,7 @@ func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
 }
 
 func (e *Enforcer) enforce(sub, obj, act string) (bool, error) {
-	key := decisionKey{sub, obj, act}
+	key := decisionKey{e.generation.Load(), sub, obj, act}
 	if ok, hit := e.decisions.Load(key); hit {
 		return ok.(bool), nil
 	}
@@ -133,13 +146,23 @@ func (e *Enforcer) enforce(sub, obj, act string) (bool, error) {
 // and drops the cached decisions. With a policy adapter the change is
 // saved at once, and other instances load it on their next reload.
 func (e *Enforcer) Update(change func(*casbin.SyncedEnforcer) error) error {
-	defer e.decisions.Clear()
+	e.changing.Lock()
+	defer e.changing.Unlock()
+	defer e.changed()
 	return change(e.casbin)
 }
 
 // Reload loads the policy from its source again, so that changes another
 // instance saved through a shared adapter take effect here.
 func (e *Enforcer) Reload() error {
-	defer e.decisions.Clear()
+	e.changing.Lock()
+	defer e.changing.Unlock()
+	defer e.changed()
 	return e.casbin.LoadPolicy()
+}
+
+// changed starts a new generation of cached decisions.
+func (e *Enforcer) changed() {
+	e.generation.Add(1)
+	e.decisions.Clear()
 }

@@ -13,7 +13,8 @@ import (
 	// has no release for bun v1.3, and pgx is the maintained driver of the
 	// Go ecosystem. Its errors carry the SQLSTATE, table and column that
 	// the handlers classify.
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -56,10 +57,19 @@ func Open(dsn string) (*bun.DB, error) {
 }
 
 func openPostgres(dsn string) (*bun.DB, error) {
-	sqldb, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// bun writes every value into the SQL text itself, so each statement
+	// is new to the server: pgx's default, preparing and caching each
+	// one, would cost a round trip more per query and break behind a
+	// pooler in transaction mode. The simple protocol sends each in one
+	// message. A DSN that sets default_query_exec_mode keeps its own.
+	if !strings.Contains(dsn, "default_query_exec_mode") {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	}
+	sqldb := stdlib.OpenDB(*cfg)
 	// database/sql keeps only two idle connections by default, so a busy
 	// server would open and close connections all the time.
 	sqldb.SetMaxOpenConns(32)
