@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"reflect"
@@ -44,7 +43,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	if !utf8.Valid(raw) {
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
-	members, err := objectMembers(raw)
+	members, err := splitObject(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +53,8 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 		set  []*introspect.Field
 		errs []FieldError
 	)
-	for _, key := range slices.Sorted(maps.Keys(members)) {
+	for _, m := range members {
+		key := m.key
 		f, ok := res.FieldByJSON(key)
 		if ok && res.IsDeletionField(f) && !c.canSeeDeleted(res) {
 			// For a caller who may not see it, the column does not exist.
@@ -68,7 +68,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 			errs = append(errs, FieldError{Field: key, Message: "read-only field"})
 			continue
 		}
-		value := members[key]
+		value := m.value
 		if string(value) == "null" && !f.Nullable {
 			errs = append(errs, FieldError{Field: key, Message: "must not be null"})
 			continue
@@ -78,6 +78,10 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 			continue
 		}
 		target := f.Value(rec)
+		if f.PlainJSON && decodeScalar(target, value) {
+			set = append(set, f)
+			continue
+		}
 		// Decode into a fresh value so a failed decode leaves nothing half
 		// set, then copy it over.
 		fresh := reflect.New(target.Type())
@@ -98,9 +102,140 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	return set, nil
 }
 
-// objectMembers splits a JSON object into its members. It walks the
-// tokens rather than unmarshalling into a map, because a map would keep
-// the last of two equal keys silently; a repeated key is a 400.
+// member is one key of a JSON object and its raw value.
+type member struct {
+	key   string
+	value []byte
+}
+
+// splitObject splits the JSON object raw into its members, sorted by key
+// so that errors come in a stable order. A repeated key is a 400: a map
+// would keep the last of two silently.
+//
+// encoding/json offers no way to list an object's members without a
+// token-by-token Decoder, which allocates for every token and was the
+// largest cost of a create. So a valid object (json.Valid, which does not
+// allocate) is split here by a walk that only has to find where each
+// member ends; an invalid one goes to the Decoder, whose errors say where.
+func splitObject(raw []byte) ([]member, error) {
+	if !json.Valid(raw) {
+		_, err := objectMembers(raw)
+		if err == nil {
+			err = NewProblem(http.StatusBadRequest, "the request body is not valid JSON")
+		}
+		return nil, err
+	}
+	members := make([]member, 0, 8)
+	i := 1 // past the opening brace
+	for {
+		i = skipSpace(raw, i)
+		switch raw[i] {
+		case '}':
+			slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
+			for j := 1; j < len(members); j++ {
+				if members[j].key == members[j-1].key {
+					return nil, fieldProblem(members[j].key, "is given more than once")
+				}
+			}
+			return members, nil
+		case ',':
+			i++
+			continue
+		}
+		end := stringEnd(raw, i)
+		var key string
+		if quoted := raw[i:end]; bytes.IndexByte(quoted, '\\') < 0 {
+			key = string(quoted[1 : len(quoted)-1])
+		} else if err := json.Unmarshal(quoted, &key); err != nil {
+			return nil, NewProblem(http.StatusBadRequest, "the request body is not valid JSON")
+		}
+		i = skipSpace(raw, end) + 1 // past the colon
+		i = skipSpace(raw, i)
+		end = valueEnd(raw, i)
+		members = append(members, member{key: key, value: raw[i:end]})
+		i = end
+	}
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string starting at i.
+func stringEnd(raw []byte, i int) int {
+	for j := i + 1; j < len(raw); j++ {
+		switch raw[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(raw)
+}
+
+// valueEnd returns the index just past the JSON value starting at i.
+func valueEnd(raw []byte, i int) int {
+	switch raw[i] {
+	case '"':
+		return stringEnd(raw, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(raw); j++ {
+			switch raw[j] {
+			case '"':
+				j = stringEnd(raw, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(raw)
+	}
+	j := i
+	for j < len(raw) && !strings.ContainsRune(",}] \t\r\n", rune(raw[j])) {
+		j++
+	}
+	return j
+}
+
+// decodeScalar sets target from a plain JSON string, integer or boolean
+// without encoding/json's reflection, and reports whether it did. Anything
+// else, or anything it cannot take as is (escapes, fractions, overflow),
+// is left to json.Unmarshal, which also words the errors.
+func decodeScalar(target reflect.Value, value []byte) bool {
+	switch target.Kind() {
+	case reflect.String:
+		if n := len(value); n >= 2 && value[0] == '"' && value[n-1] == '"' && bytes.IndexByte(value, '\\') < 0 {
+			target.SetString(string(value[1 : len(value)-1]))
+			return true
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n, err := strconv.ParseInt(string(value), 10, target.Type().Bits()); err == nil {
+			target.SetInt(n)
+			return true
+		}
+	case reflect.Bool:
+		switch string(value) {
+		case "true":
+			target.SetBool(true)
+			return true
+		case "false":
+			target.SetBool(false)
+			return true
+		}
+	}
+	return false
+}
+
+// objectMembers splits a JSON object into its members with encoding/json's
+// Decoder, for the errors of an invalid body.
 func objectMembers(raw []byte) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	syntax := func(err error) error {

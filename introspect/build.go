@@ -389,6 +389,7 @@ func newField(bf *schema.Field) *Field {
 		Validate:  bf.StructField.Tag.Get("validate"),
 		Index:     bf.Index,
 		Type:      bf.StructField.Type,
+		PlainJSON: plainJSON(bf.StructField.Type, opts),
 		pk:        bf.IsPK,
 	}
 	if !f.Hidden {

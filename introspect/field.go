@@ -2,8 +2,10 @@ package introspect
 
 import (
 	"database/sql"
+	"encoding"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -111,6 +113,11 @@ type Field struct {
 	Index []int
 	// Type is the Go type of the field.
 	Type reflect.Type
+	// PlainJSON reports whether encoding/json decodes the field by its
+	// kind alone: a string, integer or boolean type with no UnmarshalJSON
+	// or UnmarshalText method and no ",string" option, which a body
+	// decoder may then read without encoding/json.
+	PlainJSON bool
 
 	// jsonKey is `"name":` pre-encoded for the response writer.
 	jsonKey []byte
@@ -211,4 +218,26 @@ var scannerType = reflect.TypeFor[sql.Scanner]()
 func encodeKey(name string) []byte {
 	b, _ := json.Marshal(name)
 	return append(b, ':')
+}
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// plainJSON computes Field.PlainJSON for a field of type t with json tag
+// options opts.
+func plainJSON(t reflect.Type, opts string) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	default:
+		return false
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if o == "string" {
+			return false
+		}
+	}
+	pt := reflect.PointerTo(t)
+	return !pt.Implements(jsonUnmarshalerType) && !pt.Implements(textUnmarshalerType)
 }
