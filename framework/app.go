@@ -46,9 +46,11 @@ type App struct {
 	authorizer handlers.Authorizer
 	enforcer   *auth.Enforcer
 	validator  *validator.Validate
-	resources  []*resource
-	byName     map[string]*resource
-	mounted    bool
+	// triggers creates the count triggers; nil with Config.ComputeCounts.
+	triggers  countTriggers
+	resources []*resource
+	byName    map[string]*resource
+	mounted   bool
 }
 
 type resource struct {
@@ -64,6 +66,11 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
+	if !cfg.ComputeCounts {
+		if app.triggers, err = countTriggersFor(cfg.DB.Dialect()); err != nil {
+			return nil, err
+		}
+	}
 	app.authorizer = cfg.Authorizer
 	if app.authorizer == nil {
 		e, err := auth.NewEnforcer(auth.EnforcerConfig{
@@ -206,6 +213,9 @@ func (a *App) Mount(r Router) {
 	r.Add(http.MethodGet, a.cfg.Prefix+"/permissions", handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		if a.triggers != nil {
+			ep.CountsTable = CountsTable
+		}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

@@ -39,6 +39,12 @@ type Config struct {
 	MaxFilterLength int
 	// MaxFilterConditions bounds the comparisons in one ?filter= (50).
 	MaxFilterConditions int
+	// ComputeCounts makes every list total a count over the table, instead
+	// of reading the totals without filters from CountsTable, which
+	// Migrate keeps with triggers. Set it when the triggers are unwelcome:
+	// on PostgreSQL every write to a table updates its one counts row, so
+	// writers of a very write-heavy table would queue on it.
+	ComputeCounts bool
 
 	// Authenticator resolves the caller; with none, every caller is
 	// anonymous.

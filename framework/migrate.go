@@ -18,7 +18,9 @@ import (
 //   - it adds a missing soft-delete (and deleted-by) column to an existing
 //     table whose model declares one;
 //   - it creates an index on each soft-delete column, which every
-//     live-rows query and the trash view filter on.
+//     live-rows query and the trash view filter on;
+//   - unless Config.ComputeCounts, it keeps each table's live and deleted
+//     row counts in CountsTable, through triggers.
 //
 // Tables are created parents first, whatever the order of registration:
 // PostgreSQL checks that the table a foreign key references exists.
@@ -29,7 +31,8 @@ import (
 func (a *App) Migrate(ctx context.Context) error {
 	db := a.cfg.DB
 	log := a.cfg.Logger
-	for _, desc := range creationOrder(a.resources) {
+	order := creationOrder(a.resources)
+	for _, desc := range order {
 		model := desc.New().Interface()
 		exists, err := probe(ctx, db, desc, "1")
 		if err != nil {
@@ -70,6 +73,9 @@ func (a *App) Migrate(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if a.triggers != nil {
+		return a.migrateCounts(ctx, order)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ type Receipt struct {
 }
 
 // capturedQueries records the SQL bun runs, so a test can explain the
-// very statement a request used.
+// very query a request used.
 type capturedQueries struct {
 	mu  sync.Mutex
 	sql []string
@@ -49,7 +49,7 @@ func (q *capturedQueries) find(t *testing.T, substr string) string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, s := range q.sql {
-		if strings.Contains(s, substr) {
+		if strings.HasPrefix(s, "SELECT ") && strings.Contains(s, substr) {
 			return s
 		}
 	}

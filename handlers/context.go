@@ -69,6 +69,10 @@ type Endpoint struct {
 	Validator *validator.Validate
 	// Hooks are the resource's lifecycle hooks, or nil.
 	Hooks *Hooks
+	// CountsTable names a table (columns tbl, live, deleted) holding the
+	// resource's row counts, kept right by the database; a list total
+	// without filters reads it instead of counting. "" counts always.
+	CountsTable string
 }
 
 // Context is what a handler, generated or custom, gets for one request.
