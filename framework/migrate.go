@@ -17,8 +17,9 @@ import (
 //   - it creates the tables that are missing, with their foreign keys;
 //   - it adds a missing soft-delete (and deleted-by) column to an existing
 //     table whose model declares one;
-//   - it creates an index on each soft-delete column, which every
-//     live-rows query and the trash view filter on;
+//   - it creates an index on each soft-delete column, which the trash
+//     view and purges search, and a partial index on the primary key of
+//     the live rows, which the default list walks;
 //   - unless Config.ComputeCounts, it keeps each table's live and deleted
 //     row counts in CountsTable, through triggers.
 //
@@ -52,7 +53,15 @@ func (a *App) Migrate(ctx context.Context) error {
 		}
 		if sd := desc.SoftDelete; sd != nil {
 			name := SoftDeleteIndexName(desc)
-			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", sd.Ident)
+			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?, ?", sd.Ident, desc.PK.Ident)
+			if err := a.createIndex(ctx, desc, name, q); err != nil {
+				return err
+			}
+			// The live rows in key order: the default list walks it and
+			// stops after one page, however many rows are deleted, and a
+			// count of live rows reads it alone.
+			name = LiveIndexName(desc)
+			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where("? IS NULL", sd.Ident)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
@@ -92,6 +101,12 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 		return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
 	}
 	return nil
+}
+
+// LiveIndexName is the name Migrate gives the partial index on a
+// soft-deletable resource's primary key over its live rows.
+func LiveIndexName(desc *introspect.Resource) string {
+	return fmt.Sprintf("idx_%s_live", desc.Table.Name)
 }
 
 // SoftDeleteIndexName is the name Migrate gives the index on a resource's

@@ -240,8 +240,11 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 		return nil, fieldProblem(paramCursor, "cannot be combined with offset or page")
 	}
 	if rq.sort == nil && rq.onlyDeleted {
-		// The trash view shows the latest deletions first.
-		rq.sort = []sortKey{{field: res.SoftDelete, desc: true}}
+		// The trash view shows the latest deletions first, and of rows
+		// deleted at one instant (a cascade) the highest key first: the
+		// order of the soft-delete index (column, key) read backwards, so
+		// a page never sorts the whole trash.
+		rq.sort = []sortKey{{field: res.SoftDelete, desc: true}, {field: res.PK, desc: true}}
 	}
 	if !slices.ContainsFunc(rq.sort, func(k sortKey) bool { return k.field == res.PK }) {
 		// The key breaks ties, so pages are stable and cursors exact.

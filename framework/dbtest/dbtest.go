@@ -297,3 +297,10 @@ func (p Plan) Scans() bool {
 	}
 	return false
 }
+
+// Sorts reports whether the plan sorts rows itself rather than reading
+// them in order from an index.
+func (p Plan) Sorts() bool {
+	s := string(p)
+	return strings.Contains(s, "TEMP B-TREE") || strings.Contains(s, "Sort  (") || strings.Contains(s, "Sort Key")
+}

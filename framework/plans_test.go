@@ -1,0 +1,89 @@
+package framework_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
+)
+
+// TestQueryPlansUseIndexes explains the queries that real requests ran,
+// on the engine under test, and requires each to search an index rather
+// than read the whole table (or sort it): these are the queries whose cost
+// must stay flat as a table grows.
+func TestQueryPlansUseIndexes(t *testing.T) {
+	db := dbtest.Open(t)
+	queries := &capturedQueries{}
+	db.AddQueryHook(queries)
+	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[BenchPost](), registered[Member]()}})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	rows := make([]BenchPost, 2000)
+	for i := range rows {
+		rows[i] = BenchPost{UserID: int64(i%7 + 1), Title: fmt.Sprintf("post %d", i), Views: int64(i % 100), CreatedAt: now, UpdatedAt: now}
+		if i%2 == 1 {
+			rows[i].DeletedAt = &now
+		}
+	}
+	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	members := make([]Member, 2000)
+	for i := range members {
+		members[i] = Member{Email: fmt.Sprintf("m%d@x.io", i), Team: "red", Badge: int64(i)}
+	}
+	if _, err := db.NewInsert().Model(&members).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if dbtest.Current() == dbtest.Postgres {
+		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name, url, query string
+		// indexes are those the plan may search, "" for the primary key.
+		// The soft-delete index serves the live rows in key order as well
+		// as the partial one: NULL first, then the key.
+		indexes []string
+		// oneRow: at most one row matches, so sorting it costs nothing.
+		oneRow bool
+	}{
+		{"live list in key order", "/api/bench_posts?count=false", `IS NULL)) ORDER BY "id" ASC LIMIT 21`, []string{"idx_bench_posts_live", "idx_bench_posts_deleted_at"}, false},
+		{"cursor page", "/api/bench_posts?count=false&sort=id&cursor=", `"id" > `, []string{"idx_bench_posts_live", "idx_bench_posts_deleted_at"}, false},
+		{"trash view", "/api/bench_posts?onlyDeleted=true&count=false", `"deleted_at" IS NOT NULL`, []string{"idx_bench_posts_deleted_at"}, false},
+		{"lookup by id", "/api/bench_posts/41", `"id" = 41`, []string{""}, true},
+		{"lookup by a unique field", "/api/members?email=m7@x.io&count=false", `"email" = 'm7@x.io'`, []string{"uq_members_email"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := c.url
+			if url == "/api/bench_posts?count=false&sort=id&cursor=" {
+				url = "/api/bench_posts?count=false&sort=id&limit=100&cursor=" + nextCursor(t, h, "/api/bench_posts?count=false&sort=id&limit=100")
+			}
+			if rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: url}); rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())
+			}
+			q := queries.find(t, c.query)
+			plan := dbtest.Explain(t, db, q)
+			if !slices.ContainsFunc(c.indexes, plan.UsesIndex) || plan.Scans() || (plan.Sorts() && !c.oneRow) {
+				t.Fatalf("%s: the plan does not search one of %q, without a scan or a sort:\n%s\nquery: %s", c.name, c.indexes, plan, q)
+			}
+		})
+	}
+}
+
+// nextCursor returns the nextCursor of the list at url.
+func nextCursor(t *testing.T, h *harness, url string) string {
+	t.Helper()
+	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: url})
+	next, ok := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
+	if rec.Code != http.StatusOK || !ok {
+		t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())
+	}
+	return next
+}
