@@ -1,0 +1,402 @@
+// Command loadtest measures the example API over real HTTP. It builds the
+// example, migrates a fresh database and seeds it (by default 100,000
+// posts, half of them soft-deleted, and a comment on every tenth post, all live), starts
+// the example server on it, and drives a mix of requests at a given
+// concurrency for a given time with vegeta's attacker. It prints, per
+// endpoint, throughput, p50/p90/p99 latency and errors as a markdown table,
+// and exits non-zero when any request failed.
+//
+//	go run ./example/loadtest [-posts 100000] [-duration 10s] [-concurrency 8] [-db postgres://...]
+//	    [-mix list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10]
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/framework/database"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+// endpoints are the request kinds of the mix, in report order.
+var endpoints = []string{"list", "filtered", "deep", "get", "create", "deleterestore"}
+
+func run() error {
+	posts := flag.Int("posts", 100_000, "posts to seed, every other one soft-deleted")
+	duration := flag.Duration("duration", 10*time.Second, "how long to drive the load")
+	concurrency := flag.Int("concurrency", 8, "requests in flight at once")
+	dsn := flag.String("db", "", "database: a SQLite file or an empty PostgreSQL database (default: a new SQLite file in a temporary directory)")
+	mixFlag := flag.String("mix", "list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10", "weights of the request kinds")
+	flag.Parse()
+
+	mix, err := parseMix(*mixFlag)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "autoapi-loadtest")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *dsn == "" {
+		*dsn = filepath.Join(dir, "loadtest.db")
+	}
+
+	bin := filepath.Join(dir, "example")
+	fmt.Fprintln(os.Stderr, "building the example")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/autoapi-go/autoapi/example").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "migrate", "-db", *dsn).CombinedOutput(); err != nil {
+		return fmt.Errorf("example migrate: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	fmt.Fprintf(os.Stderr, "seeding %d posts\n", *posts)
+	ids, err := seed(ctx, *dsn, *posts)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	server := exec.Command(bin, "-db", *dsn, "-addr", addr, "-migrate=false")
+	server.Stdout, server.Stderr = io.Discard, os.Stderr
+	if err := server.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
+	base := "http://" + addr + "/api"
+	if err := waitUp(base + "/posts?limit=1"); err != nil {
+		return err
+	}
+	deep, err := middleCursor(base, *posts/4)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(os.Stderr, "driving %v at concurrency %d\n", *duration, *concurrency)
+	t := &targets{base: base, mix: mix, live: ids.live, deep: deep, pairs: make(chan int64, len(ids.alices))}
+	for _, id := range ids.alices {
+		t.pairs <- id
+	}
+	transport := &http.Transport{MaxIdleConnsPerHost: *concurrency, IdleConnTimeout: time.Minute}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &pairTransport{next: transport, pairs: t.pairs}}
+	attacker := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(uint64(*concurrency)),
+		vegeta.MaxWorkers(uint64(*concurrency)))
+	metrics := map[string]*vegeta.Metrics{}
+	for _, name := range endpoints {
+		metrics[name] = &vegeta.Metrics{}
+	}
+	var failures []string
+	for res := range attacker.Attack(t.next, vegeta.Rate{Freq: 0}, *duration, "mix") {
+		kind := kindOf(res.Method, res.URL)
+		metrics[kind].Add(res)
+		if (res.Code < 200 || res.Code >= 300) && len(failures) < 10 {
+			failures = append(failures, fmt.Sprintf("%s %s: %d %s %s", res.Method, res.URL, res.Code, res.Error, bytes.TrimSpace(res.Body)))
+		}
+	}
+	fmt.Printf("%d posts (half soft-deleted), concurrency %d, %v, database %s\n\n", *posts, *concurrency, *duration, engine(*dsn))
+	fmt.Println("| Endpoint | Requests | Throughput (req/s) | p50 | p90 | p99 | Errors |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	errorsTotal := 0
+	for _, name := range endpoints {
+		m := metrics[name]
+		m.Close()
+		if m.Requests == 0 {
+			continue
+		}
+		errs := int(m.Requests) - int(float64(m.Requests)*m.Success+0.5)
+		errorsTotal += errs
+		fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %d |\n", label(name), m.Requests, float64(m.Requests)/duration.Seconds(),
+			ms(m.Latencies.P50), ms(m.Latencies.P90), ms(m.Latencies.P99), errs)
+	}
+	for _, f := range failures {
+		fmt.Fprintln(os.Stderr, "failed:", f)
+	}
+	if errorsTotal > 0 {
+		return fmt.Errorf("%d requests failed", errorsTotal)
+	}
+	return nil
+}
+
+func label(kind string) string {
+	return map[string]string{
+		"list":          "list, first page (counted)",
+		"filtered":      "list, two-condition filter",
+		"deep":          "list, cursor page mid-table",
+		"get":           "get by id",
+		"create":        "create",
+		"deleterestore": "delete + restore",
+	}[kind]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func engine(dsn string) string {
+	if database.IsPostgres(dsn) {
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
+
+func parseMix(s string) (map[string]int, error) {
+	mix := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(weight)
+		if !ok || err != nil || n < 0 || !contains(endpoints, name) {
+			return nil, fmt.Errorf("-mix: %q is not kind=weight with a kind among %v", part, endpoints)
+		}
+		mix[name] = n
+	}
+	return mix, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// seeded are the keys the mix draws on: live posts to get, and alice's
+// live posts to delete and restore.
+type seeded struct{ live, alices []int64 }
+
+// seed inserts the posts (user 2, alice, and user 3, bob, in turn, every
+// other one deleted) and a comment on every tenth post, all live, in one transaction.
+func seed(ctx context.Context, dsn string, n int) (seeded, error) {
+	db, err := database.Open(dsn)
+	if err != nil {
+		return seeded{}, err
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	var ids seeded
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		const batch = 1000
+		for start := 0; start < n; start += batch {
+			var rows []map[string]any
+			for i := start; i < min(n, start+batch); i++ {
+				var deleted any
+				if i%2 == 1 {
+					deleted = now
+				}
+				rows = append(rows, map[string]any{"user_id": 2 + (i/2)%2, "title": fmt.Sprintf("post %d", i),
+					"content": "load", "views": i % 100, "created_at": now, "updated_at": now, "deleted_at": deleted})
+			}
+			for _, row := range rows {
+				if _, err := tx.NewInsert().Model(&row).TableExpr("posts").Exec(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO comments (post_id, user_id, body, created_at)
+			SELECT id, user_id, 'a comment', created_at FROM posts WHERE id % 10 = 1`)
+		return err
+	})
+	if err != nil {
+		return ids, err
+	}
+	var rows []struct {
+		ID     int64
+		UserID int64
+	}
+	if err := db.NewSelect().TableExpr("posts").Column("id", "user_id").Where("deleted_at IS NULL").Scan(ctx, &rows); err != nil {
+		return ids, err
+	}
+	for _, r := range rows {
+		ids.live = append(ids.live, r.ID)
+		if r.UserID == 2 && len(ids.alices) < 1000 {
+			ids.alices = append(ids.alices, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitUp(url string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("the example server did not start")
+}
+
+// middleCursor walks the live posts 100 a page until skip are behind and
+// returns the cursor of the next page.
+func middleCursor(base string, skip int) (string, error) {
+	cursor := ""
+	for seen := 0; seen < skip; seen += 100 {
+		url := base + "/posts?count=false&limit=100"
+		if cursor != "" {
+			url += "&cursor=" + cursor
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			return "", err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return "", err
+		}
+		const key = `"nextCursor":"`
+		i := bytes.Index(body, []byte(key))
+		if i < 0 {
+			break
+		}
+		rest := body[i+len(key):]
+		cursor = string(rest[:bytes.IndexByte(rest, '"')])
+	}
+	return cursor, nil
+}
+
+// targets picks each request of the mix.
+type targets struct {
+	base  string
+	mix   map[string]int
+	live  []int64
+	deep  string
+	pairs chan int64
+	mu    sync.Mutex
+	rng   *rand.Rand
+}
+
+var alice = http.Header{"Authorization": {"Bearer alice-token"}}
+
+func (t *targets) next(tgt *vegeta.Target) error {
+	t.mu.Lock()
+	if t.rng == nil {
+		t.rng = rand.New(rand.NewPCG(1, 2))
+	}
+	total := 0
+	for _, w := range t.mix {
+		total += w
+	}
+	r := t.rng.IntN(max(total, 1))
+	kind := ""
+	for _, name := range endpoints {
+		if r < t.mix[name] {
+			kind = name
+			break
+		}
+		r -= t.mix[name]
+	}
+	id := t.live[t.rng.IntN(len(t.live))]
+	t.mu.Unlock()
+
+	tgt.Header = alice.Clone()
+	tgt.Method, tgt.Body = http.MethodGet, nil
+	switch kind {
+	case "list":
+		tgt.URL = t.base + "/posts"
+	case "filtered":
+		tgt.URL = t.base + "/posts?views%5Bgte%5D=50&userId=2&count=false"
+	case "deep":
+		tgt.URL = t.base + "/posts?count=false&cursor=" + t.deep
+	case "get":
+		tgt.URL = t.base + "/posts/" + strconv.FormatInt(id, 10)
+	case "create":
+		tgt.Method, tgt.URL = http.MethodPost, t.base+"/posts"
+		tgt.Body = []byte(`{"title":"load","content":"created under load"}`)
+		tgt.Header.Set("Content-Type", "application/json")
+	case "deleterestore":
+		// One of alice's posts no other pair is using; pairTransport
+		// deletes it, restores it and gives it back.
+		tgt.Method = http.MethodDelete
+		tgt.URL = t.base + "/posts/" + strconv.FormatInt(<-t.pairs, 10)
+		tgt.Header.Set(pairHeader, "1")
+	}
+	return nil
+}
+
+// pairHeader marks a DELETE that pairTransport follows with its restore.
+const pairHeader = "X-Loadtest-Pair"
+
+// pairTransport runs a delete + restore pair as one measured request, so
+// that the restore always follows its own delete: vegeta's attacker sends
+// independent requests, in no order.
+type pairTransport struct {
+	next  http.RoundTripper
+	pairs chan int64
+}
+
+func (p *pairTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get(pairHeader) == "" {
+		return p.next.RoundTrip(req)
+	}
+	id, _ := strconv.ParseInt(filepath.Base(req.URL.Path), 10, 64)
+	defer func() { p.pairs <- id }()
+	req.Header.Del(pairHeader)
+	resp, err := p.next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	restore, err := http.NewRequestWithContext(req.Context(), http.MethodPost, req.URL.String()+"/restore", nil)
+	if err != nil {
+		return nil, err
+	}
+	restore.Header = req.Header.Clone()
+	return p.next.RoundTrip(restore)
+}
+
+// kindOf tells which endpoint of the mix a result belongs to.
+func kindOf(method, url string) string {
+	switch {
+	case method == http.MethodDelete:
+		return "deleterestore"
+	case method == http.MethodPost:
+		return "create"
+	case strings.Contains(url, "cursor="):
+		return "deep"
+	case strings.Contains(url, "views%5Bgte%5D"):
+		return "filtered"
+	case strings.Contains(url, "/posts/"):
+		return "get"
+	}
+	return "list"
+}
