@@ -42,7 +42,7 @@ func main() {
 }
 
 // endpoints are the request kinds of the mix, in report order.
-var endpoints = []string{"list", "filtered", "deep", "get", "create", "deleterestore"}
+var endpoints = []string{"list", "listnocount", "filtered", "deep", "get", "create", "deleterestore"}
 
 func run() error {
 	posts := flag.Int("posts", 100_000, "posts to seed, every other one soft-deleted")
@@ -147,6 +147,7 @@ func run() error {
 func label(kind string) string {
 	return map[string]string{
 		"list":          "list, first page (counted)",
+		"listnocount":   "list, first page (count=false)",
 		"filtered":      "list, two-condition filter",
 		"deep":          "list, cursor page mid-table",
 		"get":           "get by id",
@@ -332,6 +333,8 @@ func (t *targets) next(tgt *vegeta.Target) error {
 	switch kind {
 	case "list":
 		tgt.URL = t.base + "/posts"
+	case "listnocount":
+		tgt.URL = t.base + "/posts?count=false"
 	case "filtered":
 		tgt.URL = t.base + "/posts?views%5Bgte%5D=50&userId=2&count=false"
 	case "deep":
@@ -397,6 +400,8 @@ func kindOf(method, url string) string {
 		return "filtered"
 	case strings.Contains(url, "/posts/"):
 		return "get"
+	case strings.HasSuffix(url, "count=false"):
+		return "listnocount"
 	}
 	return "list"
 }

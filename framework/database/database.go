@@ -39,6 +39,11 @@ var SQLitePragmas = []string{
 	"busy_timeout(10000)",
 }
 
+// SQLiteMaxConns is the size of the connection pool Open gives a SQLite
+// database: readers beyond it wait for a connection. Change it with
+// db.SetMaxOpenConns and db.SetMaxIdleConns.
+const SQLiteMaxConns = 16
+
 // IsPostgres reports whether dsn names a PostgreSQL server
 // (postgres:// or postgresql://) rather than a SQLite file.
 func IsPostgres(dsn string) bool {
@@ -47,8 +52,8 @@ func IsPostgres(dsn string) bool {
 
 // Open opens the database dsn names: a PostgreSQL server for a
 // postgres:// or postgresql:// URL, otherwise a SQLite file (a path, or a
-// file: URI whose _pragma parameters override SQLitePragmas), created if
-// missing. It does not connect: the first query does, or db.PingContext.
+// file: URI whose _pragma parameters override SQLitePragmas, and whose
+// _txlock overrides "immediate"), created if missing. It does not connect: the first query does, or db.PingContext.
 func Open(dsn string) (*bun.DB, error) {
 	if IsPostgres(dsn) {
 		return openPostgres(dsn)
@@ -93,9 +98,22 @@ func openSQLite(dsn string) (*bun.DB, error) {
 			q.Add("_pragma", p)
 		}
 	}
+	if !q.Has("_txlock") {
+		// Every transaction the framework opens writes. Taking the write
+		// lock at BEGIN makes it wait its turn under busy_timeout; a
+		// deferred one that read first could not upgrade its lock after
+		// another writer committed, and would fail at once.
+		q.Set("_txlock", "immediate")
+	}
 	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	// WAL lets every connection read while one writes; keeping them open
+	// spares a busy server from opening a connection (and running the
+	// pragmas) per request, which database/sql's default of two idle
+	// connections would not.
+	sqldb.SetMaxOpenConns(SQLiteMaxConns)
+	sqldb.SetMaxIdleConns(SQLiteMaxConns)
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
 }
