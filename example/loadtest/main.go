@@ -202,21 +202,23 @@ func seed(ctx context.Context, dsn string, n int) (seeded, error) {
 	now := time.Now().UTC()
 	var ids seeded
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		const batch = 1000
+		const batch = 500
 		for start := 0; start < n; start += batch {
-			var rows []map[string]any
+			var (
+				values []string
+				args   []any
+			)
 			for i := start; i < min(n, start+batch); i++ {
 				var deleted any
 				if i%2 == 1 {
 					deleted = now
 				}
-				rows = append(rows, map[string]any{"user_id": 2 + (i/2)%2, "title": fmt.Sprintf("post %d", i),
-					"content": "load", "views": i % 100, "created_at": now, "updated_at": now, "deleted_at": deleted})
+				values = append(values, "(?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, 2+(i/2)%2, fmt.Sprintf("post %d", i), "load", i%100, now, now, deleted)
 			}
-			for _, row := range rows {
-				if _, err := tx.NewInsert().Model(&row).TableExpr("posts").Exec(ctx); err != nil {
-					return err
-				}
+			q := "INSERT INTO posts (user_id, title, content, views, created_at, updated_at, deleted_at) VALUES " + strings.Join(values, ", ")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO comments (post_id, user_id, body, created_at)
