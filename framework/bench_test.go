@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -73,17 +72,7 @@ func benchSetup(b *testing.B) (generated, hand *echo.Echo) {
 	if err := app.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	now := time.Now().UTC()
-	rows := make([]BenchPost, benchRows)
-	for i := range rows {
-		rows[i] = BenchPost{UserID: int64(i%7 + 1), Title: fmt.Sprintf("post %d", i), Views: int64(i % 100), CreatedAt: now, UpdatedAt: now}
-		if i%2 == 1 {
-			rows[i].DeletedAt = &now
-		}
-	}
-	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		b.Fatal(err)
-	}
+	seedBenchPosts(b, db, benchRows)
 	return app.NewEcho(), handWritten(db)
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/autoapi-go/autoapi/framework"
 	"github.com/autoapi-go/autoapi/framework/dbtest"
@@ -22,17 +21,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 	db.AddQueryHook(queries)
 	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[BenchPost](), registered[Member]()}})
 	ctx := context.Background()
-	now := time.Now().UTC()
-	rows := make([]BenchPost, 2000)
-	for i := range rows {
-		rows[i] = BenchPost{UserID: int64(i%7 + 1), Title: fmt.Sprintf("post %d", i), Views: int64(i % 100), CreatedAt: now, UpdatedAt: now}
-		if i%2 == 1 {
-			rows[i].DeletedAt = &now
-		}
-	}
-	if _, err := db.NewInsert().Model(&rows).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	seedBenchPosts(t, db, 2000)
 	members := make([]Member, 2000)
 	for i := range members {
 		members[i] = Member{Email: fmt.Sprintf("m%d@x.io", i), Team: "red", Badge: int64(i)}

@@ -91,7 +91,7 @@ func scaleApp(b *testing.B, db *bun.DB, compute bool) *echo.Echo {
 
 // seedBenchPosts inserts n posts, every other one soft-deleted, in
 // batches inside one transaction.
-func seedBenchPosts(b *testing.B, db *bun.DB, n int) {
+func seedBenchPosts(b testing.TB, db *bun.DB, n int) {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
