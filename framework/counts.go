@@ -3,7 +3,9 @@ package framework
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"hash/fnv"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -28,14 +30,15 @@ type countRow struct {
 	Deleted int64  `bun:"deleted,notnull"`
 }
 
-// countTriggers writes, for one engine, the statements that create the
-// triggers keeping a table's row in CountsTable. Trigger syntax is the
+// countTriggers writes, for one engine, the statements that (re)create
+// the triggers keeping a table's row in CountsTable. Trigger syntax is the
 // one thing the engines do not share; the implementation is picked once,
 // from the dialect, when the App is made.
 type countTriggers interface {
-	// create returns the statements creating the triggers of table
-	// (quoted) with soft-delete column sd (quoted; "" for none), named
-	// after prefix, unless they exist.
+	// create returns the statements that drop the triggers of table
+	// (quoted) named after prefix, if they exist, and create them anew for
+	// soft-delete column sd (quoted; "" for none). key is the table's name
+	// as a SQL string.
 	create(prefix, table, sd, key string) []string
 }
 
@@ -49,29 +52,30 @@ func countTriggersFor(d schema.Dialect) (countTriggers, error) {
 	return nil, fmt.Errorf("framework: no count triggers for the %s dialect; set Config.ComputeCounts", d.Name())
 }
 
-// deltas returns the live and deleted increments of a row as SQL
-// integer expressions over row (NEW or OLD).
-func deltas(row, sd, asInt string) (live, deleted string) {
-	if sd == "" {
-		return "1", "0"
+// countUpdate is the statement adding (sign "+") or taking away ("-") the
+// row row (NEW or OLD) to the counts of key; asInt casts a condition to an
+// integer where the engine needs it.
+func countUpdate(row, sign, sd, key, asInt string) string {
+	live, deleted := "1", "0"
+	if sd != "" {
+		live, deleted = "("+row+"."+sd+" IS NULL)"+asInt, "("+row+"."+sd+" IS NOT NULL)"+asInt
 	}
-	return "(" + row + "." + sd + " IS NULL)" + asInt, "(" + row + "." + sd + " IS NOT NULL)" + asInt
+	return "UPDATE " + CountsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
 }
 
 type sqliteTriggers struct{}
 
 func (sqliteTriggers) create(prefix, table, sd, key string) []string {
-	update := func(row, sign string) string {
-		live, deleted := deltas(row, sd, "")
-		return "UPDATE " + CountsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
+	var stmts []string
+	for _, suffix := range []string{"_ins", "_del", "_upd"} {
+		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`"`)
 	}
-	stmts := []string{
-		`CREATE TRIGGER IF NOT EXISTS "` + prefix + `_ins" AFTER INSERT ON ` + table + ` BEGIN ` + update("NEW", "+") + ` END`,
-		`CREATE TRIGGER IF NOT EXISTS "` + prefix + `_del" AFTER DELETE ON ` + table + ` BEGIN ` + update("OLD", "-") + ` END`,
-	}
+	stmts = append(stmts,
+		`CREATE TRIGGER "`+prefix+`_ins" AFTER INSERT ON `+table+` BEGIN `+countUpdate("NEW", "+", sd, key, "")+` END`,
+		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+countUpdate("OLD", "-", sd, key, "")+` END`)
 	if sd != "" {
-		stmts = append(stmts, `CREATE TRIGGER IF NOT EXISTS "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
-			` WHEN (OLD.`+sd+` IS NULL) <> (NEW.`+sd+` IS NULL) BEGIN `+update("OLD", "-")+" "+update("NEW", "+")+` END`)
+		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
+			` WHEN (OLD.`+sd+` IS NULL) <> (NEW.`+sd+` IS NULL) BEGIN `+countUpdate("OLD", "-", sd, key, "")+" "+countUpdate("NEW", "+", sd, key, "")+` END`)
 	}
 	return stmts
 }
@@ -79,31 +83,38 @@ func (sqliteTriggers) create(prefix, table, sd, key string) []string {
 type pgTriggers struct{}
 
 func (pgTriggers) create(prefix, table, sd, key string) []string {
-	update := func(row, sign string) string {
-		live, deleted := deltas(row, sd, "::int")
-		return "UPDATE " + CountsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
-	}
 	fn := `"` + prefix + `"`
-	stmts := []string{
-		`CREATE OR REPLACE FUNCTION ` + fn + `() RETURNS trigger LANGUAGE plpgsql AS $$
+	var stmts []string
+	for _, suffix := range []string{"_insdel", "_upd", "_trunc"} {
+		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`" ON `+table)
+	}
+	// SET search_path FROM CURRENT: the function finds CountsTable in the
+	// schema it was created for, whatever the search path of the session
+	// that writes.
+	stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-	IF TG_OP <> 'INSERT' THEN ` + update("OLD", "-") + ` END IF;
-	IF TG_OP <> 'DELETE' THEN ` + update("NEW", "+") + ` END IF;
+	IF TG_OP = 'TRUNCATE' THEN
+		UPDATE `+CountsTable+` SET live = 0, deleted = 0 WHERE tbl = `+key+`;
+		RETURN NULL;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN `+countUpdate("OLD", "-", sd, key, "::int")+` END IF;
+	IF TG_OP <> 'DELETE' THEN `+countUpdate("NEW", "+", sd, key, "::int")+` END IF;
 	RETURN NULL;
 END $$`,
-		`CREATE OR REPLACE TRIGGER "` + prefix + `_insdel" AFTER INSERT OR DELETE ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ` + fn + `()`,
-	}
+		`CREATE TRIGGER "`+prefix+`_insdel" AFTER INSERT OR DELETE ON `+table+` FOR EACH ROW EXECUTE FUNCTION `+fn+`()`,
+		`CREATE TRIGGER "`+prefix+`_trunc" AFTER TRUNCATE ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+fn+`()`)
 	if sd != "" {
-		stmts = append(stmts, `CREATE OR REPLACE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
+		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
 			` FOR EACH ROW WHEN ((OLD.`+sd+` IS NULL) IS DISTINCT FROM (NEW.`+sd+` IS NULL)) EXECUTE FUNCTION `+fn+`()`)
 	}
 	return stmts
 }
 
-// migrateCounts creates CountsTable, and for each resource its triggers
-// and, when it has none yet, its row, counted in the same transaction as
-// the triggers are created: the triggers lock out writers until it
-// commits, so no write falls between the count and the triggers.
+// migrateCounts creates CountsTable and, for each resource, recreates its
+// triggers and counts its rows afresh, in one transaction: creating the
+// triggers locks writers out of the table until it commits, so no write
+// falls between the count and the triggers, and a table that was
+// recreated, or gained a soft-delete column, starts from a true count.
 func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resource) error {
 	db := a.cfg.DB
 	if _, err := db.NewCreateTable().Model((*countRow)(nil)).IfNotExists().Exec(ctx); err != nil {
@@ -116,14 +127,15 @@ func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resourc
 				sd = string(desc.SoftDelete.Ident)
 			}
 			key := db.QueryGen().FormatQuery("?", desc.Table.Name)
-			prefix := "autoapi_count_" + desc.Table.Name
+			prefix := shortName("autoapi_count_"+desc.Table.Name, 8)
 			for _, stmt := range a.triggers.create(prefix, string(desc.Table.SQLName), sd, key) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return err
 				}
 			}
-			exists, err := tx.NewSelect().Model((*countRow)(nil)).Where("tbl = ?", desc.Table.Name).Exists(ctx)
-			if err != nil || exists {
+			var before countRow
+			err := tx.NewSelect().Model(&before).Where("tbl = ?", desc.Table.Name).Scan(ctx)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 			row := countRow{Table: desc.Table.Name}
@@ -133,13 +145,17 @@ func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resourc
 				deleted = "COALESCE(SUM(CASE WHEN " + sd + " IS NULL THEN 0 ELSE 1 END), 0)"
 			}
 			if err := tx.NewSelect().TableExpr("?", desc.Table.SQLName).
-				ColumnExpr(live).ColumnExpr(deleted).Scan(ctx, &row.Live, &row.Deleted); err != nil && err != sql.ErrNoRows {
+				ColumnExpr(live).ColumnExpr(deleted).Scan(ctx, &row.Live, &row.Deleted); err != nil {
 				return err
 			}
-			if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			if before == row {
+				return nil
+			}
+			if _, err := tx.NewInsert().Model(&row).On("CONFLICT (tbl) DO UPDATE").
+				Set("live = EXCLUDED.live").Set("deleted = EXCLUDED.deleted").Exec(ctx); err != nil {
 				return err
 			}
-			a.cfg.Logger.InfoContext(ctx, "migrate: counting rows", "table", desc.Table.Name, "live", row.Live, "deleted", row.Deleted)
+			a.cfg.Logger.InfoContext(ctx, "migrate: counted rows", "table", desc.Table.Name, "live", row.Live, "deleted", row.Deleted)
 			return nil
 		})
 		if err != nil {
@@ -147,4 +163,18 @@ func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resourc
 		}
 	}
 	return nil
+}
+
+// shortName is name when it fits PostgreSQL's 63-byte identifiers with
+// room for a suffix of reserve bytes; a longer one is cut and given a hash
+// of the whole, so that two long names never meet where the database
+// would cut them to the same.
+func shortName(name string, reserve int) string {
+	limit := 63 - reserve
+	if len(name) <= limit {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s_%08x", name[:limit-9], h.Sum32())
 }

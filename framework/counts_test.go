@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // TestCountsTableStaysExact drives every kind of write (create, delete,
-// restore, cascades, bulk, permanent delete, purge, and SQL from outside
-// the app) and after each one compares the totals read from the counts
+// restore, cascades, bulk, permanent delete, purge, SQL from outside the
+// app, SQLite's INSERT OR REPLACE, PostgreSQL's TRUNCATE, a table dropped
+// and migrated again) and after each one compares the totals read from the counts
 // table with the totals an app counting every time gives, on the same
 // database, for each view of the rows.
 func TestCountsTableStaysExact(t *testing.T) {
@@ -76,4 +78,39 @@ func TestCountsTableStaysExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("a purge")
+
+	// Writes that bypass row-by-row DML.
+	for _, r := range []request{
+		{Token: userToken, Method: "POST", URL: "/api/tags", Body: `{"name":"u","qty":1}`},
+		{Token: userToken, Method: "POST", URL: "/api/tags", Body: `{"name":"v","qty":1}`},
+	} {
+		if rec := kept.do(t, r); rec.Code != 201 {
+			t.Fatalf("%s %s: %d %s", r.Method, r.URL, rec.Code, rec.Body.String())
+		}
+	}
+	replace := `INSERT OR REPLACE INTO tags (id, name, qty) SELECT id, name, 9 FROM tags WHERE name = 'u'`
+	if dbtest.Current() == dbtest.Postgres {
+		replace = `TRUNCATE tags`
+	}
+	if _, err := kept.db.ExecContext(ctx, replace); err != nil {
+		t.Fatal(err)
+	}
+	check(replace)
+
+	// A table dropped and created again by Migrate starts from its true
+	// count, not the old row.
+	if _, err := kept.db.ExecContext(ctx, `DROP TABLE tags`); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.app.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("tags dropped and migrated again")
+
+	// Without the counts table at all (a schema this app did not migrate),
+	// totals are counted.
+	if _, err := kept.db.ExecContext(ctx, `DROP TABLE `+framework.CountsTable); err != nil {
+		t.Fatal(err)
+	}
+	check("the counts table dropped")
 }

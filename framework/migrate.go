@@ -67,7 +67,7 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 		}
 		for _, g := range desc.Unique {
-			name := fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name)
+			name := shortName(fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name), 0)
 			q := db.NewCreateIndex().Model(model).Unique().Index(name)
 			for _, f := range g.Fields {
 				q = q.ColumnExpr("?", f.Ident)
@@ -106,13 +106,13 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 // LiveIndexName is the name Migrate gives the partial index on a
 // soft-deletable resource's primary key over its live rows.
 func LiveIndexName(desc *introspect.Resource) string {
-	return fmt.Sprintf("idx_%s_live", desc.Table.Name)
+	return shortName(fmt.Sprintf("idx_%s_live", desc.Table.Name), 0)
 }
 
 // SoftDeleteIndexName is the name Migrate gives the index on a resource's
 // soft-delete column.
 func SoftDeleteIndexName(desc *introspect.Resource) string {
-	return fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column)
+	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column), 0)
 }
 
 func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field) error {
@@ -153,7 +153,7 @@ func probe(ctx context.Context, db bun.IDB, desc *introspect.Resource, expr stri
 // creationOrder lists the resources so that each comes after the
 // registered resources its belongs-to relations reference, keeping
 // registration order otherwise. A cycle of references is broken where it
-// closes; such tables need their foreign keys created by hand.
+// closes, which PostgreSQL refuses: such tables must be created by hand.
 func creationOrder(resources []*resource) []*introspect.Resource {
 	byType := make(map[reflect.Type]*introspect.Resource, len(resources))
 	for _, r := range resources {

@@ -667,11 +667,10 @@ func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRo
 	err := c.ep.DB.NewSelect().TableExpr("?", bun.Ident(c.ep.CountsTable)).Column("live", "deleted").
 		Where("tbl = ?", res.Table.Name).Scan(ctx, &live, &deleted)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// Not migrated: count.
-		return count()
 	case err != nil:
-		return 0, err
+		// No row or no table: the database was not migrated by this app.
+		// A count is right either way; a real fault shows there.
+		return count()
 	case !res.SoftDeletable():
 		return live, nil
 	case listed == onlyDeletedRows:

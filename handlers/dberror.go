@@ -123,7 +123,9 @@ func classifyPostgres(pe *pgconn.PgError) failure {
 		f.kind = failForeignKey
 	case "23514": // check_violation
 		f.kind = failCheck
-	case "40001", "40P01", "55P03": // serialization failure, deadlock, lock not available
+	case "40001", "40P01", "55P03", "57014", "53300":
+		// serialization failure, deadlock, lock not available, statement
+		// timeout, too many connections: all pass, so retry.
 		f.kind = failBusy
 	default:
 		if strings.HasPrefix(pe.Code, "22") { // data exception

@@ -31,12 +31,15 @@ import (
 //     a crash of the process loses nothing, a power loss may lose the
 //     last commits, and neither can corrupt the database;
 //   - busy_timeout: a writer that finds the database locked waits up to
-//     10 seconds instead of failing at once.
+//     10 seconds instead of failing at once;
+//   - recursive_triggers: INSERT OR REPLACE fires the delete triggers of
+//     the rows it replaces, which the counts table relies on.
 var SQLitePragmas = []string{
 	"foreign_keys(1)",
 	"journal_mode(WAL)",
 	"synchronous(NORMAL)",
 	"busy_timeout(10000)",
+	"recursive_triggers(1)",
 }
 
 // SQLiteMaxConns is the size of the connection pool Open gives a SQLite
