@@ -12,7 +12,7 @@ import (
 )
 
 // Migrate brings the database up to the registered models without ever
-// dropping or rewriting anything, so it is safe to run on every start:
+// dropping a table, a column or a row, so it is safe to run on every start:
 //
 //   - it creates the tables that are missing, with their foreign keys;
 //   - it adds a missing soft-delete (and deleted-by) column to an existing
