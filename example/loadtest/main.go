@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -44,13 +45,17 @@ func main() {
 // endpoints are the request kinds of the mix, in report order.
 var endpoints = []string{"list", "listnocount", "filtered", "deep", "get", "create", "deleterestore"}
 
-func run() error {
+// run runs the load test that args describe and writes its report to out.
+func run(args []string, out io.Writer) error {
+	flag := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	posts := flag.Int("posts", 100_000, "posts to seed, every other one soft-deleted")
 	duration := flag.Duration("duration", 10*time.Second, "how long to drive the load")
 	concurrency := flag.Int("concurrency", 8, "requests in flight at once")
 	dsn := flag.String("db", "", "database: a SQLite file or an empty PostgreSQL database (default: a new SQLite file in a temporary directory)")
 	mixFlag := flag.String("mix", "list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10", "weights of the request kinds")
-	flag.Parse()
+	if err := flag.Parse(args); err != nil {
+		return err
+	}
 
 	mix, err := parseMix(*mixFlag)
 	if err != nil {
@@ -120,9 +125,9 @@ func run() error {
 			failures = append(failures, fmt.Sprintf("%s %s: %d %s %s", res.Method, res.URL, res.Code, res.Error, bytes.TrimSpace(res.Body)))
 		}
 	}
-	fmt.Printf("%d posts (half soft-deleted), concurrency %d, %v, database %s\n\n", *posts, *concurrency, *duration, engine(*dsn))
-	fmt.Println("| Endpoint | Requests | Throughput (req/s) | p50 | p90 | p99 | Errors |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(out, "%d posts (half soft-deleted), concurrency %d, %v, database %s\n\n", *posts, *concurrency, *duration, engine(*dsn))
+	fmt.Fprintln(out, "| Endpoint | Requests | Throughput (req/s) | p50 | p90 | p99 | Errors |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|")
 	errorsTotal := 0
 	for _, name := range endpoints {
 		m := metrics[name]
@@ -132,7 +137,7 @@ func run() error {
 		}
 		errs := int(m.Requests) - int(float64(m.Requests)*m.Success+0.5)
 		errorsTotal += errs
-		fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %d |\n", label(name), m.Requests, float64(m.Requests)/duration.Seconds(),
+		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %d |\n", label(name), m.Requests, float64(m.Requests)/duration.Seconds(),
 			ms(m.Latencies.P50), ms(m.Latencies.P90), ms(m.Latencies.P99), errs)
 	}
 	for _, f := range failures {
@@ -170,21 +175,12 @@ func parseMix(s string) (map[string]int, error) {
 	for _, part := range strings.Split(s, ",") {
 		name, weight, ok := strings.Cut(strings.TrimSpace(part), "=")
 		n, err := strconv.Atoi(weight)
-		if !ok || err != nil || n < 0 || !contains(endpoints, name) {
+		if !ok || err != nil || n < 0 || !slices.Contains(endpoints, name) {
 			return nil, fmt.Errorf("-mix: %q is not kind=weight with a kind among %v", part, endpoints)
 		}
 		mix[name] = n
 	}
 	return mix, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // seeded are the keys the mix draws on: live posts to get, and alice's

@@ -210,11 +210,11 @@ func Indexes(t testing.TB, db *bun.DB, table string) []string {
 // Tables lists the names of the tables in db.
 func Tables(t testing.TB, db *bun.DB) []string {
 	t.Helper()
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND ? = ? ORDER BY name`
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
 	if current == Postgres {
-		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND ? = ? ORDER BY tablename`
+		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`
 	}
-	return names(t, db, q, 1, 1)
+	return names(t, db, q)
 }
 
 func names(t testing.TB, db *bun.DB, query string, args ...any) []string {
