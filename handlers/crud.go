@@ -62,10 +62,11 @@ func List(c *Context) error {
 		listed = liveRows
 	}
 	// filtered selects the rows the request asks for, before paging.
+	w, wargs, hasWhere := rq.where()
 	filtered := func(model any) *bun.SelectQuery {
 		q := unscoped(c.ep.DB.NewSelect().Model(model), res)
-		if w, args, ok := rq.where(); ok {
-			q = q.Where(w, args...)
+		if hasWhere {
+			q = q.Where(w, wargs...)
 		}
 		// The soft-delete and ownership predicates stand outside the
 		// caller's conditions, so no condition can widen past them.
@@ -654,13 +655,12 @@ func formatKey(v reflect.Value) string {
 // rows whole (not only their own), else counted.
 func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, count func() (int64, error)) (int64, error) {
 	res := c.ep.Resource
-	_, _, filtered := rq.where()
 	own, _ := c.ownOnly(res, rq.readScope)
 	ownDeleted := ""
 	if res.SoftDeletable() && listed != liveRows {
 		ownDeleted, _ = c.ownOnly(res, rq.deletedScope)
 	}
-	if c.ep.CountsTable == "" || filtered || own != "" || ownDeleted != "" {
+	if c.ep.CountsTable == "" || rq.filtered() || own != "" || ownDeleted != "" {
 		return count()
 	}
 	var live, deleted int64

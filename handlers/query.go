@@ -130,6 +130,9 @@ func (c condition) sql() (string, []any) {
 	}
 }
 
+// filtered reports whether the request has conditions of its own.
+func (rq *readQuery) filtered() bool { return len(rq.filters) > 0 || rq.expr != nil }
+
 // where renders every filter of the request, simple and expression, ANDed
 // inside one pair of parentheses; ok is false when there are none. The
 // soft-delete predicate is never part of it: callers AND it outside.
