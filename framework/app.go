@@ -8,6 +8,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/handlers"
@@ -216,6 +217,9 @@ func (a *App) Mount(r Router) {
 		if a.triggers != nil {
 			ep.CountsTable = CountsTable
 		}
+		// bun has no feature flag for SELECT ... FOR SHARE, so the
+		// dialect is asked by name.
+		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
 		a.route(r, http.MethodGet, base, ep, res, OpList)

@@ -73,6 +73,10 @@ type Endpoint struct {
 	// resource's row counts, kept right by the database; a list total
 	// without filters reads it instead of counting. "" counts always.
 	CountsTable string
+	// RowLocks says the database takes row locks (SELECT ... FOR SHARE),
+	// which writes of a child take on its parents; PostgreSQL does.
+	// SQLite runs one write transaction at a time and needs none.
+	RowLocks bool
 }
 
 // Context is what a handler, generated or custom, gets for one request.

@@ -253,6 +253,10 @@ func Create(c *Context) error {
 				return hookErr(err)
 			}
 		}
+		// The parents first, locked until commit (see checkParents).
+		if err := c.checkParents(ctx, tx, rec.Elem(), res.Fields); err != nil {
+			return err
+		}
 		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
 		if res.SoftDeletable() {
 			// A zero time.Time would otherwise be stored as the zero
@@ -260,11 +264,6 @@ func Create(c *Context) error {
 			q = q.Value(res.SoftDelete.Column, "NULL")
 		}
 		if _, err := q.Exec(ctx); err != nil {
-			return err
-		}
-		// Checked after the write, which already holds the write lock, so
-		// no delete of the parent can slip in between.
-		if err := c.checkParents(ctx, tx, rec.Elem(), res.Fields); err != nil {
 			return err
 		}
 		if hooks.AfterCreate != nil {
@@ -323,6 +322,11 @@ func Update(c *Context) error {
 	hooks := c.hooks()
 	// One statement needs no transaction; parent checks and hooks do.
 	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
+		// The parents before the row, in the order a cascading delete
+		// locks them (see checkParents).
+		if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
+			return err
+		}
 		if hooks.BeforeUpdate != nil {
 			// The hook runs only for a row the update will change.
 			cond, args := liveCond(res)
@@ -336,6 +340,10 @@ func Update(c *Context) error {
 			if err := hooks.BeforeUpdate(ctx, c.event(tx), id, rec.Interface(), names); err != nil {
 				return hookErr(err)
 			}
+			// The hook may have changed a reference.
+			if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
+				return err
+			}
 		}
 		q := unscoped(tx.NewUpdate().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
 		for _, f := range set {
@@ -347,9 +355,6 @@ func Update(c *Context) error {
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
-		}
-		if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
-			return err
 		}
 		if hooks.AfterUpdate != nil {
 			return hookErr(hooks.AfterUpdate(ctx, c.event(tx), rec.Interface()))

@@ -120,9 +120,21 @@ func ruleMessage(fe validator.FieldError) string {
 	return "fails the " + fe.Tag() + " rule"
 }
 
-// checkParents verifies, inside the write's transaction, that every
-// belongs-to reference the write sets points at a live parent. The
-// database's foreign keys cannot see soft deletes, so the framework does.
+// checkParents verifies, inside the write's transaction and before the
+// write touches the child, that every belongs-to reference the write sets
+// points at a live parent. The database's foreign keys cannot see soft
+// deletes, so the framework does.
+//
+// The check and a soft delete (or restore, or erasure) of the parent must
+// exclude each other, or a child written while its parent is deleted stays
+// live under it. On PostgreSQL the parent row is locked FOR SHARE until the
+// write commits: a delete's UPDATE (or DELETE) of the parent then waits for
+// the child's transaction, and its cascade, a later statement, sees the
+// child; a child write that comes second waits for the delete and then
+// finds the parent deleted. Locking the parent before the child keeps the
+// order every delete uses (parent, then children), so the two never
+// deadlock. SQLite needs no lock: its write transactions begin IMMEDIATE
+// and run one at a time.
 func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Value, set []*introspect.Field) error {
 	var errs []FieldError
 	for i := range c.ep.Resource.Relations {
@@ -148,7 +160,11 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 		}
 		q := unscoped(tx.NewSelect().Model(parent.New().Interface()), parent).Where("? = ?", rel.JoinColumn, key)
 		v, args, _ := c.visibility(parent, read, scopeNone, liveRows)
-		exists, err := where(q, v, args).Exists(ctx)
+		q = where(q, v, args)
+		if c.ep.RowLocks {
+			q = q.For("SHARE")
+		}
+		exists, err := q.Exists(ctx)
 		if err != nil {
 			return err
 		}
