@@ -205,3 +205,39 @@ p, user, oreplies, create
 		t.Fatalf("a before-update hook ran for someone else's row: %v", hooked)
 	}
 }
+
+// TestOwnerIDsAreCanonical: only the canonical spelling of an id owns a
+// row or is recorded as its deleter; "02", "+2" and "0002" are not 2,
+// as they are not in a path.
+func TestOwnerIDsAreCanonical(t *testing.T) {
+	principals := auth.StaticTokens{"u2": {ID: "2", Roles: []string{"user"}}}
+	for _, id := range []string{"02", "+2", "0002", " 2", "2.0"} {
+		principals["as "+id] = auth.Principal{ID: id, Roles: []string{"user"}}
+	}
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = ownerPolicy + "p, user, receipts, *\n"
+			cfg.Authenticator = principals
+		},
+		models: []func(*framework.App) error{registered[OPost](), registered[Receipt]()},
+	})
+	steps := []step{
+		{"u2 posts", "u2", "POST", "/api/oposts", `{"title":"alice's"}`, 201, `"userId":2`, ""},
+		{"and deletes it", "u2", "DELETE", "/api/oposts/1", "", 200, "", ""},
+		{"u2 writes a receipt", "u2", "POST", "/api/receipts", `{"name":"r"}`, 201, "", ""},
+	}
+	for _, id := range []string{"02", "+2", "0002", " 2", "2.0"} {
+		who := "as " + id
+		steps = append(steps,
+			step{who + " has no trash of 2's", who, "GET", "/api/oposts?onlyDeleted=true", "", 403, "", "alice's"},
+			step{who + " cannot read 2's deleted post", who, "GET", "/api/oposts/1", "", 404, "", "alice's"},
+			step{who + " cannot restore it", who, "POST", "/api/oposts/1/restore", "", 403, "", ""},
+			step{who + " creates nothing in 2's name", who, "POST", "/api/oposts", `{"title":"x","userId":2}`, 403, "", ""},
+		)
+	}
+	steps = append(steps,
+		step{"a deleter with a non-canonical id", "as 02", "DELETE", "/api/receipts/1", "", 200, "", ""},
+		step{"is not recorded as 2", "u2", "GET", "/api/receipts/1?includeDeleted=true", "", 200, `"deletedBy":null`, `"deletedBy":2`},
+	)
+	playSteps(t, h, steps)
+}

@@ -621,19 +621,13 @@ func liveOnly[Q interface {
 }
 
 // deletedBy is the value recorded in a deleted-by column: the caller's id,
-// as a number for an integer column; NULL when there is no id to record.
+// as a number for an integer column; NULL when there is no id to record,
+// or when the id is not the canonical spelling of one ("02").
 func deletedBy(f *introspect.Field, p auth.Principal) any {
-	if p.ID == "" {
-		return nil
+	if v, ok := canonicalKey(f, p.ID); ok {
+		return v
 	}
-	if f.Kind == introspect.KindInt || f.Kind == introspect.KindUint {
-		n, err := strconv.ParseInt(p.ID, 10, 64)
-		if err != nil {
-			return nil
-		}
-		return n
-	}
-	return p.ID
+	return nil
 }
 
 // now is the time stamped on writes, truncated to the microsecond precision

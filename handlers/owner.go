@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"reflect"
-	"strconv"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
@@ -72,15 +71,9 @@ func ownerValueOf(res *introspect.Resource, p auth.Principal) (any, bool) {
 	if res.Owner == nil || p.ID == "" {
 		return nil, false
 	}
-	switch res.Owner.Kind {
-	case introspect.KindInt:
-		n, err := strconv.ParseInt(p.ID, 10, 64)
-		return n, err == nil
-	case introspect.KindUint:
-		n, err := strconv.ParseUint(p.ID, 10, 64)
-		return n, err == nil
-	}
-	return p.ID, true
+	// A principal whose id is not the canonical spelling of an owner value
+	// ("02" for 2) owns nothing.
+	return canonicalKey(res.Owner, p.ID)
 }
 
 // ownOnly returns the condition "the row is the caller's" for a scope,

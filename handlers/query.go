@@ -419,16 +419,22 @@ func article(k introspect.Kind) string {
 // parseID converts the :id path parameter to the primary key's type. An id
 // that cannot be a key cannot name a record: ok is false.
 func parseID(res *introspect.Resource, id string) (any, bool) {
-	// Only the canonical spelling names a record, so that one row has one
-	// URL: "01" and "+1" are not 1.
-	switch res.PK.Kind {
+	return canonicalKey(res.PK, id)
+}
+
+// canonicalKey reads s as a value of the key-like field f (a primary key,
+// an owner or a deleted-by column). Only the canonical spelling names a
+// value, so that one row has one URL and one owner: "01", "+1" and "0001"
+// are not 1.
+func canonicalKey(f *introspect.Field, s string) (any, bool) {
+	switch f.Kind {
 	case introspect.KindInt:
-		n, err := strconv.ParseInt(id, 10, 64)
-		return n, err == nil && strconv.FormatInt(n, 10) == id
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && strconv.FormatInt(n, 10) == s
 	case introspect.KindUint:
-		n, err := strconv.ParseUint(id, 10, 64)
-		return n, err == nil && strconv.FormatUint(n, 10) == id
+		n, err := strconv.ParseUint(s, 10, 64)
+		return n, err == nil && strconv.FormatUint(n, 10) == s
 	default:
-		return id, id != "" && strings.IndexByte(id, 0) < 0
+		return s, s != "" && strings.IndexByte(s, 0) < 0
 	}
 }
