@@ -27,7 +27,9 @@ type JWTConfig struct {
 	RolesClaim string
 	// Leeway tolerates clock skew when checking exp, nbf and iat (30s).
 	Leeway time.Duration
-	// Issuer and Audience, when set, must match the token's iss and aud.
+	// Issuer and Audience, when set, must match the token's iss and aud
+	// (one of its audiences). Set both: without them a token the same key
+	// signed for another service, or another environment, is accepted.
 	Issuer   string
 	Audience string
 	// AllowNoExpiry accepts tokens without an exp claim; by default a
@@ -43,6 +45,9 @@ type JWT struct {
 	key     any
 	subject string
 	roles   string
+	// required are the registered claims a token must carry, for the
+	// detail of the 401 of a token without one.
+	required []string
 }
 
 // NewJWT checks cfg and returns the authenticator. The accepted algorithm
@@ -87,16 +92,20 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 		// another principal.
 		jwt.WithJSONNumber(),
 	}
+	var required []string
 	if !cfg.AllowNoExpiry {
 		opts = append(opts, jwt.WithExpirationRequired())
+		required = append(required, "exp")
 	}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+		required = append(required, "iss")
 	}
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
+		required = append(required, "aud")
 	}
-	return &JWT{parser: jwt.NewParser(opts...), key: cfg.PublicKey, subject: cfg.SubjectClaim, roles: cfg.RolesClaim}, nil
+	return &JWT{parser: jwt.NewParser(opts...), key: cfg.PublicKey, subject: cfg.SubjectClaim, roles: cfg.RolesClaim, required: required}, nil
 }
 
 // invalidToken is the 401 for a JWT that fails verification (RFC 6750).
@@ -123,6 +132,17 @@ func (a *JWT) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, invalidToken("the bearer token has expired")
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return Principal{}, invalidToken("the bearer token is not valid yet")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		for _, name := range a.required {
+			if _, ok := claims[name]; !ok {
+				return Principal{}, invalidToken("the bearer token has no " + name + " claim")
+			}
+		}
+		return Principal{}, invalidToken("the bearer token is not valid")
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return Principal{}, invalidToken("the bearer token is from another issuer (iss)")
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return Principal{}, invalidToken("the bearer token is for another audience (aud)")
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return Principal{}, invalidToken("the bearer token is issued in the future (iat)")
 	case err != nil:

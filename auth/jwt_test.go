@@ -59,6 +59,10 @@ func TestJWT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scoped, err := auth.NewJWT(auth.JWTConfig{Secret: secret, Issuer: "https://id.example.com", Audience: "orders-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	short, err := auth.NewJWT(auth.JWTConfig{Secret: secret, Leeway: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +101,18 @@ func TestJWT(t *testing.T) {
 		{name: "HS256 signed with the public key", a: rs, token: sign(t, jwt.SigningMethodHS256, rsaKey.PublicKey.N.Bytes(), valid(nil)), detail: "not valid"},
 		{name: "alg none", a: hs, token: sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid(nil)), detail: "not valid"},
 		{name: "missing subject", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": nil})), detail: "no sub claim"},
-		{name: "missing expiry", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"exp": nil})), detail: "not valid"},
+		{name: "missing expiry", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"exp": nil})), detail: "no exp claim"},
 		{name: "roles of the wrong type", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"roles": []any{1, 2}})), detail: "roles claim"},
 		{name: "malformed", a: hs, token: "a.b.c", detail: "not valid"},
+
+		// With an issuer and an audience set, a token minted with the same
+		// key for another service or by another issuer is refused.
+		{name: "issuer and audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": "orders-api"})), id: "2", roles: "user"},
+		{name: "one of several audiences", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": []string{"billing-api", "orders-api"}})), id: "2", roles: "user"},
+		{name: "another audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": "billing-api"})), detail: "for another audience (aud)"},
+		{name: "no audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com"})), detail: "no aud claim"},
+		{name: "another issuer", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.staging.example.com", "aud": "orders-api"})), detail: "from another issuer (iss)"},
+		{name: "no issuer", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"aud": "orders-api"})), detail: "no iss claim"},
 
 		// A numeric subject keeps its exact digits: as a float64, 2^53+1
 		// would be read as 2^53, another principal.
