@@ -227,6 +227,13 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 		}
 		return s
 	}
+	crit := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": defaultJWTIssuer, "aud": defaultJWTAudience, "sub": "2", "exp": time.Now().Add(time.Hour).Unix()})
+	crit.Header["crit"] = []string{"b64"}
+	crit.Header["b64"] = false
+	critJWT, err := crit.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The token command mints what the server accepts.
 	var minted strings.Builder
 	if err := tokenCommand([]string{"-jwt-secret", string(secret), "-sub", "3", "-roles", "user"}, &minted); err != nil {
@@ -240,6 +247,8 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 		{"a JWT from another issuer", claims(jwt.MapClaims{"iss": "autoapi-example-staging"}), "GET", "/api/invoices", "", 401, []string{"another issuer"}, nil},
 		{"a JWT without an audience", claims(jwt.MapClaims{"aud": nil}), "GET", "/api/invoices", "", 401, []string{"no aud claim"}, nil},
 		{"a JWT without an issuer", claims(jwt.MapClaims{"iss": nil}), "GET", "/api/invoices", "", 401, []string{"no iss claim"}, nil},
+		{"a JWT with a crit header", critJWT, "GET", "/api/invoices", "", 401, []string{`"status":401`, "crit header names extensions this server does not implement: b64"}, nil},
+		{"a JWT issued in the future", claims(jwt.MapClaims{"iat": time.Now().Add(time.Hour).Unix()}), "GET", "/api/invoices", "", 401, []string{"issued in the future"}, nil},
 		{"a JWT from the token command", bobJWT, "POST", "/api/invoices", `{"number":"INV-2","amount":300,"userId":3}`, 201, nil, nil},
 		{"the demo tokens still work", admin, "GET", "/api/invoices", "", 200, []string{"INV-1", "INV-2"}, nil},
 	})
