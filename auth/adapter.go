@@ -150,11 +150,13 @@ func toRules(ptype string, rules [][]string) ([]*CasbinRule, error) {
 	return out, nil
 }
 
-// insertRules stores the rules not stored yet. casbin hands the adapter
-// rules its model already holds (AddPoliciesEx passes them all, and another
-// instance may have stored a rule this one has not loaded), and a rule
-// stored twice would survive a removal of one copy in no other instance's
-// view; so each rule is kept once.
+// insertRules stores the rules not stored yet, so that the table holds
+// each rule once, as casbin's policy does. casbin hands over rules its
+// model already holds (AddPoliciesEx passes them all), and another
+// instance may have stored a rule this one has not loaded; storing those
+// again would grow the table with every such call. (Two instances adding
+// one rule at the same moment may still store it twice; removals and
+// updates act on every copy, so that is harmless.)
 func insertRules(ctx context.Context, db bun.IDB, rules []*CasbinRule) error {
 	fresh := make([]*CasbinRule, 0, len(rules))
 	seen := make(map[CasbinRule]bool, len(rules))
