@@ -3,10 +3,10 @@ package auth
 import (
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,9 +25,11 @@ type JWTConfig struct {
 	// RolesClaim names the claim holding its roles ("roles"): an array of
 	// strings, or one string of space-separated roles.
 	RolesClaim string
-	// Leeway tolerates clock skew when checking exp and nbf (30s).
+	// Leeway tolerates clock skew when checking exp, nbf and iat (30s).
 	Leeway time.Duration
-	// Issuer and Audience, when set, must match the token's iss and aud.
+	// Issuer and Audience, when set, must match the token's iss and aud
+	// (one of its audiences). Set both: without them a token the same key
+	// signed for another service, or another environment, is accepted.
 	Issuer   string
 	Audience string
 	// AllowNoExpiry accepts tokens without an exp claim; by default a
@@ -43,6 +45,9 @@ type JWT struct {
 	key     any
 	subject string
 	roles   string
+	// required are the registered claims a token must carry, for the
+	// detail of the 401 of a token without one.
+	required []string
 }
 
 // NewJWT checks cfg and returns the authenticator. The accepted algorithm
@@ -76,17 +81,31 @@ func NewJWT(cfg JWTConfig) (*JWT, error) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{alg}), jwt.WithLeeway(cfg.Leeway)}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{alg}),
+		jwt.WithLeeway(cfg.Leeway),
+		// A token issued later than now (beyond the leeway) comes from a
+		// clock or an issuer that cannot be trusted with exp either.
+		jwt.WithIssuedAt(),
+		// Numbers decode as their literal text: as float64 a numeric
+		// subject above 2^53 would lose its last digits, and name
+		// another principal.
+		jwt.WithJSONNumber(),
+	}
+	var required []string
 	if !cfg.AllowNoExpiry {
 		opts = append(opts, jwt.WithExpirationRequired())
+		required = append(required, "exp")
 	}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+		required = append(required, "iss")
 	}
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
+		required = append(required, "aud")
 	}
-	return &JWT{parser: jwt.NewParser(opts...), key: cfg.PublicKey, subject: cfg.SubjectClaim, roles: cfg.RolesClaim}, nil
+	return &JWT{parser: jwt.NewParser(opts...), key: cfg.PublicKey, subject: cfg.SubjectClaim, roles: cfg.RolesClaim, required: required}, nil
 }
 
 // invalidToken is the 401 for a JWT that fails verification (RFC 6750).
@@ -104,18 +123,38 @@ func (a *JWT) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, ErrNoCredentials
 	}
 	claims := jwt.MapClaims{}
-	_, err = a.parser.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return a.key, nil })
+	_, err = a.parser.ParseWithClaims(token, claims, a.keyFor)
+	var refused *Error
 	switch {
+	case errors.As(err, &refused):
+		return Principal{}, refused
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return Principal{}, invalidToken("the bearer token has expired")
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return Principal{}, invalidToken("the bearer token is not valid yet")
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		for _, name := range a.required {
+			if _, ok := claims[name]; !ok {
+				return Principal{}, invalidToken("the bearer token has no " + name + " claim")
+			}
+		}
+		return Principal{}, invalidToken("the bearer token is not valid")
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return Principal{}, invalidToken("the bearer token is from another issuer (iss)")
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		return Principal{}, invalidToken("the bearer token is for another audience (aud)")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return Principal{}, invalidToken("the bearer token is issued in the future (iat)")
 	case err != nil:
 		return Principal{}, invalidToken("the bearer token is not valid")
 	}
-	id, ok := claimString(claims[a.subject])
-	if !ok || id == "" {
+	sub, present := claims[a.subject]
+	id, ok := claimString(sub)
+	switch {
+	case !present || sub == nil || ok && id == "":
 		return Principal{}, invalidToken("the bearer token has no " + a.subject + " claim")
+	case !ok:
+		return Principal{}, invalidToken("the bearer token's " + a.subject + " claim is not a string or an integer")
 	}
 	roles, ok := claimRoles(claims[a.roles])
 	if !ok {
@@ -124,14 +163,48 @@ func (a *JWT) Authenticate(r *http.Request) (Principal, error) {
 	return Principal{ID: id, Roles: roles}, nil
 }
 
-// claimString reads a string or a whole number.
+// keyFor is the parser's key function. It refuses, before the signature
+// is checked, a token with a crit header: crit lists header extensions the
+// recipient must understand or reject the token (RFC 7515 section
+// 4.1.11), and this server implements none.
+func (a *JWT) keyFor(t *jwt.Token) (any, error) {
+	if crit, ok := t.Header["crit"]; ok {
+		names, ok := critNames(crit)
+		if !ok {
+			return nil, invalidToken("the bearer token's crit header is malformed")
+		}
+		return nil, invalidToken("the bearer token's crit header names extensions this server does not implement: " + strings.Join(names, ", "))
+	}
+	return a.key, nil
+}
+
+// critNames reads a crit header: a non-empty array of strings.
+func critNames(v any) ([]string, bool) {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return nil, false
+	}
+	names := make([]string, len(list))
+	for i, n := range list {
+		if names[i], ok = n.(string); !ok || names[i] == "" {
+			return nil, false
+		}
+	}
+	return names, true
+}
+
+// claimString reads a string, or an integer written as one (digits with
+// an optional minus sign), keeping its digits exactly whatever its size:
+// an id is an identifier, not a quantity, so 4.2e1 or 42.0 is refused
+// rather than rounded.
 func claimString(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
 		return v, true
-	case float64:
-		if v == float64(int64(v)) {
-			return strconv.FormatInt(int64(v), 10), true
+	case json.Number:
+		s := strings.TrimPrefix(string(v), "-")
+		if s != "" && strings.Trim(s, "0123456789") == "" {
+			return string(v), true
 		}
 	}
 	return "", false

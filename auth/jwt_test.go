@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,17 @@ import (
 
 func sign(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
 	t.Helper()
-	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	return signWithHeader(t, method, key, claims, nil)
+}
+
+// signWithHeader signs claims with header fields added to alg and typ.
+func signWithHeader(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims, header map[string]any) string {
+	t.Helper()
+	token := jwt.NewWithClaims(method, claims)
+	for k, v := range header {
+		token.Header[k] = v
+	}
+	s, err := token.SignedString(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +56,14 @@ func TestJWT(t *testing.T) {
 	}
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	es, err := auth.NewJWT(auth.JWTConfig{PublicKey: &ecKey.PublicKey, SubjectClaim: "uid", RolesClaim: "groups"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scoped, err := auth.NewJWT(auth.JWTConfig{Secret: secret, Issuer: "https://id.example.com", Audience: "orders-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := auth.NewJWT(auth.JWTConfig{Secret: secret, Leeway: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +101,45 @@ func TestJWT(t *testing.T) {
 		{name: "HS256 signed with the public key", a: rs, token: sign(t, jwt.SigningMethodHS256, rsaKey.PublicKey.N.Bytes(), valid(nil)), detail: "not valid"},
 		{name: "alg none", a: hs, token: sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid(nil)), detail: "not valid"},
 		{name: "missing subject", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": nil})), detail: "no sub claim"},
-		{name: "missing expiry", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"exp": nil})), detail: "not valid"},
+		{name: "missing expiry", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"exp": nil})), detail: "no exp claim"},
 		{name: "roles of the wrong type", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"roles": []any{1, 2}})), detail: "roles claim"},
 		{name: "malformed", a: hs, token: "a.b.c", detail: "not valid"},
+
+		// With an issuer and an audience set, a token minted with the same
+		// key for another service or by another issuer is refused.
+		{name: "issuer and audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": "orders-api"})), id: "2", roles: "user"},
+		{name: "one of several audiences", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": []string{"billing-api", "orders-api"}})), id: "2", roles: "user"},
+		{name: "another audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com", "aud": "billing-api"})), detail: "for another audience (aud)"},
+		{name: "no audience", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.example.com"})), detail: "no aud claim"},
+		{name: "another issuer", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iss": "https://id.staging.example.com", "aud": "orders-api"})), detail: "from another issuer (iss)"},
+		{name: "no issuer", a: scoped, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"aud": "orders-api"})), detail: "no iss claim"},
+
+		// A numeric subject keeps its exact digits: as a float64, 2^53+1
+		// would be read as 2^53, another principal.
+		{name: "numeric subject above 2^53", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": uint64(9007199254740993)})), id: "9007199254740993", roles: "user"},
+		{name: "numeric subject beyond 64 bits", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": json.Number("123456789012345678901234567890")})), id: "123456789012345678901234567890", roles: "user"},
+		{name: "negative numeric subject", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": -5})), id: "-5", roles: "user"},
+		{name: "fractional subject", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": 4.5})), detail: "sub claim is not a string or an integer"},
+		{name: "subject in exponent notation", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": json.Number("4.2e1")})), detail: "sub claim is not a string or an integer"},
+		{name: "null subject", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": json.RawMessage("null")})), detail: "no sub claim"},
+		{name: "subject of the wrong type", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"sub": []string{"1"}})), detail: "sub claim is not a string or an integer"},
+
+		// A crit header names extensions the recipient must implement or
+		// refuse the token (RFC 7515 section 4.1.11); none is implemented.
+		{name: "crit header", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"crit": []string{"exp"}, "exp": 1}), detail: "crit header names extensions this server does not implement: exp"},
+		{name: "crit header with b64", a: rs, token: signWithHeader(t, jwt.SigningMethodRS256, rsaKey, valid(nil), map[string]any{"crit": []string{"b64"}, "b64": true}), detail: "does not implement: b64"},
+		{name: "crit header not an array", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"crit": "exp"}), detail: "crit header is malformed"},
+		{name: "crit header empty", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"crit": []string{}}), detail: "crit header is malformed"},
+		{name: "crit header null", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"crit": nil}), detail: "crit header is malformed"},
+		{name: "crit header of numbers", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"crit": []int{1}}), detail: "crit header is malformed"},
+		{name: "another unknown header is no matter", a: hs, token: signWithHeader(t, jwt.SigningMethodHS256, secret, valid(nil), map[string]any{"kid": "k1", "x-custom": 1}), id: "2", roles: "user"},
+
+		// iat in the future beyond the leeway is refused.
+		{name: "issued in the past", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iat": now.Add(-time.Hour).Unix()})), id: "2", roles: "user"},
+		{name: "issued in the future within the leeway", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iat": now.Add(10 * time.Second).Unix()})), id: "2", roles: "user"},
+		{name: "issued in the future", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iat": now.Add(time.Hour).Unix()})), detail: "issued in the future"},
+		{name: "issued in the future beyond a shorter leeway", a: short, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iat": now.Add(10 * time.Second).Unix()})), detail: "issued in the future"},
+		{name: "iat not a number", a: hs, token: sign(t, jwt.SigningMethodHS256, secret, valid(jwt.MapClaims{"iat": "yesterday"})), detail: "not valid"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -204,18 +204,53 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 	secret := []byte("example-secret-example-secret-32")
 	e, _ := newTestServerWith(t, options{jwtSecret: secret})
 	token := func(exp time.Duration) string {
-		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-			"sub": "2", "roles": []string{"user"}, "exp": time.Now().Add(exp).Unix(),
-		}).SignedString(secret)
+		s, err := mintToken(secret, defaultJWTIssuer, defaultJWTAudience, "2", []string{"user"}, exp, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
+	// claims signs alice's claims with the example's secret, changed by
+	// extra (a nil value drops the claim).
+	claims := func(extra jwt.MapClaims) string {
+		c := jwt.MapClaims{"iss": defaultJWTIssuer, "aud": defaultJWTAudience, "sub": "2", "roles": []string{"user"}, "exp": time.Now().Add(time.Hour).Unix()}
+		for k, v := range extra {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	crit := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": defaultJWTIssuer, "aud": defaultJWTAudience, "sub": "2", "exp": time.Now().Add(time.Hour).Unix()})
+	crit.Header["crit"] = []string{"b64"}
+	crit.Header["b64"] = false
+	critJWT, err := crit.SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The token command mints what the server accepts.
+	var minted strings.Builder
+	if err := tokenCommand([]string{"-jwt-secret", string(secret), "-sub", "3", "-roles", "user"}, &minted); err != nil {
+		t.Fatal(err)
+	}
+	bobJWT := strings.TrimSpace(minted.String())
 	play(t, e, []step{
 		{"a JWT for alice", token(time.Hour), "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, nil, nil},
 		{"an expired JWT", token(-time.Hour), "GET", "/api/invoices", "", 401, []string{"expired"}, nil},
-		{"the demo tokens still work", admin, "GET", "/api/invoices", "", 200, []string{"INV-1"}, nil},
+		{"a JWT for another audience", claims(jwt.MapClaims{"aud": "billing-api"}), "GET", "/api/invoices", "", 401, []string{"another audience"}, nil},
+		{"a JWT from another issuer", claims(jwt.MapClaims{"iss": "autoapi-example-staging"}), "GET", "/api/invoices", "", 401, []string{"another issuer"}, nil},
+		{"a JWT without an audience", claims(jwt.MapClaims{"aud": nil}), "GET", "/api/invoices", "", 401, []string{"no aud claim"}, nil},
+		{"a JWT without an issuer", claims(jwt.MapClaims{"iss": nil}), "GET", "/api/invoices", "", 401, []string{"no iss claim"}, nil},
+		{"a JWT with a crit header", critJWT, "GET", "/api/invoices", "", 401, []string{`"status":401`, "crit header names extensions this server does not implement: b64"}, nil},
+		{"a JWT issued in the future", claims(jwt.MapClaims{"iat": time.Now().Add(time.Hour).Unix()}), "GET", "/api/invoices", "", 401, []string{"issued in the future"}, nil},
+		{"a JWT from the token command", bobJWT, "POST", "/api/invoices", `{"number":"INV-2","amount":300,"userId":3}`, 201, nil, nil},
+		{"the demo tokens still work", admin, "GET", "/api/invoices", "", 200, []string{"INV-1", "INV-2"}, nil},
 	})
 	req := httptest.NewRequest(http.MethodGet, "/api/invoices", nil)
 	req.Header.Set("Authorization", "Bearer "+token(-time.Hour))
@@ -223,5 +258,29 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 	e.ServeHTTP(rec, req)
 	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
 		t.Fatalf("WWW-Authenticate %q", got)
+	}
+}
+
+// TestExampleJWTIssuerAndAudienceFlags: a server started with another
+// issuer and audience accepts the tokens minted with the same flags, and
+// refuses those of the defaults.
+func TestExampleJWTIssuerAndAudienceFlags(t *testing.T) {
+	secret := "example-secret-example-secret-32"
+	e, _ := newTestServerWith(t, options{jwtSecret: []byte(secret), jwtIssuer: "https://id.example.com", jwtAudience: "https://api.example.com"})
+	mint := func(args ...string) string {
+		var out strings.Builder
+		if err := tokenCommand(append([]string{"-jwt-secret", secret, "-sub", "1", "-roles", "admin"}, args...), &out); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out.String())
+	}
+	play(t, e, []step{
+		{"minted for this deployment", mint("-jwt-issuer", "https://id.example.com", "-jwt-audience", "https://api.example.com"), "GET", "/api/invoices", "", 200, nil, nil},
+		{"minted with the defaults", mint(), "GET", "/api/invoices", "", 401, []string{"another issuer"}, nil},
+	})
+	for _, args := range [][]string{{"-sub", "2"}, {"-jwt-secret", secret}, {"-jwt-secret", secret, "-sub", "2", "-ttl", "-1h"}} {
+		if err := tokenCommand(args, io.Discard); err == nil {
+			t.Errorf("token %q: no error", args)
+		}
 	}
 }

@@ -2,7 +2,8 @@
 // on a SQLite file or a PostgreSQL database, with static demo tokens and a
 // casbin policy.
 //
-//	go run ./example [-addr 127.0.0.1:8080] [-db autoapi.db|postgres://...] [-policy policy.csv|db] [-migrate=false] [-retention 2160h] [-jwt-secret s]
+//	go run ./example [-addr 127.0.0.1:8080] [-db autoapi.db|postgres://...] [-policy policy.csv|db] [-migrate=false] [-retention 2160h] [-jwt-secret s [-jwt-issuer i] [-jwt-audience a]]
+//	go run ./example token -jwt-secret s -sub 2 [-roles user] [-ttl 1h] [-jwt-issuer i] [-jwt-audience a]
 //	go run ./example migrate [-db ...] [-policy db]
 //	go run ./example purge -older-than 720h [-dry-run] [-resource posts] [-db ...]
 package main
@@ -32,6 +33,8 @@ func main() {
 		err = purge(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "migrate":
 		err = migrateOnce(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "token":
+		err = tokenCommand(os.Args[2:], os.Stdout)
 	default:
 		err = serve(os.Args[1:])
 	}
@@ -52,7 +55,7 @@ func serve(args []string) error {
 	policy := fs.String("policy", "", `casbin policy CSV file, or "db" for the casbin_rules table (seeded from the embedded policy when empty); default: the embedded policy`)
 	retention := fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)")
 	doMigrate := fs.Bool("migrate", true, `create missing tables and indexes, and the demo users, at start; with several instances, turn it off and run "example migrate" once per deployment`)
-	jwtSecret := fs.String("jwt-secret", os.Getenv("AUTOAPI_JWT_SECRET"), "accept HS256 JWTs signed with this secret (claims sub, roles), besides the demo tokens (default $AUTOAPI_JWT_SECRET)")
+	jwtFlags := addJWTFlags(fs)
 	_ = fs.Parse(args)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,7 +77,7 @@ func serve(args []string) error {
 			return err
 		}
 	}
-	o := options{policyFile: *policy, logger: logger, retention: *retention, cursorSecret: secret, jwtSecret: []byte(*jwtSecret), skipMigrate: !*doMigrate}
+	o := options{policyFile: *policy, logger: logger, retention: *retention, cursorSecret: secret, jwtSecret: []byte(*jwtFlags.secret), jwtIssuer: *jwtFlags.issuer, jwtAudience: *jwtFlags.audience, skipMigrate: !*doMigrate}
 	app, e, err := newServer(ctx, db, o)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -33,8 +34,11 @@ type options struct {
 	// cursorSecret signs pagination cursors.
 	cursorSecret []byte
 	// jwtSecret, when set, makes the example accept HS256 JWTs (claims
-	// sub and roles) besides the demo tokens.
-	jwtSecret []byte
+	// sub and roles) besides the demo tokens, from jwtIssuer for
+	// jwtAudience (defaultJWTIssuer and defaultJWTAudience when empty).
+	jwtSecret   []byte
+	jwtIssuer   string
+	jwtAudience string
 	// retention, when positive, is how long deleted rows are kept before
 	// the scheduled purge removes them (resources in kept excepted).
 	retention time.Duration
@@ -47,7 +51,11 @@ type options struct {
 func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) {
 	var authenticator auth.Authenticator = demoTokens
 	if len(o.jwtSecret) > 0 {
-		jwtAuth, err := auth.NewJWT(auth.JWTConfig{Secret: o.jwtSecret})
+		jwtAuth, err := auth.NewJWT(auth.JWTConfig{
+			Secret:   o.jwtSecret,
+			Issuer:   cmp.Or(o.jwtIssuer, defaultJWTIssuer),
+			Audience: cmp.Or(o.jwtAudience, defaultJWTAudience),
+		})
 		if err != nil {
 			return nil, err
 		}
