@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
@@ -200,6 +202,34 @@ type Router interface {
 // RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
 func (a *App) Mount(r Router) {
 	a.mounted = true
+	routes := a.routes()
+	for _, rt := range routes {
+		r.Add(rt.method, rt.path, rt.handler, rt.middleware...)
+	}
+	addMethodRoutes(r, routes)
+	for _, res := range a.resources {
+		base := a.cfg.Prefix + "/" + res.desc.Name
+		if !res.desc.SoftDeletable() {
+			// Otherwise ":id" would take "restore" and answer 405.
+			r.Add(http.MethodPost, base+"/"+handlers.SegmentRestore, notFound)
+		}
+		// Echo lets a trailing :id swallow further segments ("1/restore"),
+		// which would make unknown sub-paths look like items or answer 405;
+		// this route claims them so they are a plain 404.
+		r.Add(echo.RouteNotFound, base+"/:id/*", notFound)
+	}
+}
+
+// route is one route of the API.
+type route struct {
+	method, path string
+	handler      echo.HandlerFunc
+	middleware   []echo.MiddlewareFunc
+}
+
+// routes lists every route of the API, in the order they are added. A GET
+// also answers HEAD.
+func (a *App) routes() []route {
 	limits := handlers.Limits{
 		DefaultLimit: a.cfg.DefaultLimit,
 		MaxLimit:     a.cfg.MaxLimit,
@@ -211,7 +241,14 @@ func (a *App) Mount(r Router) {
 		related[res.desc.Type] = res.desc
 		descs = append(descs, res.desc)
 	}
-	r.Add(http.MethodGet, a.cfg.Prefix+"/permissions", handlers.AllPermissions(a.authorizer, descs), a.authenticate)
+	var routes []route
+	add := func(method, path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+		routes = append(routes, route{method, path, h, mw})
+		if method == http.MethodGet {
+			routes = append(routes, route{http.MethodHead, path, h, mw})
+		}
+	}
+	add(http.MethodGet, a.cfg.Prefix+"/"+handlers.SegmentPermissions, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
 		if a.triggers != nil {
@@ -220,42 +257,82 @@ func (a *App) Mount(r Router) {
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.
 		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
+		op := func(method, path string, o Operation) {
+			add(method, path, a.handler(ep, res, o), a.authenticate, a.limitBody)
+		}
 		base := a.cfg.Prefix + "/" + res.desc.Name
 		item := base + "/:id"
-		a.route(r, http.MethodGet, base, ep, res, OpList)
-		r.Add(http.MethodGet, base+"/permissions", func(c echo.Context) error {
+		op(http.MethodGet, base, OpList)
+		add(http.MethodGet, base+"/"+handlers.SegmentPermissions, func(c echo.Context) error {
 			return handlers.ResourcePermissions(handlers.NewContext(c, ep, OpList, nil))
 		}, a.authenticate)
-		a.route(r, http.MethodPost, base, ep, res, OpCreate)
-		a.route(r, http.MethodGet, item, ep, res, OpGet)
-		a.route(r, http.MethodPatch, item, ep, res, OpUpdate)
-		a.route(r, http.MethodDelete, item, ep, res, OpDelete)
-		a.route(r, http.MethodDelete, base, ep, res, OpBulkDelete)
+		op(http.MethodPost, base, OpCreate)
+		op(http.MethodDelete, base, OpBulkDelete)
+		op(http.MethodGet, item, OpGet)
+		op(http.MethodPatch, item, OpUpdate)
+		op(http.MethodDelete, item, OpDelete)
 		if res.desc.SoftDeletable() {
-			a.route(r, http.MethodPost, item+"/restore", ep, res, OpRestore)
-			a.route(r, http.MethodPost, base+"/restore", ep, res, OpBulkRestore)
-		} else {
-			// Otherwise ":id" would take "restore" and answer 405.
-			r.Add(http.MethodPost, base+"/restore", notFound)
+			op(http.MethodPost, item+"/"+handlers.SegmentRestore, OpRestore)
+			op(http.MethodPost, base+"/"+handlers.SegmentRestore, OpBulkRestore)
 		}
-		// Echo lets a trailing :id swallow further segments ("1/restore"),
-		// which would make unknown sub-paths look like items or answer 405;
-		// this route claims them so they are a plain 404.
-		r.Add(echo.RouteNotFound, item+"/*", notFound)
+	}
+	return routes
+}
+
+// routeMethods are the methods a path of the API answers 405 to, with
+// Allow, when it does not serve them.
+var routeMethods = []string{
+	http.MethodConnect, http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch,
+	http.MethodPost, http.MethodPut, http.MethodTrace, echo.PROPFIND, echo.REPORT,
+}
+
+// addMethodRoutes makes every path of routes answer OPTIONS with 204 and
+// every other method it does not serve with a 405, both with an Allow
+// header listing the methods it does serve and OPTIONS. Echo would answer
+// them itself, but not where a catch-all route is nearer than the path
+// (GET /R/1/restore would be a 404), and its Allow would also list the
+// 405 handlers themselves.
+func addMethodRoutes(r Router, routes []route) {
+	served := map[string][]string{}
+	var paths []string
+	for _, rt := range routes {
+		if _, ok := served[rt.path]; !ok {
+			paths = append(paths, rt.path)
+		}
+		served[rt.path] = append(served[rt.path], rt.method)
+	}
+	for _, path := range paths {
+		methods := append(slices.Clone(served[path]), http.MethodOptions)
+		slices.Sort(methods)
+		allow := strings.Join(methods, ", ")
+		r.Add(http.MethodOptions, path, func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderAllow, allow)
+			return c.NoContent(http.StatusNoContent)
+		})
+		for _, m := range routeMethods {
+			if !slices.Contains(methods, m) {
+				r.Add(m, path, func(c echo.Context) error {
+					c.Response().Header().Set(echo.HeaderAllow, allow)
+					return echo.ErrMethodNotAllowed
+				})
+			}
+		}
 	}
 }
 
 func notFound(echo.Context) error { return echo.ErrNotFound }
 
-func (a *App) route(r Router, method, path string, ep *handlers.Endpoint, res *resource, op Operation) {
+// handler serves op of res: the override when there is one, else the
+// generated handler.
+func (a *App) handler(ep *handlers.Endpoint, res *resource, op Operation) echo.HandlerFunc {
 	generated := handlers.Generated(op)
 	h := generated
 	if o, ok := res.overrides[op]; ok {
 		h = o
 	}
-	r.Add(method, path, func(c echo.Context) error {
+	return func(c echo.Context) error {
 		return h(handlers.NewContext(c, ep, op, generated))
-	}, a.authenticate, a.limitBody)
+	}
 }
 
 // authenticate resolves the caller before any handler runs; bad

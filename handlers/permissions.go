@@ -3,12 +3,25 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/introspect"
 )
+
+// The path segments of the framework's own routes beside the rows':
+// GET /R/permissions, POST /R/restore and POST /R/:id/restore. No row key
+// may take one of these names (see reservedKeys).
+const (
+	SegmentPermissions = "permissions"
+	SegmentRestore     = "restore"
+)
+
+// reservedKeys are the values a client-chosen key may not take, because
+// the framework's routes use them as path segments.
+var reservedKeys = []string{SegmentPermissions, SegmentRestore}
 
 // Permissions answers "what may I do?" for the caller, so that a UI can
 // hide the buttons it cannot use.
@@ -47,6 +60,9 @@ func allowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource
 
 // ResourcePermissions serves GET /R/permissions.
 func ResourcePermissions(c *Context) error {
+	if _, err := c.Query(); err != nil {
+		return err
+	}
 	actions, err := allowedActions(c.ep.Authorizer, c.principal, c.ep.Resource)
 	if err != nil {
 		return err
@@ -58,6 +74,13 @@ func ResourcePermissions(c *Context) error {
 // resource.
 func AllPermissions(authz Authorizer, resources []*introspect.Resource) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		params, err := url.ParseQuery(c.Request().URL.RawQuery)
+		if err != nil {
+			return malformedQuery()
+		}
+		if err := checkParams(params, nil); err != nil {
+			return err
+		}
 		p := auth.FromContext(c.Request().Context())
 		out := make(map[string]map[string]string, len(resources))
 		for _, res := range resources {

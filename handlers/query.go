@@ -159,9 +159,13 @@ func (rq *readQuery) where() (query string, args []any, ok bool) {
 func (c *Context) params() (url.Values, error) {
 	v, err := url.ParseQuery(c.Request().URL.RawQuery)
 	if err != nil {
-		return nil, NewProblem(http.StatusBadRequest, "the query string is malformed")
+		return nil, malformedQuery()
 	}
 	return v, nil
+}
+
+func malformedQuery() *Problem {
+	return NewProblem(http.StatusBadRequest, "the query string is malformed")
 }
 
 // itemParams are the parameters a single-record request accepts.

@@ -1,0 +1,110 @@
+package framework_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestMethodsAndAllow: every path of the API answers OPTIONS with 204 and
+// a method it does not serve with 405, both with the same Allow; HEAD is
+// served wherever GET is; a sub-path that does not exist is a 404.
+func TestMethodsAndAllow(t *testing.T) {
+	app, db := newTestApp(t, nil)
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	const (
+		item       = "DELETE, GET, HEAD, OPTIONS, PATCH"
+		collection = "DELETE, GET, HEAD, OPTIONS, POST"
+		restore    = "OPTIONS, POST"
+		readOnly   = "GET, HEAD, OPTIONS"
+	)
+	for _, c := range []struct {
+		method, url string
+		status      int
+		allow       string
+	}{
+		{"OPTIONS", "/api/widgets/1", 204, item},
+		{"PUT", "/api/widgets/1", 405, item},
+		{"POST", "/api/widgets/1", 405, item},
+		{"OPTIONS", "/api/widgets", 204, collection},
+		{"PUT", "/api/widgets", 405, collection},
+		{"PATCH", "/api/widgets", 405, collection},
+		{"GET", "/api/widgets/1/restore", 405, restore},
+		{"DELETE", "/api/widgets/1/restore", 405, restore},
+		{"OPTIONS", "/api/widgets/1/restore", 204, restore},
+		{"GET", "/api/widgets/restore", 405, restore},
+		{"PUT", "/api/widgets/permissions", 405, readOnly},
+		{"OPTIONS", "/api/widgets/permissions", 204, readOnly},
+		{"POST", "/api/permissions", 405, readOnly},
+		{"OPTIONS", "/api/permissions", 204, readOnly},
+		{"HEAD", "/api/widgets/1", 200, ""},
+		{"HEAD", "/api/widgets", 200, ""},
+		{"HEAD", "/api/widgets/999", 404, ""},
+		{"GET", "/api/widgets/1/nothing", 404, ""},
+		{"GET", "/api/widgets/1/restore/more", 404, ""},
+		// Without soft deletes there is no restore route at all.
+		{"POST", "/api/tags/1/restore", 404, ""},
+		{"POST", "/api/tags/restore", 404, ""},
+		{"OPTIONS", "/api/tags/1", 204, item},
+		{"GET", "/api/nothing", 404, ""},
+	} {
+		rec := h.do(t, request{Token: adminToken, Method: c.method, URL: c.url})
+		if rec.Code != c.status || rec.Header().Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q, want %d Allow %q (%s)", c.method, c.url, rec.Code, rec.Header().Get("Allow"), c.status, c.allow, rec.Body.String())
+		}
+	}
+}
+
+// TestEveryRouteChecksItsQuery: a parameter an operation does not take,
+// or one given twice, is a 400 naming it, and the request changes
+// nothing.
+func TestEveryRouteChecksItsQuery(t *testing.T) {
+	app, db := newTestApp(t, nil)
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	for _, c := range []struct {
+		method, url, body, param string
+	}{
+		{"POST", "/api/widgets?x=1", `{"name":"new","qty":1}`, "x"},
+		{"POST", "/api/widgets?userId=3", `{"name":"new","qty":1}`, "userId"},
+		{"PATCH", "/api/widgets/1?name=z", `{"name":"changed"}`, "name"},
+		{"PATCH", "/api/widgets/1?includeDeleted=true", `{"name":"changed"}`, "includeDeleted"},
+		{"POST", "/api/widgets/4/restore?x=1", "", "x"},
+		{"DELETE", "/api/widgets/1?x=1", "", "x"},
+		{"DELETE", "/api/widgets/1?permanent=true&permanent=true", "", "permanent"},
+		{"GET", "/api/widgets/permissions?x=1", "", "x"},
+		{"GET", "/api/permissions?x=1", "", "x"},
+		{"GET", "/api/permissions?a=1;b=2", "", ""},
+	} {
+		rec := h.do(t, request{Token: adminToken, Method: c.method, URL: c.url, Body: c.body})
+		if rec.Code != http.StatusBadRequest || (c.param != "" && !strings.Contains(rec.Body.String(), `"field":"`+c.param+`"`)) {
+			t.Errorf("%s %s: %d %s, want 400 naming %q", c.method, c.url, rec.Code, rec.Body.String(), c.param)
+		}
+	}
+	// Nothing changed: no new widget, widget 1 as seeded and live,
+	// widget 4 still deleted.
+	for _, where := range []string{"name = 'new'", "name = 'changed'", "id = 1 AND deleted_at IS NOT NULL", "id = 4 AND deleted_at IS NULL"} {
+		n, err := db.NewSelect().Table("widgets").Where(where).Count(context.Background())
+		if err != nil || n != 0 {
+			t.Errorf("%d widgets where %s after refused requests (%v)", n, where, err)
+		}
+	}
+}
+
+// TestClientChosenKeys: a string key is required on create, not empty,
+// never a route name the framework uses, and never changed by a PATCH.
+func TestClientChosenKeys(t *testing.T) {
+	app, db := newTestApp(t, nil)
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	playSteps(t, h, []step{
+		{"a key is required", adminToken, "POST", "/api/countries", `{"name":"Norway"}`, 422, `"field":"code","message":"is required: the key is chosen by the client"`, ""},
+		{"not empty", adminToken, "POST", "/api/countries", `{"code":"","name":"Norway"}`, 422, `"field":"code","message":"must not be empty"`, ""},
+		{"not a route name", adminToken, "POST", "/api/countries", `{"code":"permissions","name":"P"}`, 422, `"field":"code"`, ""},
+		{"nor the other", adminToken, "POST", "/api/countries", `{"code":"restore","name":"R"}`, 422, `"field":"code"`, ""},
+		{"a good key", adminToken, "POST", "/api/countries", `{"code":"no","name":"Norway"}`, 201, `"code":"no"`, ""},
+		{"the permissions route stays the permissions", adminToken, "GET", "/api/countries/permissions", "", 200, `"read":"all"`, "Norway"},
+		{"a key never changes", adminToken, "PATCH", "/api/countries/no", `{"code":"nn"}`, 400, `"field":"code","message":"read-only field"`, ""},
+		{"not even to itself", adminToken, "PATCH", "/api/countries/no", `{"code":"no","name":"Noreg"}`, 400, `"field":"code"`, ""},
+		{"the row is as it was", adminToken, "GET", "/api/countries/no", "", 200, `"name":"Norway"`, ""},
+	})
+}
