@@ -120,6 +120,43 @@ func TestExampleAttachmentDeleteIsPermanent(t *testing.T) {
 	}
 }
 
+// TestExampleAttachmentOverridesAreSafe tests the example's overrides like
+// generated routes: a soft-deleted attachment is as missing as one that
+// never was, only canonical ids name a row, query strings are checked, and
+// the bulk delete erases too, within the same reach.
+func TestExampleAttachmentOverridesAreSafe(t *testing.T) {
+	e, db := newTestServer(t)
+	steps := []step{{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil}}
+	for _, name := range []string{"a.png", "b.png", "c.png", "d.png", "e.png"} {
+		steps = append(steps, step{name, alice, "POST", "/api/attachments", `{"postId":1,"filename":"` + name + `"}`, 201, nil, nil})
+	}
+	play(t, e, steps)
+	ctx := context.Background()
+	// No API route soft-deletes an attachment; the database can.
+	if _, err := db.NewUpdate().Model((*Attachment)(nil)).Set("deleted_at = ?", time.Now()).Where("id = 2").Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	play(t, e, []step{
+		{"a deleted attachment is not found", alice, "DELETE", "/api/attachments/2", "", 404, []string{`"detail":"attachments 2 not found"`}, nil},
+		{"like a missing one", alice, "DELETE", "/api/attachments/99", "", 404, []string{`"detail":"attachments 99 not found"`}, nil},
+		{"only the canonical id", alice, "DELETE", "/api/attachments/05", "", 404, nil, nil},
+		{"query strings are checked", alice, "DELETE", "/api/attachments/1?x=1", "", 400, []string{`"field":"x"`}, nil},
+		{"anonymous may not", "", "DELETE", "/api/attachments/1", "", 401, nil, nil},
+		{"bulk needs a filter", alice, "DELETE", "/api/attachments", "", 400, []string{"at least one filter"}, nil},
+		{"bulk checks its parameters", alice, "DELETE", "/api/attachments?limit=1&filename=c.png", "", 400, []string{`"field":"limit"`}, nil},
+		{"bulk never reaches a deleted one", alice, "DELETE", "/api/attachments?filename=b.png", "", 200, []string{`"count":0`}, nil},
+		{"bulk erases", alice, "DELETE", "/api/attachments?filename%5Bin%5D=c.png,d.png", "", 200, []string{`"count":2`, `"hardDeleted":true`}, nil},
+		{"one erases", alice, "DELETE", "/api/attachments/1", "", 200, []string{`"hardDeleted":true`}, nil},
+	})
+	var left []int64
+	if err := db.NewSelect().Model((*Attachment)(nil)).WhereAllWithDeleted().Column("id").Order("id").Scan(ctx, &left); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 || left[0] != 2 || left[1] != 5 {
+		t.Fatalf("attachments left: %v, want the deleted 2 and the untouched 5", left)
+	}
+}
+
 func TestExampleOwnersRestoreTheirPosts(t *testing.T) {
 	e, _ := newTestServer(t)
 	play(t, e, []step{

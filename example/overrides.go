@@ -2,28 +2,52 @@ package main
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
 )
 
 // deleteAttachmentPermanently replaces the soft delete of attachments with
-// a real DELETE: files are not kept once their owner removes them.
+// a real DELETE: files are not kept once their owner removes them. It
+// asks the Context what the generated delete would: the query string (none
+// taken), the caller's reach (a live row within their grant) and the
+// canonical key, so a deleted attachment is as missing to it as to a GET.
 func deleteAttachmentPermanently(c *framework.Context) error {
-	if err := c.Require(auth.ActionDelete); err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(c.ID(), 10, 64)
-	if err != nil {
-		return c.NotFound(c.ID())
-	}
-	res, err := c.DB().NewDelete().Model((*Attachment)(nil)).Where("id = ?", id).ForceDelete().Exec(c.Request().Context())
+	reach, err := c.Reach(auth.ActionDelete)
 	if err != nil {
 		return err
+	}
+	if _, err := c.Query(); err != nil {
+		return err
+	}
+	id, err := c.Key()
+	if err != nil {
+		return err
+	}
+	res, err := c.DB().NewDelete().Model((*Attachment)(nil)).ApplyQueryBuilder(reach).
+		Where("id = ?", id).ForceDelete().Exec(c.Request().Context())
+	if err != nil {
+		return c.DBError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return c.NotFound(c.ID())
 	}
-	return c.JSON(http.StatusOK, map[string]any{"success": true, "hardDeleted": true})
+	return c.JSON(http.StatusOK, map[string]any{"success": true, "softDeleted": false, "hardDeleted": true})
+}
+
+// deleteAttachmentsPermanently does the same for DELETE /api/attachments
+// with filters: every live attachment they match, within the caller's
+// reach, goes for good.
+func deleteAttachmentsPermanently(c *framework.Context) error {
+	matching, err := c.Matching(auth.ActionDelete)
+	if err != nil {
+		return err
+	}
+	res, err := c.DB().NewDelete().Model((*Attachment)(nil)).ApplyQueryBuilder(matching).
+		ForceDelete().Exec(c.Request().Context())
+	if err != nil {
+		return c.DBError(err)
+	}
+	n, _ := res.RowsAffected()
+	return c.JSON(http.StatusOK, map[string]any{"success": true, "softDeleted": false, "hardDeleted": true, "count": n})
 }

@@ -106,6 +106,9 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 	if err := app.Override("attachments", framework.OpDelete, deleteAttachmentPermanently); err != nil {
 		return nil, err
 	}
+	if err := app.Override("attachments", framework.OpBulkDelete, deleteAttachmentsPermanently); err != nil {
+		return nil, err
+	}
 	return app, nil
 }
 

@@ -78,3 +78,21 @@ func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder,
 		return where(where(q, live, liveArgs), own, ownArgs)
 	}, nil
 }
+
+// Matching is Reach for a bulk operation: it also reads the request's
+// filters, as DELETE /R?<filters> does (a 400 for a bad or missing one,
+// or for a paging parameter), and the condition it returns matches the
+// rows they select within the caller's reach.
+func (c *Context) Matching(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
+	w, args, err := c.bulkFilter(action)
+	if err != nil {
+		return nil, err
+	}
+	reach, err := c.Reach(action)
+	if err != nil {
+		return nil, err
+	}
+	return func(q bun.QueryBuilder) bun.QueryBuilder {
+		return reach(q).Where(w, args...)
+	}, nil
+}
