@@ -139,21 +139,28 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 		}
 		return ids
 	}
+	// raceCreates races the parent request against creates of children of
+	// board; the parent request must succeed.
+	raceCreates := func(t *testing.T, round int, parent request, board int64) []*httptest.ResponseRecorder {
+		t.Helper()
+		rs := []request{parent}
+		for i := 0; i < children; i++ {
+			rs = append(rs, newCard(board))
+		}
+		recs := raceRequests(h, rs)
+		if recs[0].Code != 200 {
+			t.Fatalf("round %d: %s %s answered %d %s", round, parent.Method, parent.URL, recs[0].Code, recs[0].Body.String())
+		}
+		return recs[1:]
+	}
 
 	t.Run("soft delete against creates", func(t *testing.T) {
 		for round := 0; round < 100; round++ {
 			board := newBoard(t)
-			rs := []request{{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", board)}}
-			for i := 0; i < children; i++ {
-				rs = append(rs, newCard(board))
-			}
-			recs := raceRequests(h, rs)
-			if recs[0].Code != 200 {
-				t.Fatalf("round %d: delete answered %d %s", round, recs[0].Code, recs[0].Body.String())
-			}
-			checkCreates(t, round, recs[1:])
+			recs := raceCreates(t, round, request{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", board)}, board)
+			checkCreates(t, round, recs)
 			if live := storedCards(t, db, "board_id = ? AND deleted_at IS NULL", board); len(live) > 0 {
-				t.Fatalf("round %d: %d live cards under deleted board %d (creates %v)", round, len(live), board, statuses(recs[1:]))
+				t.Fatalf("round %d: %d live cards under deleted board %d (creates %v)", round, len(live), board, statuses(recs))
 			}
 		}
 	})
@@ -164,15 +171,8 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 			if rec := h.do(t, request{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", board)}); rec.Code != 200 {
 				t.Fatalf("delete: %d %s", rec.Code, rec.Body.String())
 			}
-			rs := []request{{Token: adminToken, Method: "POST", URL: fmt.Sprintf("/api/boards/%d/restore", board)}}
-			for i := 0; i < children; i++ {
-				rs = append(rs, newCard(board))
-			}
-			recs := raceRequests(h, rs)
-			if recs[0].Code != 200 {
-				t.Fatalf("round %d: restore answered %d %s", round, recs[0].Code, recs[0].Body.String())
-			}
-			ids := checkCreates(t, round, recs[1:])
+			recs := raceCreates(t, round, request{Token: adminToken, Method: "POST", URL: fmt.Sprintf("/api/boards/%d/restore", board)}, board)
+			ids := checkCreates(t, round, recs)
 			if len(ids) > 0 {
 				if live := storedCards(t, db, "id IN (?) AND deleted_at IS NULL", bun.In(ids)); len(live) != len(ids) {
 					t.Fatalf("round %d: %d acknowledged cards, %d live", round, len(ids), len(live))
@@ -184,15 +184,8 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 	t.Run("permanent delete against creates", func(t *testing.T) {
 		for round := 0; round < 20; round++ {
 			board := newBoard(t)
-			rs := []request{{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d?permanent=true", board)}}
-			for i := 0; i < children; i++ {
-				rs = append(rs, newCard(board))
-			}
-			recs := raceRequests(h, rs)
-			if recs[0].Code != 200 {
-				t.Fatalf("round %d: erasure answered %d %s", round, recs[0].Code, recs[0].Body.String())
-			}
-			for _, rec := range recs[1:] {
+			recs := raceCreates(t, round, request{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d?permanent=true", board)}, board)
+			for _, rec := range recs {
 				if rec.Code != 201 && rec.Code != 422 {
 					t.Fatalf("round %d: create answered %d %s", round, rec.Code, rec.Body.String())
 				}
