@@ -5,6 +5,7 @@
 //	go run ./example [-addr 127.0.0.1:8080] [-db autoapi.db|postgres://...] [-policy policy.csv|db] [-migrate=false] [-retention 2160h] [-jwt-secret s]
 //	go run ./example migrate [-db ...] [-policy db]
 //	go run ./example purge -older-than 720h [-dry-run] [-resource posts] [-db ...]
+//	go run ./example token -sub 2 [-role user] [-ttl 1h] [-jwt-secret s]
 package main
 
 import (
@@ -32,6 +33,8 @@ func main() {
 		err = purge(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "migrate":
 		err = migrateOnce(os.Args[2:])
+	case len(os.Args) > 1 && os.Args[1] == "token":
+		err = token(os.Args[2:])
 	default:
 		err = serve(os.Args[1:])
 	}
