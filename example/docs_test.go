@@ -20,7 +20,7 @@ package main
 //   - A ```sh block's output is the ```json or plain ``` block right
 //     after it (blank lines between are fine): what the block prints, for
 //     all its commands together. In a ```console block, lines starting
-//     with "$ " (and the lines their trailing "\" continues) are the
+//     with "$ " (and the lines a trailing "\", "|" or "&&" continues) are the
 //     commands, the other lines their output. A block without output is
 //     not compared, but each of its commands must succeed, so set-up
 //     blocks use curl -fsS -o /dev/null, which fails on an error status.
@@ -83,7 +83,7 @@ func TestDocs(t *testing.T) {
 	}
 	pages = append([]string{"../README.md"}, pages...)
 	for _, page := range pages {
-		t.Run(strings.TrimPrefix(page, "../"), func(t *testing.T) {
+		t.Run(filepath.Base(page), func(t *testing.T) {
 			t.Parallel()
 			src, err := os.ReadFile(page)
 			if err != nil {
@@ -211,7 +211,8 @@ func splitConsole(text string) (script, output string) {
 			outs = append(outs, line)
 			continue
 		}
-		cont = strings.HasSuffix(line, "\\")
+		l := strings.TrimRight(line, " ")
+		cont = strings.HasSuffix(l, "\\") || strings.HasSuffix(l, "|") || strings.HasSuffix(l, "&&")
 	}
 	return strings.Join(cmds, "\n"), strings.Join(outs, "\n")
 }
