@@ -20,9 +20,9 @@ package main
 //   - A ```sh block's output is the ```json or plain ``` block right
 //     after it (blank lines between are fine): what the block prints, for
 //     all its commands together. In a ```console block, lines starting
-//     with "$ " (and the lines a trailing "\", "|" or "&&" continues) are the
-//     commands, the other lines their output. A block without output is
-//     not compared, but each of its commands must succeed, so set-up
+//     with "$ " (and the lines a trailing "\", "|" or "&&" continues) are
+//     the commands, the other lines their output. A block without output
+//     is not compared, but each of its commands must succeed, so set-up
 //     blocks use curl -fsS -o /dev/null, which fails on an error status.
 //   - Output is a sequence of JSON values and HTTP heads (what curl -i
 //     prints: a status line, headers, a blank line, then the body).
@@ -31,6 +31,11 @@ package main
 //     have the same keys in the same order and the same values, except
 //     that an RFC 3339 timestamp stands for any timestamp, "..." for any
 //     string, and a "nextCursor" value for any cursor.
+//
+// The pages run on SQLite, and again on PostgreSQL with the rest of the
+// suite when AUTOAPI_TEST_POSTGRES is set. They need bash, curl and sed,
+// which Debian and most CI images have; without them the test is skipped,
+// except under CI=true, where it fails.
 
 import (
 	"bufio"
@@ -189,9 +194,12 @@ func serverJWTSecret(text string) string {
 		if len(f) < 4 || f[0] != "go" || f[1] != "run" || f[2] != "./example" || !strings.HasPrefix(f[3], "-") {
 			continue
 		}
-		for j := 3; j+1 < len(f); j++ {
-			if f[j] == "-jwt-secret" || f[j] == "--jwt-secret" {
+		for j := 3; j < len(f); j++ {
+			if (f[j] == "-jwt-secret" || f[j] == "--jwt-secret") && j+1 < len(f) {
 				return strings.Trim(f[j+1], `'"`)
+			}
+			if v, ok := strings.CutPrefix(strings.TrimLeft(f[j], "-"), "jwt-secret="); ok {
+				return strings.Trim(v, `'"`)
 			}
 		}
 	}
@@ -592,5 +600,83 @@ func TestDocsComparison(t *testing.T) {
 				t.Fatalf("compare(%q, %q) = %v, want ok=%v", c.want, c.got, diffs, c.ok)
 			}
 		})
+	}
+}
+
+// TestDocsBlocks pins which blocks of a page run and what output each is
+// compared with.
+func TestDocsBlocks(t *testing.T) {
+	page := strings.Join([]string{
+		"Set-up:",
+		"```sh",
+		"curl -fsS -o /dev/null http://127.0.0.1:8080/api/posts",
+		"```",
+		"",
+		"```sh",
+		"curl http://127.0.0.1:8080/api/tags",
+		"```",
+		"",
+		"```json",
+		`{"data":[]}`,
+		"```",
+		"Not an output: prose comes between.",
+		"```sh",
+		"go run ./example -jwt-secret 's3cret'",
+		"```",
+		"<!-- not run: needs a dropped table -->",
+		"```sh",
+		"curl http://127.0.0.1:8080/api/tags",
+		"```",
+		"```console",
+		"$ curl -s http://127.0.0.1:8080/api/posts |",
+		"    sed -n p",
+		`{"data":[]}`,
+		"$ curl -s \\",
+		"    http://127.0.0.1:8080/api/tags",
+		`{"data":[1]}`,
+		"```",
+		"```go",
+		`http.Get("http://127.0.0.1:8080/api/posts")`,
+		"```",
+	}, "\n")
+	got, secret := docSteps(parseBlocks(page))
+	if secret != "s3cret" {
+		t.Errorf("JWT secret %q, want s3cret", secret)
+	}
+	want := []docStep{
+		{line: 2, script: "curl -fsS -o /dev/null http://127.0.0.1:8080/api/posts"},
+		{line: 6, script: "curl http://127.0.0.1:8080/api/tags", want: `{"data":[]}`, check: true},
+		{line: 21, script: "curl -s http://127.0.0.1:8080/api/posts |\n    sed -n p\ncurl -s \\\n    http://127.0.0.1:8080/api/tags", want: "{\"data\":[]}\n{\"data\":[1]}", check: true},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("steps\n%#v\nwant\n%#v", got, want)
+	}
+}
+
+// TestDocsShell pins the session the blocks of a page share: variables
+// carry over, and a failing command is reported even when a later one
+// succeeds.
+func TestDocsShell(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	sh := startShell(t)
+	if out, _, failed := sh.run(t, "cursor=abc"); out != "" || failed != "" {
+		t.Fatalf("assignment: output %q, failed %q", out, failed)
+	}
+	if out, _, failed := sh.run(t, `echo "$cursor"`); out != "abc\n" || failed != "" {
+		t.Fatalf("the variable: output %q, failed %q", out, failed)
+	}
+	if _, _, failed := sh.run(t, "false\necho after"); !strings.Contains(failed, "line 1: false") {
+		t.Fatalf("a failing command: failed %q", failed)
+	}
+	if _, _, failed := sh.run(t, "go run ./example -addr :0"); failed == "" {
+		t.Fatal("a server start inside a block ran")
+	}
+	if out, _, failed := sh.run(t, "go run ./example token -jwt-secret s -sub 2 | cut -d. -f1"); out != "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\n" || failed != "" {
+		t.Fatalf("the token command: output %q, failed %q", out, failed)
 	}
 }
