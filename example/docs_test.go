@@ -24,6 +24,8 @@ package main
 //     the commands, the other lines their output. A block without output
 //     is not compared, but each of its commands must succeed, so set-up
 //     blocks use curl -fsS -o /dev/null, which fails on an error status.
+//     A response in a shell comment (# {"data":...}) is an error: it
+//     would never be compared.
 //   - Output is a sequence of JSON values and HTTP heads (what curl -i
 //     prints: a status line, headers, a blank line, then the body).
 //     Status lines must be equal, each header shown must be sent with
@@ -245,6 +247,10 @@ func runPage(t *testing.T, page string, blocks []fence) {
 
 	sh := startShell(t)
 	for _, s := range todo {
+		if l := outputInComment(s.script); l != "" {
+			// Output in a comment would never be compared.
+			t.Errorf("%s:%d: output shown in a comment (%s): show it in a json block after the block", page, s.line, l)
+		}
 		script := strings.ReplaceAll(s.script, docsAddr, srv.URL)
 		got, stderr, failed := sh.run(t, script)
 		where := fmt.Sprintf("%s:%d", page, s.line)
@@ -259,6 +265,19 @@ func runPage(t *testing.T, page string, blocks []fence) {
 			t.Errorf("%s: the output differs from the page:\n  %s\ngot:\n%s\nwant:\n%s\nstderr:\n%s", where, strings.Join(diffs, "\n  "), got, s.want, stderr)
 		}
 	}
+}
+
+// outputInComment is a line of script that is a shell comment holding a
+// response, if any.
+func outputInComment(script string) string {
+	for _, line := range strings.Split(script, "\n") {
+		_, c, ok := strings.Cut(line, "# ")
+		c = strings.TrimSpace(c)
+		if ok && (strings.HasPrefix(c, "{") || strings.HasPrefix(c, "HTTP/")) {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }
 
 // shell is one bash session; the blocks of a page run in it in turn.
