@@ -313,7 +313,7 @@ func addMethodRoutes(r Router, routes []route) {
 			if !slices.Contains(methods, m) {
 				r.Add(m, path, func(c echo.Context) error {
 					c.Response().Header().Set(echo.HeaderAllow, allow)
-					return echo.ErrMethodNotAllowed
+					return handlers.Problemf(http.StatusMethodNotAllowed, "%s is not allowed here; this path allows %s", m, allow)
 				})
 			}
 		}
