@@ -56,7 +56,8 @@ func appendRecord(b []byte, v reflect.Value, fields []*introspect.Field, include
 // appendValue appends the JSON value of the field f holding v; omitted
 // reports that encoding/json leaves it out (CodecStd decides that while
 // encoding).
-func appendValue(b []byte, f *introspect.Field, v reflect.Value) (_ []byte, omitted bool, err error) {
+func appendValue(b []byte, f *introspect.Field, fv reflect.Value) (_ []byte, omitted bool, err error) {
+	v := fv // the value, past a pointer; fv stays the field's for StdAppend
 	switch f.Codec {
 	case introspect.CodecTimestamp:
 		t, ok := f.TimeOf(v)
@@ -104,7 +105,7 @@ func appendValue(b []byte, f *introspect.Field, v reflect.Value) (_ []byte, omit
 	}
 	// Everything else, and the values above that encoding/json refuses
 	// (NaN, years past 9999), so that its error is the one returned.
-	return f.StdAppend(b, v)
+	return f.StdAppend(b, fv)
 }
 
 // appendTime appends t as time.Time's MarshalJSON does, or reports false
