@@ -43,12 +43,21 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	if !utf8.Valid(raw) {
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
+	return decodeObject(c.ep.Resource, rec, raw, c.canSeeDeleted(c.ep.Resource))
+}
+
+// decodeObject decodes the JSON object raw (valid UTF-8) into rec and
+// returns the fields it set. Each value is read as encoding/json reads it
+// into that field of the model; on top of that the framework refuses
+// unknown and read-only keys (matched exactly, not case-insensitively),
+// repeated keys, null for a field that cannot hold it, and strings with a
+// NUL character, which the databases cannot store. withDeleted tells
+// whether the caller may see the soft-delete column.
+func decodeObject(res *introspect.Resource, rec reflect.Value, raw []byte, withDeleted bool) ([]*introspect.Field, error) {
 	members, err := splitObject(raw)
 	if err != nil {
 		return nil, err
 	}
-
-	res := c.ep.Resource
 	var (
 		set  []*introspect.Field
 		errs []FieldError
@@ -56,7 +65,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	for _, m := range members {
 		key := m.key
 		f, ok := res.FieldByJSON(key)
-		if ok && res.IsDeletionField(f) && !c.canSeeDeleted(res) {
+		if ok && res.IsDeletionField(f) && !withDeleted {
 			// For a caller who may not see it, the column does not exist.
 			ok = false
 		}
@@ -73,23 +82,23 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 			errs = append(errs, FieldError{Field: key, Message: "must not be null"})
 			continue
 		}
-		if f.Kind == introspect.KindString && bytes.Contains(value, []byte(`\u0000`)) {
-			errs = append(errs, FieldError{Field: key, Message: "must not contain NUL characters"})
-			continue
-		}
 		target := f.Value(rec)
-		if f.PlainJSON && decodeScalar(target, value) {
+		// A string decodeScalar takes has no escapes, so no NUL either.
+		if f.Codec == introspect.CodecScalar && decodeScalar(target, value) {
 			set = append(set, f)
 			continue
 		}
-		// Decode into a fresh value so a failed decode leaves nothing half
-		// set, then copy it over.
-		fresh := reflect.New(target.Type())
-		if err := json.Unmarshal(value, fresh.Interface()); err != nil {
-			errs = append(errs, FieldError{Field: key, Message: "must be " + article(f.Kind) + " " + f.Kind.String()})
+		// A fresh value, so that a failed decode leaves nothing half set.
+		fresh, err := f.StdDecode(value)
+		if err != nil {
+			errs = append(errs, FieldError{Field: key, Message: mismatch(f)})
 			continue
 		}
-		target.Set(fresh.Elem())
+		if hasNUL(fresh) {
+			errs = append(errs, FieldError{Field: key, Message: "must not contain NUL characters"})
+			continue
+		}
+		target.Set(fresh)
 		set = append(set, f)
 	}
 	if len(errs) > 0 {
@@ -100,6 +109,33 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 		return nil, p
 	}
 	return set, nil
+}
+
+// mismatch words the error for a value encoding/json would not take.
+func mismatch(f *introspect.Field) string {
+	switch {
+	case f.Quoted:
+		return "must be a string holding " + article(f.Kind) + " " + f.Kind.String()
+	case f.Time == introspect.TimeValue || f.Time == introspect.TimePointer || f.Time == introspect.BunNullTime:
+		// Their JSON methods read RFC 3339 strings.
+	case f.CustomJSON || f.Kind == introspect.KindOther || f.Time == introspect.SQLNullTime:
+		// The type reads a form of its own (sql.NullTime, for one, the
+		// object {"Time":...,"Valid":...}); only the model knows which.
+		return "is not a valid value"
+	}
+	return "must be " + article(f.Kind) + " " + f.Kind.String()
+}
+
+// hasNUL reports whether a decoded string value, or the string a pointer
+// points to, holds a NUL character.
+func hasNUL(v reflect.Value) bool {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	return v.Kind() == reflect.String && strings.IndexByte(v.String(), 0) >= 0
 }
 
 // member is one key of a JSON object and its raw value.
@@ -205,21 +241,48 @@ func valueEnd(raw []byte, i int) int {
 	return j
 }
 
-// decodeScalar sets target from a plain JSON string, integer or boolean
-// without encoding/json's reflection, and reports whether it did. Anything
-// else, or anything it cannot take as is (escapes, fractions, overflow),
-// is left to json.Unmarshal, which also words the errors.
+// decodeScalar sets target, a CodecScalar field, from a plain JSON
+// string, number, boolean or null without encoding/json's reflection, and
+// reports whether it did. Anything it cannot take as is (escapes,
+// fractions into integers, overflow, a value of another type) is left to
+// encoding/json, which also decides the errors.
 func decodeScalar(target reflect.Value, value []byte) bool {
+	if target.Kind() == reflect.Pointer {
+		if string(value) == "null" {
+			target.SetZero()
+			return true
+		}
+		p := reflect.New(target.Type().Elem())
+		if !decodeScalar(p.Elem(), value) {
+			return false
+		}
+		target.Set(p)
+		return true
+	}
 	switch target.Kind() {
 	case reflect.String:
 		if n := len(value); n >= 2 && value[0] == '"' && value[n-1] == '"' && bytes.IndexByte(value, '\\') < 0 {
-			target.SetString(string(value[1 : len(value)-1]))
+			target.SetString(string(value[1 : n-1]))
 			return true
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if n, err := strconv.ParseInt(string(value), 10, target.Type().Bits()); err == nil {
 			target.SetInt(n)
 			return true
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n, err := strconv.ParseUint(string(value), 10, target.Type().Bits()); err == nil {
+			target.SetUint(n)
+			return true
+		}
+	case reflect.Float32, reflect.Float64:
+		// value is valid JSON, so a value starting so is a JSON number,
+		// which ParseFloat reads as encoding/json does.
+		if len(value) > 0 && (value[0] == '-' || value[0] >= '0' && value[0] <= '9') {
+			if x, err := strconv.ParseFloat(string(value), target.Type().Bits()); err == nil {
+				target.SetFloat(x)
+				return true
+			}
 		}
 	case reflect.Bool:
 		switch string(value) {

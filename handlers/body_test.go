@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"testing"
 	"unicode/utf8"
 )
@@ -66,30 +65,4 @@ func countKeys(t *testing.T, raw []byte) int {
 		n++
 	}
 	return n
-}
-
-// FuzzDecodeScalar checks that whatever decodeScalar takes, encoding/json
-// takes too, with the same result.
-func FuzzDecodeScalar(f *testing.F) {
-	for _, seed := range []string{`"x"`, `"a\"b"`, `12`, `-0`, `1.0`, `1e3`, `300`, `true`, `null`, `"é"`, `9223372036854775808`} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, value []byte) {
-		if !json.Valid(value) || !utf8.Valid(value) {
-			return
-		}
-		for _, typ := range []reflect.Type{reflect.TypeFor[string](), reflect.TypeFor[int64](), reflect.TypeFor[int8](), reflect.TypeFor[bool]()} {
-			got := reflect.New(typ).Elem()
-			if !decodeScalar(got, value) {
-				continue
-			}
-			want := reflect.New(typ)
-			if err := json.Unmarshal(value, want.Interface()); err != nil {
-				t.Fatalf("%q into %s: taken, but encoding/json says %v", value, typ, err)
-			}
-			if !reflect.DeepEqual(got.Interface(), want.Elem().Interface()) {
-				t.Fatalf("%q into %s: %v, encoding/json %v", value, typ, got, want.Elem())
-			}
-		}
-	})
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/uptrace/bun/schema"
 )
@@ -155,6 +156,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		}
 		f.ReadOnly = true
 		f.NullInDB = true
+		f.Codec = CodecTimestamp
 		res.SoftDelete = f
 	default:
 		return nil, res.errorf(nil, "fields %s and %s both look like the soft-delete column; keep one, or rename the other",
@@ -366,6 +368,7 @@ func (r *Resource) setTimestamp(slot **Field, f *Field, what string) error {
 		return r.errorf(f, "%s timestamp has unsupported type %s; use time.Time, *time.Time, bun.NullTime or sql.NullTime", what, f.Type)
 	}
 	f.ReadOnly = true
+	f.Codec = CodecTimestamp
 	*slot = f
 	return nil
 }
@@ -376,22 +379,21 @@ func (f *Field) IsPK() bool { return f.pk }
 func newField(bf *schema.Field) *Field {
 	name, opts := jsonName(bf.StructField)
 	f := &Field{
-		GoName:    bf.GoName,
-		JSON:      name,
-		Column:    bf.Name,
-		Ident:     bf.SQLName,
-		Kind:      kindOf(bf.StructField.Type),
-		Time:      timeShapeOf(bf.StructField.Type),
-		Nullable:  nullable(bf.StructField.Type),
-		NullInDB:  nullable(bf.StructField.Type) || bf.NullZero,
-		Hidden:    name == "",
-		OmitEmpty: strings.Contains(opts, "omitempty"),
-		Validate:  bf.StructField.Tag.Get("validate"),
-		Index:     bf.Index,
-		Type:      bf.StructField.Type,
-		PlainJSON: plainJSON(bf.StructField.Type, opts),
-		pk:        bf.IsPK,
+		GoName:   bf.GoName,
+		JSON:     name,
+		Column:   bf.Name,
+		Ident:    bf.SQLName,
+		Kind:     kindOf(bf.StructField.Type),
+		Time:     timeShapeOf(bf.StructField.Type),
+		Nullable: nullable(bf.StructField.Type),
+		NullInDB: nullable(bf.StructField.Type) || bf.NullZero,
+		Hidden:   name == "",
+		Validate: bf.StructField.Tag.Get("validate"),
+		Index:    bf.Index,
+		Type:     bf.StructField.Type,
+		pk:       bf.IsPK,
 	}
+	f.setJSON(bf.StructField.Type, opts)
 	if !f.Hidden {
 		f.jsonKey = encodeKey(name)
 	}
@@ -409,10 +411,28 @@ func jsonName(sf reflect.StructField) (name, opts string) {
 		return "", ""
 	}
 	name, opts, _ = strings.Cut(tag, ",")
-	if name == "" {
+	if !validJSONName(name) {
+		// encoding/json, too, falls back to the Go name for an empty
+		// name or one it does not accept.
 		name = sf.Name
 	}
 	return name, opts
+}
+
+// validJSONName is encoding/json's rule for a json tag name: letters,
+// digits and punctuation other than backslash and quotes.
+func validJSONName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
 }
 
 func (f *Field) matches(goNames, names []string) bool {

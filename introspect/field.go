@@ -5,6 +5,8 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,12 +115,25 @@ type Field struct {
 	Index []int
 	// Type is the Go type of the field.
 	Type reflect.Type
-	// PlainJSON reports whether encoding/json decodes the field by its
-	// kind alone: a string, integer or boolean type with no UnmarshalJSON
-	// or UnmarshalText method and no ",string" option, which a body
-	// decoder may then read without encoding/json.
-	PlainJSON bool
+	// OmitZero mirrors the json tag's omitzero option.
+	OmitZero bool
+	// Quoted reports the json tag's ",string" option.
+	Quoted bool
+	// CustomJSON reports that the type (or a pointer to it) has its own
+	// MarshalJSON, UnmarshalJSON, MarshalText or UnmarshalText method, so
+	// its JSON form is the type's choice rather than its kind's.
+	CustomJSON bool
+	// Codec says how the field is read from and written to JSON bodies.
+	Codec Codec
 
+	// std is a struct type whose one field V has the field's type and its
+	// json tag options: encoding/json marshals and unmarshals it exactly
+	// as it would this field of the model.
+	std reflect.Type
+	// omit is encoding/json's omitempty/omitzero rule for the field's
+	// value; nil when the field is always written. Unused for CodecStd,
+	// where encoding/json applies the rule itself.
+	omit func(reflect.Value) bool
 	// jsonKey is `"name":` pre-encoded for the response writer.
 	jsonKey []byte
 	pk      bool
@@ -220,24 +235,210 @@ func encodeKey(name string) []byte {
 	return append(b, ':')
 }
 
-var (
-	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+// Codec says how the handlers read and write a field's JSON. Every codec
+// gives the bytes encoding/json would, except CodecTimestamp, which is the
+// framework's own format for the timestamps it manages; the other codecs
+// exist only to skip encoding/json's reflection where that provably makes
+// no difference.
+type Codec int
+
+// Field codecs.
+const (
+	// CodecStd reads and writes the field with encoding/json (StdAppend,
+	// StdDecode): any type, custom methods and tag options included.
+	CodecStd Codec = iota
+	// CodecScalar is a string, boolean, integer or float type, or a
+	// pointer to one, with no JSON or text methods, not json.Number, and
+	// without ",string": the handlers write and read it by its kind.
+	CodecScalar
+	// CodecTime is time.Time or *time.Time: written by the handlers as
+	// time.Time's MarshalJSON writes it, read by encoding/json.
+	CodecTime
+	// CodecTimestamp is the soft-delete, creation or update timestamp:
+	// an RFC 3339 string, or null when NULL or zero, whatever its Go
+	// shape. Clients never write these (they are read-only).
+	CodecTimestamp
 )
 
-// plainJSON computes Field.PlainJSON for a field of type t with json tag
-// options opts.
-func plainJSON(t reflect.Type, opts string) bool {
-	switch t.Kind() {
-	case reflect.String, reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-	default:
-		return false
-	}
-	for _, o := range strings.Split(opts, ",") {
-		if o == "string" {
-			return false
+var (
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	numberType          = reflect.TypeFor[json.Number]()
+	isZeroerType        = reflect.TypeFor[interface{ IsZero() bool }]()
+)
+
+// customJSON reports whether t or *t has a method encoding/json calls
+// instead of looking at the kind.
+func customJSON(t reflect.Type) bool {
+	for _, m := range []reflect.Type{jsonMarshalerType, jsonUnmarshalerType, textMarshalerType, textUnmarshalerType} {
+		if t.Implements(m) || (t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(m)) {
+			return true
 		}
 	}
-	pt := reflect.PointerTo(t)
-	return !pt.Implements(jsonUnmarshalerType) && !pt.Implements(textUnmarshalerType)
+	return false
+}
+
+// codecOf decides, once at registration, how a field of type t is read
+// and written. Anything not provably handled alike by the handlers' own
+// code and encoding/json goes to encoding/json.
+func codecOf(t reflect.Type, quoted bool) Codec {
+	if quoted {
+		return CodecStd
+	}
+	if t == timeType || t == reflect.PointerTo(timeType) {
+		return CodecTime
+	}
+	e := t
+	if e.Kind() == reflect.Pointer {
+		e = e.Elem()
+	}
+	if e == numberType || customJSON(e) {
+		return CodecStd
+	}
+	switch e.Kind() {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return CodecScalar
+	}
+	return CodecStd
+}
+
+// quotedOption reports whether encoding/json honours ",string" on a field
+// of type t: only strings, floats, integers and booleans, or an unnamed
+// pointer to one, can be quoted.
+func quotedOption(t reflect.Type, opts []string) bool {
+	if !slices.Contains(opts, "string") {
+		return false
+	}
+	if t.Name() == "" && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// omitRule is encoding/json's rule for leaving a field out: omitempty
+// drops false, 0, "", nil pointers and interfaces, and empty arrays,
+// slices and maps (never a struct); omitzero drops what the type's IsZero
+// method, else reflect's IsZero, calls zero.
+func omitRule(t reflect.Type, omitEmpty, omitZero bool) func(reflect.Value) bool {
+	var isZero func(reflect.Value) bool
+	if omitZero {
+		switch {
+		case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+			isZero = func(v reflect.Value) bool {
+				return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) ||
+					v.Interface().(interface{ IsZero() bool }).IsZero()
+			}
+		case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+			isZero = func(v reflect.Value) bool {
+				return v.IsNil() || v.Interface().(interface{ IsZero() bool }).IsZero()
+			}
+		case t.Implements(isZeroerType):
+			isZero = func(v reflect.Value) bool { return v.Interface().(interface{ IsZero() bool }).IsZero() }
+		case reflect.PointerTo(t).Implements(isZeroerType):
+			isZero = func(v reflect.Value) bool {
+				if !v.CanAddr() {
+					c := reflect.New(v.Type()).Elem()
+					c.Set(v)
+					v = c
+				}
+				return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
+			}
+		default:
+			isZero = reflect.Value.IsZero
+		}
+	}
+	switch {
+	case omitEmpty && omitZero:
+		return func(v reflect.Value) bool { return isEmptyValue(v) || isZero(v) }
+	case omitEmpty:
+		return isEmptyValue
+	case omitZero:
+		return isZero
+	}
+	return nil
+}
+
+// isEmptyValue is encoding/json's test for omitempty.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64,
+		reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// Omit reports whether the value v of the field is left out of a record,
+// by encoding/json's omitempty and omitzero rules. For CodecStd fields
+// StdAppend decides instead.
+func (f *Field) Omit(v reflect.Value) bool { return f.omit != nil && f.omit(v) }
+
+// setJSON fills in the JSON metadata of a field of type t from its json
+// tag options.
+func (f *Field) setJSON(t reflect.Type, opts string) {
+	list := strings.Split(opts, ",")
+	f.OmitEmpty = slices.Contains(list, "omitempty")
+	f.OmitZero = slices.Contains(list, "omitzero")
+	f.Quoted = quotedOption(t, list)
+	f.CustomJSON = customJSON(t)
+	f.Codec = codecOf(t, f.Quoted)
+	f.omit = omitRule(t, f.OmitEmpty, f.OmitZero)
+	tag := "v"
+	if opts != "" {
+		tag += "," + opts
+	}
+	f.std = reflect.StructOf([]reflect.StructField{{
+		Name: "V",
+		Type: t,
+		Tag:  reflect.StructTag("json:" + strconv.Quote(tag)),
+	}})
+}
+
+// stdPrefix is how encoding/json starts the one-field struct f.std.
+const stdPrefix = `{"v":`
+
+// StdAppend appends the field's value v as encoding/json writes it for
+// this field of the model, with the field's tag options; omitted reports
+// that encoding/json would leave the field out.
+func (f *Field) StdAppend(b []byte, v reflect.Value) (_ []byte, omitted bool, err error) {
+	w := reflect.New(f.std)
+	w.Elem().Field(0).Set(v)
+	raw, err := json.Marshal(w.Interface())
+	if err != nil {
+		return b, false, err
+	}
+	if len(raw) == len("{}") {
+		return b, true, nil
+	}
+	return append(b, raw[len(stdPrefix):len(raw)-1]...), false, nil
+}
+
+// StdDecode reads the JSON value raw as encoding/json reads it into this
+// field of the model, with the field's tag options, into a fresh value of
+// the field's type.
+func (f *Field) StdDecode(raw []byte) (reflect.Value, error) {
+	doc := make([]byte, 0, len(stdPrefix)+len(raw)+1)
+	doc = append(append(append(doc, stdPrefix...), raw...), '}')
+	w := reflect.New(f.std)
+	if err := json.Unmarshal(doc, w.Interface()); err != nil {
+		return reflect.Value{}, err
+	}
+	return w.Elem().Field(0), nil
 }
