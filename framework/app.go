@@ -197,8 +197,10 @@ type Router interface {
 // Mount adds every resource's routes to r under the configured prefix.
 // When r is a group, also install HTTPErrorHandler and
 // RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
+// A resource on which the policy grants nothing is a warning in the log.
 func (a *App) Mount(r Router) {
 	a.mounted = true
+	a.warnUngranted()
 	limits := handlers.Limits{
 		DefaultLimit: a.cfg.DefaultLimit,
 		MaxLimit:     a.cfg.MaxLimit,
