@@ -42,6 +42,14 @@ type HiddenRef struct {
 	Confirm string `bun:"confirm" json:"confirm" validate:"eqfield=Secret"`
 }
 
+// ReadOnlyRule puts a comparing rule on the generated key.
+type ReadOnlyRule struct {
+	bun.BaseModel `bun:"table:read_only_rules"`
+
+	ID   int64 `bun:"id,pk,autoincrement" json:"id" validate:"nefield=Code"`
+	Code int64 `bun:"code" json:"code"`
+}
+
 // OddParams gives required_if a field without its value.
 type OddParams struct {
 	bun.BaseModel `bun:"table:odd_params"`
@@ -64,6 +72,7 @@ func TestValidateTagNamesField(t *testing.T) {
 		{"bad rule parameter", register[BadParamModel], []string{"BadParamModel", "field Name", `json "name"`, "max=abc"}},
 		{"rule naming a missing field", register[MisspeltRef], []string{"MisspeltRef", "field Confirm", `json "confirm"`, "Secrte", "not a column"}},
 		{"rule naming a hidden field", register[HiddenRef], []string{"HiddenRef", "field Confirm", "Secret", "requests cannot set"}},
+		{"rule on a read-only field", register[ReadOnlyRule], []string{"ReadOnlyRule", "field ID", `json "id"`, "nefield=Code", "cannot set"}},
 		{"required_if without a value", register[OddParams], []string{"OddParams", "field Label", `json "theLabel"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

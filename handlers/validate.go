@@ -117,12 +117,13 @@ type crossRule struct {
 // name other fields. The validator finds the other field in the same
 // struct, so it must be a column a request can set: a rule naming a
 // missing, hidden or read-only field would fail every request, and is a
-// registration error instead.
+// registration error instead, as is such a rule on a read-only field.
+// Hidden fields are never validated, so their rules are left out.
 func crossFieldRules(res *introspect.Resource) ([]crossRule, error) {
 	var rules []crossRule
 	for _, f := range res.Fields {
-		if f.Validate == "" {
-			continue
+		if f.Validate == "" || f.Hidden {
+			continue // hidden fields are never validated
 		}
 		path := goPath(res.Type, f.Index)
 		parent := path[:strings.LastIndex(path, ".")+1]
@@ -136,6 +137,9 @@ func crossFieldRules(res *introspect.Resource) ([]crossRule, error) {
 				names := crossFieldTags[name]
 				if names == nil {
 					continue
+				}
+				if f.ReadOnly {
+					return nil, fmt.Errorf("handlers: model %s: field %s (%s): validate rule %s compares a field requests cannot set", res.ModelName, f.GoName, jsonName(f), rule)
 				}
 				cr := crossRule{field: f, rule: rule}
 				for _, n := range names(param) {
