@@ -3,6 +3,7 @@ package auth
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -42,7 +43,10 @@ const DefaultAnonymousRole = "anonymous"
 // whenever the policy changes through Reload or Update, the only ways this
 // type lets it change.
 type Enforcer struct {
-	casbin        *casbin.SyncedEnforcer
+	casbin *casbin.SyncedEnforcer
+	// model is the model without policy, for loading and probing.
+	model         model.Model
+	source        policySource
 	anonymousRole string
 
 	// changing serializes Update and Reload: casbin's LoadPolicy reads the
@@ -78,7 +82,8 @@ type EnforcerConfig struct {
 
 // NewEnforcer loads the model and policy. Exactly one policy source is
 // required: a policy that silently allowed nothing would look like a bug in
-// every route.
+// every route. Every policy line is checked against the model first (see
+// checkRule); a malformed one is an error naming its source and line.
 func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
 	text := cfg.Model
 	if text == "" {
@@ -88,25 +93,37 @@ func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: casbin model: %w", err)
 	}
-	adapter := cfg.Adapter
+	if r := m["r"]["r"]; r == nil || len(r.Tokens) != 3 {
+		return nil, fmt.Errorf("auth: casbin model: the request definition must have 3 values (subject, resource, action), the ones routes ask about")
+	}
+	src := policySource{adapter: cfg.Adapter}
 	switch {
-	case adapter != nil:
+	case cfg.Adapter != nil:
 	case cfg.PolicyFile != "":
-		adapter = fileadapter.NewAdapter(cfg.PolicyFile)
+		src.file = cfg.PolicyFile
+		src.adapter = fileadapter.NewAdapter(cfg.PolicyFile)
 	case cfg.Policy != "":
-		adapter = stringadapter.NewAdapter(cfg.Policy)
+		src.text = cfg.Policy
+		src.adapter = stringadapter.NewAdapter(cfg.Policy)
 	default:
 		return nil, fmt.Errorf("auth: no casbin policy: set a policy file, policy text or adapter")
 	}
-	e, err := casbin.NewSyncedEnforcer(m, adapter)
+	// The checked rules are handed to casbin through a snapshot adapter;
+	// the source's own adapter takes over afterwards, for saving.
+	rules, err := src.read(m)
+	if err != nil {
+		return nil, err
+	}
+	e, err := casbin.NewSyncedEnforcer(m.Copy(), snapshot(rules))
 	if err != nil {
 		return nil, fmt.Errorf("auth: casbin policy: %w", err)
 	}
+	e.SetAdapter(src.adapter)
 	anon := cfg.AnonymousRole
 	if anon == "" {
 		anon = DefaultAnonymousRole
 	}
-	return &Enforcer{casbin: e, anonymousRole: anon}, nil
+	return &Enforcer{casbin: e, model: m, source: src, anonymousRole: anon}, nil
 }
 
 // Allowed reports whether any of p's roles (the anonymous role for an
@@ -153,10 +170,20 @@ func (e *Enforcer) Update(change func(*casbin.SyncedEnforcer) error) error {
 }
 
 // Reload loads the policy from its source again, so that changes another
-// instance saved through a shared adapter take effect here.
+// instance saved through a shared adapter take effect here. A policy with
+// a malformed line is refused as a whole: the error names the line, and
+// the policy in force stays as it was.
 func (e *Enforcer) Reload() error {
 	e.changing.Lock()
 	defer e.changing.Unlock()
+	rules, err := e.source.read(e.model)
+	if err != nil {
+		return err
+	}
+	// Nothing else swaps the adapter, and Update, the only other user of
+	// it, waits on e.changing.
+	e.casbin.SetAdapter(snapshot(rules))
+	defer e.casbin.SetAdapter(e.source.adapter)
 	defer e.changed()
 	return e.casbin.LoadPolicy()
 }
@@ -165,4 +192,58 @@ func (e *Enforcer) Reload() error {
 func (e *Enforcer) changed() {
 	e.generation.Add(1)
 	e.decisions.Clear()
+}
+
+// probe is the subject and action of the requests Ungranted asks; no
+// policy line names it, so it matches only where the model's matcher
+// compares a line's subject or action with the request's own.
+const probe = "\x00autoapi-probe"
+
+// Ungranted returns the resources among names on which no line of the
+// current policy grants anything, so that every request to them would be
+// refused. It asks the model's own matcher, so a wildcard or keyMatch
+// object covers a resource without naming it: each p line is tried with
+// its subject and action replaced by those of the request, which leaves
+// the object (and any other field) to decide. A model whose p definition
+// has no obj field cannot be judged this way; then it returns nil.
+func (e *Enforcer) Ungranted(names []string) ([]string, error) {
+	m := e.model.Copy()
+	def := m["p"]["p"]
+	if def == nil || !slices.Contains(def.Tokens, "p_obj") {
+		return nil, nil
+	}
+	sub, act := slices.Index(def.Tokens, "p_sub"), slices.Index(def.Tokens, "p_act")
+	lines, err := e.casbin.GetPolicy()
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range lines {
+		line = slices.Clone(line)
+		if sub >= 0 {
+			line[sub] = probe
+		}
+		if act >= 0 {
+			line[act] = probe
+		}
+		if has, _ := m.HasPolicy("p", "p", line); !has {
+			if err := m.AddPolicy("p", "p", line); err != nil {
+				return nil, err
+			}
+		}
+	}
+	pe, err := casbin.NewEnforcer(m)
+	if err != nil {
+		return nil, err
+	}
+	var ungranted []string
+	for _, name := range names {
+		ok, err := pe.Enforce(probe, name, probe)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			ungranted = append(ungranted, name)
+		}
+	}
+	return ungranted, nil
 }

@@ -200,8 +200,10 @@ type Router interface {
 // Mount adds every resource's routes to r under the configured prefix.
 // When r is a group, also install HTTPErrorHandler and
 // RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
+// A resource on which the policy grants nothing is a warning in the log.
 func (a *App) Mount(r Router) {
 	a.mounted = true
+	a.warnUngranted()
 	routes := a.routes()
 	for _, rt := range routes {
 		r.Add(rt.method, rt.path, rt.handler, rt.middleware...)
