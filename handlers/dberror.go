@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun/schema"
 
+	"github.com/autoapi-go/autoapi/framework/database"
 	"github.com/autoapi-go/autoapi/introspect"
 )
 
@@ -44,6 +45,7 @@ const (
 	failCheck
 	failBusy     // locked, busy, a serialization failure or a deadlock: retry
 	failBadValue // a value the column's type cannot hold
+	failStorage  // the database cannot write or reach its files: retry later
 )
 
 // failure is a classified database error: its kind, and the table and
@@ -60,6 +62,9 @@ type failure struct {
 // *pgconn.PgError, which no small interface can reach, so that type is
 // read directly.
 func classify(err error) failure {
+	if database.IsStorageFault(err) {
+		return failure{kind: failStorage}
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return classifyPostgres(pe)
@@ -140,6 +145,10 @@ func classifyPostgres(pe *pgconn.PgError) failure {
 // says which; anything else stays an internal error whose text is logged,
 // never sent. Both engines give the same answers.
 func (c *Context) DBError(err error) error {
+	var u *unavailable
+	if errors.As(err, &u) {
+		return u
+	}
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
@@ -169,9 +178,36 @@ func (c *Context) DBError(err error) error {
 		}
 		return NewProblem(http.StatusUnprocessableEntity, "a value is not one the database can store")
 	case failBusy:
-		return NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request")
+		return &unavailable{NewProblem(http.StatusServiceUnavailable, "the database is busy; retry the request"), err, busyRetryAfter}
+	case failStorage:
+		return &unavailable{NewProblem(http.StatusServiceUnavailable, "the storage is unavailable; retry later"), err, storageRetryAfter}
 	}
 	return err
+}
+
+// How long a client is asked to wait, in seconds: a busy database frees
+// up within a request's time; a storage fault waits for an operator or
+// for space, so clients should not hammer it.
+const (
+	busyRetryAfter    = "1"
+	storageRetryAfter = "30"
+)
+
+// unavailable is a 503 for a condition that passes: its problem for the
+// client, with Retry-After, and its cause for the log, which the error
+// handler writes for every 5xx.
+type unavailable struct {
+	problem    *Problem
+	cause      error
+	retryAfter string
+}
+
+func (u *unavailable) Error() string   { return u.problem.Error() + ": " + u.cause.Error() }
+func (u *unavailable) Unwrap() []error { return []error{u.problem, u.cause} }
+
+// ProblemHeaders asks the client to retry later.
+func (u *unavailable) ProblemHeaders() http.Header {
+	return http.Header{"Retry-After": []string{u.retryAfter}}
 }
 
 // IsForeignKeyViolation reports whether err is the database refusing a

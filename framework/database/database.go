@@ -5,8 +5,12 @@ package database
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	// pgx through database/sql is the PostgreSQL driver: bun's own pgdriver
@@ -108,10 +112,11 @@ func openSQLite(dsn string) (*bun.DB, error) {
 		// another writer committed, and would fail at once.
 		q.Set("_txlock", "immediate")
 	}
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
+	if err := checkSQLiteDir(path, q); err != nil {
+		return nil, err
 	}
+	drv := sqliteshim.Driver()
+	sqldb := sql.OpenDB(&sqliteConnector{drv: drv, dsn: "file:" + path + "?" + q.Encode(), open: drv.Open})
 	// WAL lets every connection read while one writes; keeping them open
 	// spares a busy server from opening a connection (and running the
 	// pragmas) per request, which database/sql's default of two idle
@@ -119,4 +124,24 @@ func openSQLite(dsn string) (*bun.DB, error) {
 	sqldb.SetMaxOpenConns(SQLiteMaxConns)
 	sqldb.SetMaxIdleConns(SQLiteMaxConns)
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// checkSQLiteDir refuses a database path whose directory does not exist,
+// which SQLite would report as "unable to open database file: out of
+// memory (14)" at the first query.
+func checkSQLiteDir(path string, q url.Values) error {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, ":memory:") || q.Get("mode") == "memory" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database: SQLite file %s: the directory %s does not exist", path, dir)
+	case err != nil:
+		return fmt.Errorf("database: SQLite file %s: %w", path, err)
+	case !info.IsDir():
+		return fmt.Errorf("database: SQLite file %s: %s is not a directory", path, dir)
+	}
+	return nil
 }

@@ -1,0 +1,197 @@
+package database
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Storage faults: the database cannot write, or cannot reach its files.
+// They are not the request's fault and not the data's, and they pass once
+// an operator fixes the disk or the mount, so the handlers answer them 503
+// with Retry-After, and a SQLite connection that met one is discarded
+// rather than kept in the pool in that state.
+
+// SQLite primary result codes of storage faults (the low byte of an
+// extended code such as SQLITE_IOERR_WRITE).
+const (
+	sqliteReadOnly  = 8
+	sqliteIOErr     = 10
+	sqliteCorrupt   = 11
+	sqliteFull      = 13
+	sqliteCantOpen  = 14
+	sqliteNotADB    = 26
+	sqlitePrimaryOf = 0xff
+)
+
+// sqliteCoder is the part of a SQLite driver error (modernc's) read here.
+type sqliteCoder interface {
+	error
+	Code() int
+}
+
+// IsStorageFault reports whether err is the database failing for its
+// storage rather than for the statement: on SQLite a read-only database
+// (SQLITE_READONLY), a full disk (SQLITE_FULL), an I/O error
+// (SQLITE_IOERR), a file that cannot be opened (SQLITE_CANTOPEN) or is not
+// a database; on PostgreSQL disk_full, io_error, a read-only transaction
+// (a standby, or default_transaction_read_only) and a server shutting
+// down or not yet accepting connections.
+func IsStorageFault(err error) bool {
+	if errors.Is(err, errReadOnlyConn) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "53100", // disk_full
+			"58030",                   // io_error
+			"25006",                   // read_only_sql_transaction
+			"57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		}
+		return false
+	}
+	var se sqliteCoder
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & sqlitePrimaryOf {
+	case sqliteReadOnly, sqliteIOErr, sqliteCorrupt, sqliteFull, sqliteCantOpen, sqliteNotADB:
+		return true
+	}
+	return false
+}
+
+// errReadOnlyConn is the error of a SQLite connection that opened read-only.
+var errReadOnlyConn = errors.New("database: the SQLite file is not writable, so the connection opened read-only")
+
+// sqliteConnector opens SQLite connections for the pool. SQLite opens a
+// file it may not write read-only without saying so, and such a
+// connection would stay in the pool and fail every write after the file
+// is writable again; it is refused here instead. A connection that later
+// meets a storage fault reports itself invalid, so database/sql discards
+// it rather than reusing it.
+type sqliteConnector struct {
+	drv driver.Driver
+	dsn string
+	// open opens one connection; drv.Open unless a test says otherwise.
+	open func(dsn string) (driver.Conn, error)
+}
+
+// readOnlyReporter is modernc's conn.IsReadOnly: sqlite3_db_readonly.
+type readOnlyReporter interface {
+	IsReadOnly(schema string) (bool, error)
+}
+
+func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := conn.(readOnlyReporter); ok {
+		ro, err := r.IsReadOnly("main")
+		if err == nil && ro {
+			_ = conn.Close()
+			return nil, errReadOnlyConn
+		}
+	}
+	return &sqliteConn{Conn: conn}, nil
+}
+
+func (c *sqliteConnector) Driver() driver.Driver { return c.drv }
+
+// sqliteConn is a pooled SQLite connection that remembers a storage fault.
+// database/sql asks IsValid before putting a connection back and
+// ResetSession before reusing it; either then says "discard me". It
+// forwards the context-aware methods database/sql uses; the values are in
+// the SQL text bun writes, so no argument conversion is involved.
+type sqliteConn struct {
+	driver.Conn
+	faulted bool
+}
+
+// note remembers err when it is a storage fault.
+func (c *sqliteConn) note(err error) error {
+	if err != nil && IsStorageFault(err) {
+		c.faulted = true
+	}
+	return err
+}
+
+func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := c.Conn.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	r, err := e.ExecContext(ctx, query, args)
+	return r, c.note(err)
+}
+
+func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	q, ok := c.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	r, err := q.QueryContext(ctx, query, args)
+	return r, c.note(err)
+}
+
+func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
+		s, err := p.PrepareContext(ctx, query)
+		return s, c.note(err)
+	}
+	s, err := c.Conn.Prepare(query)
+	return s, c.note(err)
+}
+
+func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	b, ok := c.Conn.(driver.ConnBeginTx)
+	if !ok {
+		return nil, fmt.Errorf("database: the SQLite driver has no BeginTx")
+	}
+	tx, err := b.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, c.note(err)
+	}
+	return &sqliteTx{Tx: tx, conn: c}, nil
+}
+
+func (c *sqliteConn) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return c.note(p.Ping(ctx))
+	}
+	return nil
+}
+
+func (c *sqliteConn) ResetSession(ctx context.Context) error {
+	if c.faulted {
+		return driver.ErrBadConn
+	}
+	if r, ok := c.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *sqliteConn) IsValid() bool {
+	if c.faulted {
+		return false
+	}
+	if v, ok := c.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+// sqliteTx notes a storage fault at commit, where a WAL write can fail.
+type sqliteTx struct {
+	driver.Tx
+	conn *sqliteConn
+}
+
+func (t *sqliteTx) Commit() error { return t.conn.note(t.Tx.Commit()) }
