@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -50,7 +51,9 @@ type App struct {
 	enforcer   *auth.Enforcer
 	validator  *validator.Validate
 	// triggers creates the count triggers; nil with Config.ComputeCounts.
-	triggers  countTriggers
+	triggers countTriggers
+	// cursorKey seals pagination cursors; see Config.CursorSecret.
+	cursorKey []byte
 	resources []*resource
 	byName    map[string]*resource
 	mounted   bool
@@ -69,6 +72,16 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
+	if len(cfg.CursorSecret) > 0 {
+		if app.cursorKey, err = handlers.DeriveCursorKey(cfg.CursorSecret); err != nil {
+			return nil, fmt.Errorf("framework: cursor secret: %w", err)
+		}
+	} else {
+		// Without a secret the App makes up its own key, so cursors stay
+		// unforgeable and unreadable; they then open only on this App.
+		app.cursorKey = make([]byte, handlers.CursorKeySize)
+		rand.Read(app.cursorKey) // never fails; it crashes the program if it could
+	}
 	if !cfg.ComputeCounts {
 		if app.triggers, err = countTriggersFor(cfg.DB.Dialect()); err != nil {
 			return nil, err
@@ -252,7 +265,7 @@ func (a *App) routes() []route {
 	}
 	add(http.MethodGet, a.cfg.Prefix+"/"+handlers.SegmentPermissions, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cursorKey}
 		if a.triggers != nil {
 			ep.CountsTable = CountsTable
 		}
