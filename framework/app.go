@@ -381,10 +381,46 @@ func (a *App) HTTPErrorHandler() echo.HTTPErrorHandler {
 	return handlers.ErrorHandler(a.cfg.Logger)
 }
 
-// RequestIDMiddleware gives every response an X-Request-Id (the caller's,
-// when it sent one).
+// maxRequestIDLength bounds the X-Request-Id a caller may choose.
+const maxRequestIDLength = 128
+
+// RequestIDMiddleware gives every response an X-Request-Id: the caller's,
+// when it sent an acceptable one (at most 128 bytes of A-Z, a-z, 0-9 and
+// ".", "_", ":", "-"), a generated one otherwise. The id goes into logs and
+// back into a response header, so a caller must not be able to make it
+// long or make it carry spaces, line breaks or escapes.
 func (a *App) RequestIDMiddleware() echo.MiddlewareFunc {
-	return middleware.RequestID()
+	rid := middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		// 26 base32 characters, 130 bits from crypto/rand.
+		Generator: rand.Text,
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := rid(next)
+		return func(c echo.Context) error {
+			// Echo's RequestID keeps whatever non-empty header it finds,
+			// so an unacceptable one is dropped before it looks.
+			hdr := c.Request().Header
+			if id, ok := hdr[echo.HeaderXRequestID]; ok && (len(id) != 1 || !acceptableRequestID(id[0])) {
+				hdr.Del(echo.HeaderXRequestID)
+			}
+			return h(c)
+		}
+	}
+}
+
+// acceptableRequestID reports whether a caller's request id may be kept.
+func acceptableRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // NewEcho returns an *echo.Echo with the App's routes, problem+json errors
