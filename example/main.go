@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -68,15 +67,9 @@ func serve(args []string) error {
 	}
 	defer db.Close()
 
-	// Cursors are signed; several instances would share one secret through
-	// the environment. A random one suits a single process.
+	// Several instances share the cursor secret through the environment;
+	// without it the framework picks a random key, which suits one process.
 	secret := []byte(os.Getenv("AUTOAPI_CURSOR_SECRET"))
-	if len(secret) == 0 {
-		secret = make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return err
-		}
-	}
 	o := options{policyFile: *policy, logger: logger, retention: *retention, cursorSecret: secret, jwtSecret: []byte(*jwtFlags.secret), jwtIssuer: *jwtFlags.issuer, jwtAudience: *jwtFlags.audience, skipMigrate: !*doMigrate}
 	app, e, err := newServer(ctx, db, o)
 	if err != nil {

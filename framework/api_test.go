@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -240,6 +241,59 @@ func TestErrors(t *testing.T) {
 			ExpectedStatus:  404,
 			ExpectedHeaders: map[string]string{"X-Request-Id": "req-42"}},
 	})
+}
+
+// TestRequestIDs checks which request ids a caller may choose: an
+// acceptable one is echoed, anything longer than 128 bytes or outside
+// [A-Za-z0-9._:-] is replaced by a generated one.
+func TestRequestIDs(t *testing.T) {
+	t.Parallel()
+	generated := regexp.MustCompile(`^[A-Z2-7]{26}$`)
+	var cases []scenario
+	for _, c := range []struct {
+		name, id string
+		kept     bool
+	}{
+		{"plain", "req-42", true},
+		{"every allowed character", "Az09._:-", true},
+		{"a UUID", "6f1c2b9e-3d4a-4f5b-8c7d-0e1f2a3b4c5d", true},
+		{"128 bytes", strings.Repeat("a", 128), true},
+		{"129 bytes", strings.Repeat("a", 129), false},
+		{"very long", strings.Repeat("x", 8000), false},
+		{"a space", "req 42", false},
+		{"a newline", "req\nX-Admin: 1", false},
+		{"a carriage return", "req\r42", false},
+		{"escaped newlines", `req\r\n42`, false},
+		{"percent-escaped newlines", "req%0d%0a42", false},
+		{"a tab", "req\t42", false},
+		{"unicode", "réq-42", false},
+		{"a quote", `req"42`, false},
+		{"a slash", "req/42", false},
+	} {
+		cases = append(cases, scenario{Name: c.name,
+			request:        request{Method: get, URL: "/api/tags", Headers: map[string]string{"X-Request-Id": c.id}},
+			ExpectedStatus: 200,
+			After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
+				got := rec.Header().Values("X-Request-Id")
+				switch {
+				case len(got) != 1:
+					t.Errorf("X-Request-Id %q, want one value", got)
+				case c.kept && got[0] != c.id:
+					t.Errorf("X-Request-Id %q, want the caller's %q", got[0], c.id)
+				case !c.kept && !generated.MatchString(got[0]):
+					t.Errorf("X-Request-Id %q, want a generated one in place of %q", got[0], c.id)
+				}
+			}})
+	}
+	cases = append(cases, scenario{Name: "none sent",
+		request:        request{Method: get, URL: "/api/tags"},
+		ExpectedStatus: 200,
+		After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
+			if got := rec.Header().Get("X-Request-Id"); !generated.MatchString(got) {
+				t.Errorf("X-Request-Id %q, want a generated one", got)
+			}
+		}})
+	runScenarios(t, cases)
 }
 
 // TestAuth covers authentication failures and the 401/403 split.

@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -50,7 +51,9 @@ type App struct {
 	enforcer   *auth.Enforcer
 	validator  *validator.Validate
 	// triggers creates the count triggers; nil with Config.ComputeCounts.
-	triggers  countTriggers
+	triggers countTriggers
+	// cursorKey seals pagination cursors; see Config.CursorSecret.
+	cursorKey []byte
 	resources []*resource
 	byName    map[string]*resource
 	mounted   bool
@@ -69,6 +72,16 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
+	if len(cfg.CursorSecret) > 0 {
+		if app.cursorKey, err = handlers.DeriveCursorKey(cfg.CursorSecret); err != nil {
+			return nil, fmt.Errorf("framework: cursor secret: %w", err)
+		}
+	} else {
+		// Without a secret the App makes up its own key, so cursors stay
+		// unforgeable and unreadable; they then open only on this App.
+		app.cursorKey = make([]byte, handlers.CursorKeySize)
+		rand.Read(app.cursorKey) // never fails; it crashes the program if it could
+	}
 	if !cfg.ComputeCounts {
 		if app.triggers, err = countTriggersFor(cfg.DB.Dialect()); err != nil {
 			return nil, err
@@ -252,7 +265,7 @@ func (a *App) routes() []route {
 	}
 	add(http.MethodGet, a.cfg.Prefix+"/"+handlers.SegmentPermissions, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cfg.CursorSecret}
+		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cursorKey}
 		if a.triggers != nil {
 			ep.CountsTable = CountsTable
 		}
@@ -368,10 +381,46 @@ func (a *App) HTTPErrorHandler() echo.HTTPErrorHandler {
 	return handlers.ErrorHandler(a.cfg.Logger)
 }
 
-// RequestIDMiddleware gives every response an X-Request-Id (the caller's,
-// when it sent one).
+// maxRequestIDLength bounds the X-Request-Id a caller may choose.
+const maxRequestIDLength = 128
+
+// RequestIDMiddleware gives every response an X-Request-Id: the caller's,
+// when it sent an acceptable one (at most 128 bytes of A-Z, a-z, 0-9 and
+// ".", "_", ":", "-"), a generated one otherwise. The id goes into logs and
+// back into a response header, so a caller must not be able to make it
+// long or make it carry spaces, line breaks or escapes.
 func (a *App) RequestIDMiddleware() echo.MiddlewareFunc {
-	return middleware.RequestID()
+	rid := middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		// 26 base32 characters, 130 bits from crypto/rand.
+		Generator: rand.Text,
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := rid(next)
+		return func(c echo.Context) error {
+			// Echo's RequestID keeps whatever non-empty header it finds,
+			// so an unacceptable one is dropped before it looks.
+			hdr := c.Request().Header
+			if id, ok := hdr[echo.HeaderXRequestID]; ok && (len(id) != 1 || !acceptableRequestID(id[0])) {
+				hdr.Del(echo.HeaderXRequestID)
+			}
+			return h(c)
+		}
+	}
+}
+
+// acceptableRequestID reports whether a caller's request id may be kept.
+func acceptableRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // NewEcho returns an *echo.Echo with the App's routes, problem+json errors

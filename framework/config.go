@@ -29,11 +29,14 @@ type Config struct {
 	MaxLimit int
 	// MaxBodyBytes bounds request bodies (1 MiB); larger ones get a 413.
 	MaxBodyBytes int64
-	// CursorSecret signs the pagination cursors of list responses. Give
-	// every instance of a deployment the same secret. When empty, cursors
-	// are still checked for integrity and for belonging to their query, but
-	// anyone could forge one; a forged cursor only moves where a page
-	// starts, never past filters or the soft-delete rule.
+	// CursorSecret is the key material (any length; HKDF-SHA256 derives
+	// the key) with which the pagination cursors of list responses are
+	// encrypted and authenticated, so that their holder can neither read
+	// nor alter them, and a cursor works only for the query, the caller
+	// and the caller's permissions it was made for. When empty, the App
+	// picks a random key in New: cursors are just as safe, but work only
+	// on the App that issued them and only until it restarts, so a
+	// deployment with several instances must give each the same secret.
 	CursorSecret []byte
 	// MaxFilterLength bounds a ?filter= expression, in bytes (2000).
 	MaxFilterLength int

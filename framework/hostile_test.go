@@ -1,6 +1,10 @@
 package framework_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -61,4 +65,59 @@ func TestHostileInput(t *testing.T) {
 		{Name: "include_deleted", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?include_deleted=true"},
 			ExpectedStatus: 400},
 	})
+}
+
+// TestContentEncoding checks that a body in a content coding the server
+// does not decode is a 415 naming the coding, never read as if it were
+// plain JSON, and that nothing is written.
+func TestContentEncoding(t *testing.T) {
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte(`{"name":"zeta","qty":1}`))
+	w.Close()
+	const plain = `{"name":"zeta","qty":1}`
+	// nothingWritten checks that no widget named zeta exists and widget 1
+	// kept its name.
+	nothingWritten := func(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
+		t.Helper()
+		var n int
+		if err := h.db.NewSelect().TableExpr("widgets").ColumnExpr("count(*)").Where("name = ?", "zeta").Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d widgets named zeta were written", n)
+		}
+		if got := rec.Header().Get("Content-Type"); got != "application/problem+json" {
+			t.Errorf("Content-Type %q, want application/problem+json", got)
+		}
+		if got := rec.Header().Get("Accept-Encoding"); got != "identity" {
+			t.Errorf("Accept-Encoding %q, want identity", got)
+		}
+	}
+	var cases []scenario
+	for _, c := range []struct {
+		name, method, url, body, coding, detail string
+	}{
+		{"gzip body", "POST", "/api/widgets", gz.String(), "gzip", `"detail":"Content-Encoding \"gzip\" is not supported; send the body unencoded"`},
+		{"plain JSON labelled gzip", "POST", "/api/widgets", plain, "gzip", `Content-Encoding \"gzip\"`},
+		{"br on a patch", "PATCH", "/api/widgets/1", `{"name":"zeta"}`, "br", `Content-Encoding \"br\"`},
+		{"deflate", "POST", "/api/widgets", plain, "deflate", `Content-Encoding \"deflate\"`},
+		{"identity then gzip", "POST", "/api/widgets", plain, "identity, gzip", `Content-Encoding \"gzip\"`},
+		{"an unknown coding", "POST", "/api/widgets", plain, "x-made-up", `Content-Encoding \"x-made-up\"`},
+	} {
+		cases = append(cases, scenario{Name: c.name,
+			request:         request{Token: userToken, Method: c.method, URL: c.url, Body: c.body, Headers: map[string]string{"Content-Encoding": c.coding}},
+			ExpectedStatus:  415,
+			ExpectedContent: []string{c.detail},
+			After:           nothingWritten})
+	}
+	for _, coding := range []string{"identity", "IDENTITY"} {
+		cases = append(cases, scenario{Name: "Content-Encoding " + coding + " is read",
+			request:        request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: plain, Headers: map[string]string{"Content-Encoding": coding}},
+			ExpectedStatus: 201, ExpectedContent: []string{`"name":"zeta"`}})
+	}
+	cases = append(cases, scenario{Name: "a coding on a request without a body is not looked at",
+		request:        request{Token: userToken, Method: "GET", URL: "/api/widgets/1", Headers: map[string]string{"Content-Encoding": "gzip"}},
+		ExpectedStatus: 200})
+	runScenarios(t, cases)
 }

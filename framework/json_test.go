@@ -3,6 +3,7 @@ package framework_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,5 +92,29 @@ func TestBodiesFollowEncodingJSON(t *testing.T) {
 	}
 	if status != int64(TaskArchived) || budget != -7 {
 		t.Fatalf("stored status %d, budget %d", status, budget)
+	}
+}
+
+// TestCursorOverJSONMethods walks cursor pages sorted by a field whose type
+// writes itself as a word in JSON: the cursor keeps the stored number, so
+// every page opens and the walk yields each task once, in order.
+func TestCursorOverJSONMethods(t *testing.T) {
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[JProject](), registered[JTask]()}})
+	steps := []step{{"project", adminToken, "POST", "/api/jprojects", `{"name":"p"}`, 201, "", ""}}
+	for i, status := range []string{"archived", "active", "archived", "active", "active"} {
+		steps = append(steps, step{fmt.Sprintf("task %d", i+1), adminToken, "POST", "/api/jtasks",
+			fmt.Sprintf(`{"projectId":1,"status":%q,"budget":"1"}`, status), 201, "", ""})
+	}
+	playSteps(t, h, steps)
+	for _, c := range []struct {
+		sort string
+		want []int
+	}{
+		{"status,id", []int{2, 4, 5, 1, 3}},
+		{"-status,-id", []int{3, 1, 5, 4, 2}},
+	} {
+		if got := walkCursorIDs(t, h, adminToken, "/api/jtasks?limit=2&sort="+c.sort, 2); !slices.Equal(got, c.want) {
+			t.Errorf("sort=%s: walk %v, want %v", c.sort, got, c.want)
+		}
 	}
 }

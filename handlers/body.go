@@ -21,6 +21,15 @@ import (
 // writable field and hold a value of its type; all faults are reported
 // together, each naming its field.
 func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
+	// The body is read as it arrives: a coded one (gzip, say) would be
+	// taken for malformed JSON, or worse for JSON it is not. This is
+	// checked here, where bodies are read, rather than for every route,
+	// since a GET or DELETE carries no body for the header to describe.
+	if coding, ok := unsupportedCoding(c.Request().Header.Values("Content-Encoding")); ok {
+		// RFC 7694: tell the client which codings it may use instead.
+		c.Response().Header().Set("Accept-Encoding", "identity")
+		return nil, Problemf(http.StatusUnsupportedMediaType, "Content-Encoding %s is not supported; send the body unencoded", strconv.Quote(coding))
+	}
 	// A JSON content type is required: it keeps plain HTML forms, which
 	// browsers send cross-site without asking, away from every write.
 	mt, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
@@ -44,6 +53,25 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
 	return decodeObject(c.ep.Resource, rec, raw, c.canSeeDeleted(c.ep.Resource))
+}
+
+// unsupportedCoding returns the first content coding in the
+// Content-Encoding values that is not "identity", the only one the
+// framework reads (at most 64 bytes of it, for the problem's detail).
+func unsupportedCoding(values []string) (string, bool) {
+	for _, v := range values {
+		for _, coding := range strings.Split(v, ",") {
+			coding = strings.TrimSpace(coding)
+			if coding == "" || strings.EqualFold(coding, "identity") {
+				continue
+			}
+			if len(coding) > 64 {
+				coding = strings.ToValidUTF8(coding[:64], "")
+			}
+			return coding, true
+		}
+	}
+	return "", false
 }
 
 // decodeObject decodes the JSON object raw (valid UTF-8) into rec and

@@ -60,7 +60,8 @@ type Endpoint struct {
 	DB         bun.IDB
 	Authorizer Authorizer
 	Limits     Limits
-	// CursorKey signs pagination cursors.
+	// CursorKey seals pagination cursors: CursorKeySize bytes, from
+	// DeriveCursorKey or crypto/rand.
 	CursorKey []byte
 	// Related finds the registered resource of a related model, for
 	// ?include= and for checking belongs-to references.

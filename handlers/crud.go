@@ -82,12 +82,15 @@ func List(c *Context) error {
 			return c.DBError(err)
 		}
 	}
-	// The query's fingerprint binds cursors to it; it is only worked out
-	// when a cursor is read or written.
-	query := func() string { return fingerprint(res.Name, params) }
+	// A cursor is bound to the query, the caller and what the caller may
+	// see; the fingerprint is only worked out when a cursor is read or
+	// written.
+	cursorFor := func() cursorScope {
+		return cursorScope{query: fingerprint(res.Name, params), principal: c.Principal().ID, read: rq.readScope, deleted: rq.deletedScope}
+	}
 	q := filtered(rows.Interface())
 	if rq.cursor != "" {
-		values, err := decodeCursor(c.ep.CursorKey, query(), rq.sort, rq.cursor)
+		values, err := decodeCursor(c.ep.CursorKey, cursorFor(), rq.sort, rq.cursor)
 		if err != nil {
 			return err
 		}
@@ -102,7 +105,7 @@ func List(c *Context) error {
 	next := ""
 	if list.Len() > rq.limit {
 		list = list.Slice(0, rq.limit)
-		if next, err = encodeCursor(c.ep.CursorKey, query(), rq.sort, list.Index(rq.limit-1)); err != nil {
+		if next, err = encodeCursor(c.ep.CursorKey, cursorFor(), rq.sort, list.Index(rq.limit-1)); err != nil {
 			return err
 		}
 	}

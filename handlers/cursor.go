@@ -2,25 +2,34 @@ package handlers
 
 import (
 	"bytes"
-	"crypto/hmac"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/autoapi-go/autoapi/introspect"
 )
 
 // Keyset pagination. A cursor carries the sort-key values of the last row
-// of a page and a fingerprint of the query that produced it, and is signed,
-// so the next page starts with "rows after these values" instead of an
-// OFFSET that costs more the deeper it goes.
+// of a page, so the next page starts with "rows after these values" instead
+// of an OFFSET that costs more the deeper it goes. It is sealed with an
+// AEAD: the holder can neither read the key values (they may be columns the
+// caller asked not to see, or the trash view's deletion times) nor alter
+// them, and it opens only for the query, the caller and the visibility it
+// was made for.
 
 const paramCursor = "cursor"
 
@@ -29,12 +38,54 @@ const paramCursor = "cursor"
 // among them: the cursor of an offset page continues after its last row.
 var pageParams = []string{paramCursor, paramLimit, paramOffset, paramPage, paramFields, paramCount, paramInclude}
 
-// cursorPayload is what a cursor holds.
-type cursorPayload struct {
-	// Query is the fingerprint of the query the cursor belongs to.
-	Query string `json:"q"`
-	// Keys are the sort-key values of the last row of the previous page.
-	Keys []json.RawMessage `json:"k"`
+// CursorKeySize is the length of the key cursors are sealed with.
+const CursorKeySize = chacha20poly1305.KeySize
+
+// cursorKeyInfo separates the cursor key from anything else that might one
+// day be derived from the same secret; v1 names the cursor format.
+const cursorKeyInfo = "autoapi pagination cursor v1"
+
+// DeriveCursorKey turns a configured secret, of any length and quality,
+// into the CursorKeySize-byte key of Endpoint.CursorKey with HKDF-SHA256,
+// so that a short or structured secret still yields a uniform key.
+func DeriveCursorKey(secret []byte) ([]byte, error) {
+	if len(secret) == 0 {
+		return nil, errors.New("handlers: the cursor secret is empty")
+	}
+	return hkdf.Key(sha256.New, secret, nil, cursorKeyInfo, CursorKeySize)
+}
+
+// cursorAEAD is the cipher of cursors: XChaCha20-Poly1305. Every cursor has
+// a fresh random nonce under a key that may live for years; its 192-bit
+// nonce makes a repeat negligible however many cursors are issued, where
+// AES-GCM's 96-bit one would bound a key to about 2^32 cursors before a
+// repeat (which would let anyone forge cursors) became a real risk.
+func cursorAEAD(key []byte) (cipher.AEAD, error) {
+	return chacha20poly1305.NewX(key)
+}
+
+// cursorScope is what a cursor is bound to, beyond its resource: the query,
+// the caller and how far the caller sees. It is authenticated as the
+// AEAD's associated data and never sent, so a cursor opens only when all of
+// it is the same.
+type cursorScope struct {
+	// query is the fingerprint of the rows and order asked for.
+	query string
+	// principal is the caller's id, "" for anonymous callers.
+	principal string
+	// read and deleted are the caller's read and read_deleted scopes, which
+	// decide which rows the list may show.
+	read, deleted scope
+}
+
+// associatedData encodes s unambiguously: each part is length-prefixed.
+func (s cursorScope) associatedData() []byte {
+	b := make([]byte, 0, 64+len(s.principal))
+	for _, part := range []string{s.query, s.principal, strconv.Itoa(int(s.read)), strconv.Itoa(int(s.deleted))} {
+		b = binary.AppendUvarint(b, uint64(len(part)))
+		b = append(b, part...)
+	}
+	return b
 }
 
 // fingerprint identifies the rows and order a list request asks for.
@@ -58,57 +109,62 @@ func fingerprint(resource string, params url.Values) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
-func sign(key []byte, payload []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(payload)
-	return m.Sum(nil)[:16]
-}
+// cursorEncoding spells cursors. Strict refuses the non-canonical spellings
+// that differ only in unused trailing bits, so a cursor has one spelling.
+var cursorEncoding = base64.RawURLEncoding.Strict()
 
-// encodeCursor makes the cursor that continues after row.
-func encodeCursor(key []byte, query string, sort []sortKey, row reflect.Value) (string, error) {
-	p := cursorPayload{Query: query, Keys: make([]json.RawMessage, len(sort))}
+// encodeCursor makes the cursor that continues after row: the row's
+// sort-key values, sealed for s.
+func encodeCursor(key []byte, s cursorScope, sort []sortKey, row reflect.Value) (string, error) {
+	keys := make([]any, len(sort))
 	for i, k := range sort {
-		raw, err := json.Marshal(keyValue(k.field, k.field.Value(row)))
-		if err != nil {
-			return "", err
-		}
-		p.Keys[i] = raw
+		keys[i] = keyValue(k.field, k.field.Value(row))
 	}
-	payload, err := json.Marshal(p)
+	payload, err := json.Marshal(keys)
 	if err != nil {
 		return "", err
 	}
-	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(sign(key, payload)), nil
+	aead, err := cursorAEAD(key)
+	if err != nil {
+		return "", err
+	}
+	sealed := make([]byte, aead.NonceSize(), aead.NonceSize()+len(payload)+aead.Overhead())
+	rand.Read(sealed) // never fails; it crashes the program if it could
+	sealed = aead.Seal(sealed, sealed, payload, s.associatedData())
+	return cursorEncoding.EncodeToString(sealed), nil
 }
 
 func errBadCursor() *Problem {
 	return fieldProblem(paramCursor, "is not a cursor this query produced")
 }
 
-// decodeCursor checks a cursor's signature and query and returns the typed
-// sort-key values it carries (nil for NULL).
-func decodeCursor(key []byte, query string, sort []sortKey, cursor string) ([]any, error) {
-	body, mac, ok := strings.Cut(cursor, ".")
-	if !ok {
+// decodeCursor opens a cursor sealed for s and returns the typed sort-key
+// values it carries (nil for NULL). Any cursor that was altered, or made
+// for another query, caller or visibility, fails to open alike.
+func decodeCursor(key []byte, s cursorScope, sort []sortKey, cursor string) ([]any, error) {
+	aead, err := cursorAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := cursorEncoding.DecodeString(cursor)
+	if err != nil || len(sealed) < aead.NonceSize()+aead.Overhead() {
 		return nil, errBadCursor()
 	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(body)
-	sig, err2 := enc.DecodeString(mac)
-	if err1 != nil || err2 != nil || !hmac.Equal(sig, sign(key, payload)) {
+	nonce, box := sealed[:aead.NonceSize()], sealed[aead.NonceSize():]
+	payload, err := aead.Open(box[:0:0], nonce, box, s.associatedData())
+	if err != nil {
 		return nil, errBadCursor()
 	}
-	var p cursorPayload
-	if err := json.Unmarshal(payload, &p); err != nil || p.Query != query || len(p.Keys) != len(sort) {
+	var keys []json.RawMessage
+	if err := json.Unmarshal(payload, &keys); err != nil || len(keys) != len(sort) {
 		return nil, errBadCursor()
 	}
 	values := make([]any, len(sort))
 	for i, k := range sort {
-		if bytes.Equal(p.Keys[i], []byte("null")) {
+		if bytes.Equal(keys[i], []byte("null")) {
 			continue
 		}
-		v, err := decodeKey(k.field, p.Keys[i])
+		v, err := decodeKey(k.field, keys[i])
 		if err != nil {
 			return nil, errBadCursor()
 		}
@@ -117,7 +173,10 @@ func decodeCursor(key []byte, query string, sort []sortKey, cursor string) ([]an
 	return values, nil
 }
 
-// keyValue reads a sort-key column of a row as a plain value.
+// keyValue reads a sort-key column of a row as the plain value the
+// database holds, by the field's kind: a type's own JSON form (a named int
+// written as a word, say) is for clients, and decodeKey could not read it
+// back as the column's value.
 func keyValue(f *introspect.Field, v reflect.Value) any {
 	if f.Time != introspect.NotTime {
 		if t, ok := f.TimeOf(v); ok {
@@ -125,13 +184,26 @@ func keyValue(f *introspect.Field, v reflect.Value) any {
 		}
 		return nil
 	}
-	if v.Kind() == reflect.Pointer {
+	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil
 		}
 		v = v.Elem()
 	}
-	return v.Interface()
+	switch f.Kind {
+	case introspect.KindString:
+		return v.String()
+	case introspect.KindInt:
+		return v.Int()
+	case introspect.KindUint:
+		return v.Uint()
+	case introspect.KindFloat:
+		return v.Float()
+	case introspect.KindBool:
+		return v.Bool()
+	}
+	// parseSort refuses every other kind.
+	return nil
 }
 
 func decodeKey(f *introspect.Field, raw json.RawMessage) (any, error) {

@@ -18,8 +18,6 @@ type Problem struct {
 	Status int          `json:"status"`
 	Detail string       `json:"detail,omitempty"`
 	Errors []FieldError `json:"errors,omitempty"`
-
-	headers http.Header
 }
 
 // FieldError names the field (body key or query parameter) at fault.

@@ -264,7 +264,8 @@ func waitUp(url string) error {
 }
 
 // middleCursor walks the live posts 100 a page until skip are behind and
-// returns the cursor of the next page.
+// returns the cursor of the next page. It walks as alice, who sends the
+// load's requests: a cursor works only for the caller it was given to.
 func middleCursor(base string, skip int) (string, error) {
 	cursor := ""
 	for seen := 0; seen < skip; seen += 100 {
@@ -272,7 +273,12 @@ func middleCursor(base string, skip int) (string, error) {
 		if cursor != "" {
 			url += "&cursor=" + cursor
 		}
-		resp, err := http.Get(url)
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			return "", err
+		}
+		req.Header = alice.Clone()
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return "", err
 		}
