@@ -93,7 +93,14 @@ func (a *BunAdapter) LoadPolicyCtx(ctx context.Context, m model.Model) error {
 		return err
 	}
 	for i := range rules {
-		line := append([]string{rules[i].PType}, rules[i].values()...)
+		// casbin indexes the model by the ptype's first letter and panics
+		// on one it does not define, so an unknown or empty ptype is an
+		// error naming the row here.
+		pt := rules[i].PType
+		if pt == "" || m[pt[:1]] == nil || m[pt[:1]][pt] == nil {
+			return fmt.Errorf("auth: casbin_rules row %d: ptype %q is not defined by the model", rules[i].ID, pt)
+		}
+		line := append([]string{pt}, rules[i].values()...)
 		if err := persist.LoadPolicyArray(line, m); err != nil {
 			return err
 		}

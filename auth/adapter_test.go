@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -479,5 +480,27 @@ func TestBunAdapterUpdateSwap(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].V1 != "tags" || got[1].V1 != "posts" {
 		t.Fatalf("after the swap the table holds %+v", got)
+	}
+}
+
+// TestBunAdapterUnknownPType: a stored row whose ptype the model does not
+// define (empty, or a typo) is an error naming the row, not a panic inside
+// casbin.
+func TestBunAdapterUnknownPType(t *testing.T) {
+	for _, ptype := range []string{"", "x", "p9", "gg"} {
+		ctx := context.Background()
+		db := dbtest.Open(t)
+		adapter, err := auth.NewBunAdapter(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seedTable(t, ctx, adapter, []string{"p, user, posts, read"})
+		if _, err := db.NewInsert().Model(&auth.CasbinRule{PType: ptype, V0: "user", V1: "tags", V2: "read"}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err = auth.NewEnforcer(auth.EnforcerConfig{Adapter: adapter})
+		if err == nil || !strings.Contains(err.Error(), "row 2") || !strings.Contains(err.Error(), fmt.Sprintf("ptype %q", ptype)) {
+			t.Errorf("ptype %q: %v", ptype, err)
+		}
 	}
 }
