@@ -41,9 +41,6 @@ type sqliteCoder interface {
 // (a standby, or default_transaction_read_only) and a server shutting
 // down or not yet accepting connections.
 func IsStorageFault(err error) bool {
-	if errors.Is(err, errReadOnlyConn) {
-		return true
-	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
@@ -66,15 +63,13 @@ func IsStorageFault(err error) bool {
 	return false
 }
 
-// errReadOnlyConn is the error of a SQLite connection that opened read-only.
-var errReadOnlyConn = errors.New("database: the SQLite file is not writable, so the connection opened read-only")
-
 // sqliteConnector opens SQLite connections for the pool. SQLite opens a
 // file it may not write read-only without saying so, and such a
 // connection would stay in the pool and fail every write after the file
-// is writable again; it is refused here instead. A connection that later
-// meets a storage fault reports itself invalid, so database/sql discards
-// it rather than reusing it.
+// is writable again. Each connection is wrapped so that one that opened
+// read-only, or met a storage fault, reports itself invalid and database/sql
+// discards it instead of reusing it; until then it serves reads, so a
+// read-only file still answers them.
 type sqliteConnector struct {
 	drv driver.Driver
 	dsn string
@@ -91,13 +86,6 @@ func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.open(c.dsn)
 	if err != nil {
 		return nil, err
-	}
-	if r, ok := conn.(readOnlyReporter); ok {
-		ro, err := r.IsReadOnly("main")
-		if err == nil && ro {
-			_ = conn.Close()
-			return nil, errReadOnlyConn
-		}
 	}
 	return &sqliteConn{Conn: conn}, nil
 }
@@ -168,8 +156,22 @@ func (c *sqliteConn) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (c *sqliteConn) ResetSession(ctx context.Context) error {
+// usable is false for a connection that met a storage fault or opened
+// read-only.
+func (c *sqliteConn) usable() bool {
 	if c.faulted {
+		return false
+	}
+	if r, ok := c.Conn.(readOnlyReporter); ok {
+		if ro, err := r.IsReadOnly("main"); err == nil && ro {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *sqliteConn) ResetSession(ctx context.Context) error {
+	if !c.usable() {
 		return driver.ErrBadConn
 	}
 	if r, ok := c.Conn.(driver.SessionResetter); ok {
@@ -179,7 +181,7 @@ func (c *sqliteConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *sqliteConn) IsValid() bool {
-	if c.faulted {
+	if !c.usable() {
 		return false
 	}
 	if v, ok := c.Conn.(driver.Validator); ok {
