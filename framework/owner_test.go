@@ -241,3 +241,32 @@ func TestOwnerIDsAreCanonical(t *testing.T) {
 	)
 	playSteps(t, h, steps)
 }
+
+// NarrowOwned has an owner column narrower than 64 bits.
+type NarrowOwned struct {
+	bun.BaseModel `bun:"table:narrow_owned"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	OwnerID   int32      `bun:"owner_id,notnull" json:"ownerId" autoapi:"owner"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// TestOwnerIDsFitTheColumn: an id the owner column cannot hold owns
+// nothing, rather than the id it would wrap to.
+func TestOwnerIDsFitTheColumn(t *testing.T) {
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = "p, user, narrow_owned, read:own\np, user, narrow_owned, create:own\np, user, narrow_owned, delete:own\n"
+			cfg.Authenticator = auth.StaticTokens{
+				"wide": {ID: "4294967297", Roles: []string{"user"}}, // 2^32 + 1
+				"one":  {ID: "1", Roles: []string{"user"}},
+			}
+		},
+		models: []func(*framework.App) error{registered[NarrowOwned]()},
+	})
+	playSteps(t, h, []step{
+		{"one writes", "one", "POST", "/api/narrow_owned", `{}`, 201, `"ownerId":1`, ""},
+		{"too wide an id owns nothing", "wide", "POST", "/api/narrow_owned", `{}`, 403, "", ""},
+		{"and reads nothing of one's", "wide", "GET", "/api/narrow_owned", "", 403, "", ""},
+	})
+}

@@ -33,6 +33,17 @@ type Card struct {
 	BoardID   int64      `bun:"board_id,notnull" json:"boardId"`
 	Board     *Board     `bun:"rel:belongs-to,join:board_id=id" json:"board,omitempty"`
 	Text      string     `bun:"text,notnull" json:"text"`
+	Marks     []*Mark    `bun:"rel:has-many,join:id=card_id" json:"marks,omitempty" autoapi:"cascade"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// Mark is a card's child, a board's grandchild: cascades go two levels.
+type Mark struct {
+	bun.BaseModel `bun:"table:marks"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	CardID    int64      `bun:"card_id,notnull" json:"cardId"`
+	Card      *Card      `bun:"rel:belongs-to,join:card_id=id" json:"card,omitempty"`
 	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
 }
 
@@ -101,7 +112,7 @@ func createdID(t *testing.T, rec *httptest.ResponseRecorder) int64 {
 // time. Either way: no live child under a deleted parent, no acknowledged
 // write lost, and no other answers than the documented ones.
 func TestParentWritesExcludeChildWrites(t *testing.T) {
-	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Board](), registered[Card]()}})
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Board](), registered[Card](), registered[Mark]()}})
 	db := h.db
 	const children = 12
 	newBoard := func(t *testing.T) int64 {
@@ -194,6 +205,30 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 			// may outlive its board.
 			if left := storedCards(t, db, "board_id = ?", board); len(left) > 0 {
 				t.Fatalf("round %d: %d cards outlive erased board %d", round, len(left), board)
+			}
+		}
+	})
+
+	t.Run("permanent delete against grandchild creates", func(t *testing.T) {
+		for round := 0; round < 20; round++ {
+			board := newBoard(t)
+			card := createdID(t, h.do(t, newCard(board)))
+			rs := []request{{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d?permanent=true", board)}}
+			for i := 0; i < children; i++ {
+				rs = append(rs, request{Token: adminToken, Method: "POST", URL: "/api/marks", Body: fmt.Sprintf(`{"cardId":%d}`, card)})
+			}
+			recs := raceRequests(h, rs)
+			if recs[0].Code != 200 {
+				t.Fatalf("round %d: erasure answered %d %s", round, recs[0].Code, recs[0].Body.String())
+			}
+			for _, rec := range recs[1:] {
+				if rec.Code != 201 && rec.Code != 422 {
+					t.Fatalf("round %d: mark create answered %d %s", round, rec.Code, rec.Body.String())
+				}
+			}
+			n, err := db.NewSelect().Table("marks").Where("card_id = ?", card).Count(context.Background())
+			if err != nil || n != 0 {
+				t.Fatalf("round %d: %d marks outlive erased card %d (%v)", round, n, card, err)
 			}
 		}
 	})

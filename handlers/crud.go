@@ -305,6 +305,10 @@ func checkNewKey(res *introspect.Resource, rec reflect.Value, set []*introspect.
 		msg = "must not be empty"
 	case key.Kind() == reflect.String && slices.Contains(reservedKeys, key.String()):
 		msg = "must not be " + strconv.Quote(key.String()) + ", which names a route of the API"
+	case key.Kind() == reflect.String && url.PathEscape(key.String()) != key.String():
+		// A key a path must escape ("a/b", "50%") could not be named in
+		// one: the router matches the path as sent.
+		msg = "must be usable in a URL path as it is: ASCII letters, digits and -._~$&+=:@ only"
 	default:
 		return nil
 	}

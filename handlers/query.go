@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -431,12 +432,20 @@ func parseID(res *introspect.Resource, id string) (any, bool) {
 // value, so that one row has one URL and one owner: "01", "+1" and "0001"
 // are not 1.
 func canonicalKey(f *introspect.Field, s string) (any, bool) {
+	// Parsed at the column's width, so that a value it cannot hold names
+	// nothing rather than the value it would wrap to.
+	bits := 64
+	if t := f.Type; t.Kind() == reflect.Pointer {
+		bits = t.Elem().Bits()
+	} else if f.Kind == introspect.KindInt || f.Kind == introspect.KindUint {
+		bits = t.Bits()
+	}
 	switch f.Kind {
 	case introspect.KindInt:
-		n, err := strconv.ParseInt(s, 10, 64)
+		n, err := strconv.ParseInt(s, 10, bits)
 		return n, err == nil && strconv.FormatInt(n, 10) == s
 	case introspect.KindUint:
-		n, err := strconv.ParseUint(s, 10, 64)
+		n, err := strconv.ParseUint(s, 10, bits)
 		return n, err == nil && strconv.FormatUint(n, 10) == s
 	default:
 		return s, s != "" && strings.IndexByte(s, 0) < 0

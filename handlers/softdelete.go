@@ -99,9 +99,16 @@ func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspec
 func (c *Context) removeCascaded(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any) error {
 	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		// The children's keys first, so their own children go before them.
-		err := unscoped(db.NewSelect().Model(child.New().Interface()), child).
-			Column(child.PK.Column).Where("? IN (?)", rel.JoinColumn, bun.In(keys)).Scan(ctx, dest)
-		return nil, err
+		// Locked FOR UPDATE where the database has row locks: a write of a
+		// grandchild holds its parent FOR SHARE (see checkParents), so it
+		// either commits first and is found here, or waits and finds its
+		// parent gone.
+		q := unscoped(db.NewSelect().Model(child.New().Interface()), child).
+			Column(child.PK.Column).Where("? IN (?)", rel.JoinColumn, bun.In(keys))
+		if c.ep.RowLocks {
+			q = q.For("UPDATE")
+		}
+		return nil, q.Scan(ctx, dest)
 	}, func(child *introspect.Resource, childKeys []any) error {
 		if err := c.removeCascaded(ctx, db, child, childKeys); err != nil || len(childKeys) == 0 {
 			return err
