@@ -1,34 +1,14 @@
 package framework_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/autoapi-go/autoapi/framework"
 	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
-
-// syncBuffer is a log sink for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestStorageFaultsAnswer503: a database that cannot write is the
 // storage's fault, not the request's: 503 with Retry-After and a detail
@@ -36,7 +16,7 @@ func (b *syncBuffer) String() string {
 // connection that met it is discarded, so the next write, on a fresh
 // connection, succeeds.
 func TestStorageFaultsAnswer503(t *testing.T) {
-	var logs syncBuffer
+	var logs logBuffer
 	h := buildApp(t, appSpec{
 		config: func(cfg *framework.Config) { cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
 		models: []func(*framework.App) error{registered[Memo]()},
