@@ -29,6 +29,12 @@ type filterPost struct {
 }
 
 func filterResource(t testing.TB) *introspect.Resource {
+	return testResource(t, (*filterPost)(nil))
+}
+
+// testResource builds the descriptor of model on an in-memory SQLite
+// database, for tests that need a resource but no rows.
+func testResource(t testing.TB, model any) *introspect.Resource {
 	t.Helper()
 	sqldb, err := sql.Open(sqliteshim.ShimName, "file::memory:")
 	if err != nil {
@@ -36,7 +42,7 @@ func filterResource(t testing.TB) *introspect.Resource {
 	}
 	db := bun.NewDB(sqldb, sqlitedialect.New())
 	t.Cleanup(func() { db.Close() })
-	res, err := introspect.Build(db, (*filterPost)(nil), introspect.Options{})
+	res, err := introspect.Build(db, model, introspect.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

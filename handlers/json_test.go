@@ -15,8 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/autoapi-go/autoapi/introspect"
 )
@@ -190,18 +188,7 @@ type jsonShapes struct {
 }
 
 func jsonShapesResource(t testing.TB) *introspect.Resource {
-	t.Helper()
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := bun.NewDB(sqldb, sqlitedialect.New())
-	t.Cleanup(func() { db.Close() })
-	res, err := introspect.Build(db, (*jsonShapes)(nil), introspect.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return testResource(t, (*jsonShapes)(nil))
 }
 
 // TestJSONShapesCodecs pins which shapes take the fast paths: plain
