@@ -14,8 +14,8 @@ import (
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/handlers"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/handlers"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // Operation names one generated handler of a resource.

@@ -13,7 +13,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/handlers"
+	"github.com/autoapi-go/autoapi/internal/handlers"
 )
 
 // Config configures an App. The zero value of every field but DB and a

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/autoapi-go/autoapi/handlers"
+	"github.com/autoapi-go/autoapi/internal/handlers"
 )
 
 // Event is what a lifecycle hook gets besides the record: the request's

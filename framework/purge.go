@@ -10,8 +10,8 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/autoapi-go/autoapi/handlers"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/handlers"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // PurgeOptions selects what Purge removes.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/autoapi-go/autoapi/framework"
 	"github.com/autoapi-go/autoapi/framework/dbtest"
-	"github.com/autoapi-go/autoapi/handlers"
+	"github.com/autoapi-go/autoapi/internal/handlers"
 )
 
 // Account has a rule comparing two fields, which the validator can only

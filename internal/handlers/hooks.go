@@ -8,7 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // Event is what a lifecycle hook gets besides the record: the transaction

@@ -5,7 +5,7 @@ import (
 	"reflect"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // Ownership. A policy grants an action on every row ("update") or on the

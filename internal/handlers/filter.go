@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // The expression form of filters, ?filter=views >= 10 && (title ~ "go" || userId = 2).

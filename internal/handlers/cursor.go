@@ -20,7 +20,7 @@ import (
 	"github.com/uptrace/bun"
 	"golang.org/x/crypto/chacha20poly1305"
 
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // Keyset pagination. A cursor carries the sort-key values of the last row

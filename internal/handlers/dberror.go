@@ -13,7 +13,7 @@ import (
 	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/framework/database"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // sqliteError is the part of a SQLite driver error (modernc's) we read:

@@ -13,7 +13,7 @@ import (
 	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // NewValidator returns the validator for `validate` tags, reporting fields

@@ -16,7 +16,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // The tests below hold the framework's record encoding and body decoding

@@ -9,7 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/auth"
-	"github.com/autoapi-go/autoapi/introspect"
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // The soft-delete state changes. Each is one guarded UPDATE: a delete only
