@@ -60,7 +60,9 @@ type App struct {
 }
 
 type resource struct {
-	desc      *introspect.Resource
+	desc *introspect.Resource
+	// specs are the resource's operations, from its registration.
+	specs     []handlers.Spec
 	overrides map[Operation]HandlerFunc
 	hooks     *handlers.Hooks
 }
@@ -167,7 +169,7 @@ func (a *App) register(model any, o introspect.Options) error {
 	if prev, dup := a.byName[desc.Name]; dup {
 		return fmt.Errorf("framework: model %s: resource name %q is already registered by model %s", desc.ModelName, desc.Name, prev.desc.ModelName)
 	}
-	r := &resource{desc: desc, overrides: map[Operation]HandlerFunc{}}
+	r := &resource{desc: desc, specs: handlers.ResourceSpecs(desc, a.limits()), overrides: map[Operation]HandlerFunc{}}
 	a.resources = append(a.resources, r)
 	a.byName[desc.Name] = r
 	return nil
@@ -184,7 +186,7 @@ func (a *App) Resource(name string) (*introspect.Resource, bool) {
 
 // Override replaces the generated handler for one operation of a resource.
 // The handler can call ctx.Default() to run the generated one.
-func (a *App) Override(resourceName string, op Operation, h HandlerFunc) error {
+func (a *App) Override(resourceName string, op Operation, h HandlerFunc, opts ...OverrideOption) error {
 	if a.mounted {
 		return fmt.Errorf("framework: override %s %s before mounting the routes", resourceName, op)
 	}
@@ -195,13 +197,55 @@ func (a *App) Override(resourceName string, op Operation, h HandlerFunc) error {
 	if handlers.Generated(op) == nil {
 		return fmt.Errorf("framework: override %s: unknown operation %q", resourceName, op)
 	}
-	if (op == OpRestore || op == OpBulkRestore) && !r.desc.SoftDeletable() {
-		return fmt.Errorf("framework: override %s restore: model %s has no soft-delete column, so it has no restore route", resourceName, r.desc.ModelName)
+	spec := r.spec(op)
+	if spec == nil {
+		return fmt.Errorf("framework: override %s %s: model %s has no soft-delete column, so it has no restore route", resourceName, op, r.desc.ModelName)
 	}
 	if h == nil {
 		return fmt.Errorf("framework: override %s %s: handler is nil", resourceName, op)
 	}
+	var o overrideOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for status := range o.schemas {
+		if status < 100 || status > 599 {
+			return fmt.Errorf("framework: override %s %s: %d is not an HTTP status", resourceName, op, status)
+		}
+	}
+	spec.Overridden = true
+	spec.Schemas = o.schemas
 	r.overrides[op] = h
+	return nil
+}
+
+// OverrideOption adjusts how an override is described.
+type OverrideOption func(*overrideOptions)
+
+type overrideOptions struct {
+	schemas map[int]any
+}
+
+// Responds declares that the override answers status with a JSON body
+// shaped like body (a value of the Go type the body is marshalled from),
+// in place of what the generated handler answers with it; the OpenAPI
+// document describes that type instead.
+func Responds(status int, body any) OverrideOption {
+	return func(o *overrideOptions) {
+		if o.schemas == nil {
+			o.schemas = map[int]any{}
+		}
+		o.schemas[status] = body
+	}
+}
+
+// spec returns the resource's operation op, or nil when it has none.
+func (r *resource) spec(op Operation) *handlers.Spec {
+	for i := range r.specs {
+		if r.specs[i].Op == op {
+			return &r.specs[i]
+		}
+	}
 	return nil
 }
 
@@ -242,14 +286,9 @@ type route struct {
 	middleware   []echo.MiddlewareFunc
 }
 
-// routes lists every route of the API, in the order they are added. A GET
-// also answers HEAD.
+// routes lists every route of the API, one per operation of the table,
+// in its order. A GET also answers HEAD.
 func (a *App) routes() []route {
-	limits := handlers.Limits{
-		DefaultLimit: a.cfg.DefaultLimit,
-		MaxLimit:     a.cfg.MaxLimit,
-		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
-	}
 	related := make(map[reflect.Type]*introspect.Resource, len(a.resources))
 	descs := make([]*introspect.Resource, 0, len(a.resources))
 	for _, res := range a.resources {
@@ -257,41 +296,60 @@ func (a *App) routes() []route {
 		descs = append(descs, res.desc)
 	}
 	var routes []route
-	add := func(method, path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
-		routes = append(routes, route{method, path, h, mw})
-		if method == http.MethodGet {
+	add := func(spec *handlers.Spec, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+		path := a.cfg.Prefix + spec.Path
+		routes = append(routes, route{spec.Method, path, h, mw})
+		if spec.Method == http.MethodGet {
 			routes = append(routes, route{http.MethodHead, path, h, mw})
 		}
 	}
-	add(http.MethodGet, a.cfg.Prefix+"/"+handlers.SegmentPermissions, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
+	for _, spec := range a.apiSpecs() {
+		switch spec.Op {
+		case handlers.OpAllPermissions:
+			add(spec, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
+		default:
+			panic(fmt.Sprintf("framework: no handler for API operation %q", spec.Op))
+		}
+	}
 	for _, res := range a.resources {
-		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: limits, CursorKey: a.cursorKey}
+		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: a.limits(), CursorKey: a.cursorKey}
 		if a.triggers != nil {
 			ep.CountsTable = CountsTable
 		}
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.
 		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
-		op := func(method, path string, o Operation) {
-			add(method, path, a.handler(ep, res, o), a.authenticate, a.limitBody)
-		}
-		base := a.cfg.Prefix + "/" + res.desc.Name
-		item := base + "/:id"
-		op(http.MethodGet, base, OpList)
-		add(http.MethodGet, base+"/"+handlers.SegmentPermissions, func(c echo.Context) error {
-			return handlers.ResourcePermissions(handlers.NewContext(c, ep, OpList, nil))
-		}, a.authenticate)
-		op(http.MethodPost, base, OpCreate)
-		op(http.MethodDelete, base, OpBulkDelete)
-		op(http.MethodGet, item, OpGet)
-		op(http.MethodPatch, item, OpUpdate)
-		op(http.MethodDelete, item, OpDelete)
-		if res.desc.SoftDeletable() {
-			op(http.MethodPost, item+"/"+handlers.SegmentRestore, OpRestore)
-			op(http.MethodPost, base+"/"+handlers.SegmentRestore, OpBulkRestore)
+		for i := range res.specs {
+			spec := &res.specs[i]
+			if spec.Op == handlers.OpPermissions {
+				add(spec, func(c echo.Context) error {
+					return handlers.ResourcePermissions(handlers.NewContext(c, ep, handlers.OpPermissions, nil))
+				}, a.authenticate)
+				continue
+			}
+			add(spec, a.handler(ep, res, spec.Op), a.authenticate, a.limitBody)
 		}
 	}
 	return routes
+}
+
+// apiSpecs lists the API-wide operations.
+func (a *App) apiSpecs() []*handlers.Spec {
+	specs := handlers.APISpecs()
+	out := make([]*handlers.Spec, len(specs))
+	for i := range specs {
+		out[i] = &specs[i]
+	}
+	return out
+}
+
+// limits are the request limits of the configuration.
+func (a *App) limits() handlers.Limits {
+	return handlers.Limits{
+		DefaultLimit: a.cfg.DefaultLimit,
+		MaxLimit:     a.cfg.MaxLimit,
+		Filter:       handlers.FilterLimits{MaxLength: a.cfg.MaxFilterLength, MaxConditions: a.cfg.MaxFilterConditions},
+	}
 }
 
 // routeMethods are the methods a path of the API answers 405 to, with

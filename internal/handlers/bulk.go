@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -103,9 +102,9 @@ func BulkDelete(c *Context) error {
 		return c.DBError(err)
 	}
 	if permanent {
-		return c.bulkAnswer(`{"success":true,"softDeleted":false,"count":`, n)
+		return c.writeJSON(BulkDeleteResult{Success: true, Count: n})
 	}
-	return c.bulkAnswer(`{"success":true,"softDeleted":true,"count":`, n)
+	return c.writeJSON(BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
 }
 
 // lockRow locks the row with key id when it also matches cond (with its
@@ -199,10 +198,5 @@ func BulkRestore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.bulkAnswer(`{"success":true,"restored":true,"count":`, n)
-}
-
-func (c *Context) bulkAnswer(prefix string, n int64) error {
-	b := strconv.AppendInt([]byte(prefix), n, 10)
-	return c.Blob(http.StatusOK, jsonContentType, append(b, '}'))
+	return c.writeJSON(BulkRestoreResult{Success: true, Restored: true, Count: n})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -123,23 +124,18 @@ func List(c *Context) error {
 			return err
 		}
 	}
-	b = append(b, `],"meta":{`...)
+	meta := ListMeta{Limit: rq.limit, NextCursor: next}
 	if rq.count {
-		b = append(b, `"total":`...)
-		b = strconv.AppendInt(b, total, 10)
-		b = append(b, ',')
+		meta.Total = &total
 	}
-	b = append(b, `"limit":`...)
-	b = strconv.AppendInt(b, int64(rq.limit), 10)
 	if rq.cursor == "" {
-		b = append(b, `,"offset":`...)
-		b = strconv.AppendInt(b, int64(rq.offset), 10)
+		meta.Offset = &rq.offset
 	}
-	if next != "" {
-		b = append(b, `,"nextCursor":`...)
-		b = appendString(b, next)
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return err
 	}
-	b = append(b, "}}"...)
+	b = append(append(append(b, `],"meta":`...), raw...), '}')
 	return c.Blob(http.StatusOK, jsonContentType, b)
 }
 
@@ -438,7 +434,7 @@ func Delete(c *Context) error {
 		if err := c.removeRow(ctx, id); err != nil {
 			return err
 		}
-		return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`))
+		return c.writeDeleted(EnvelopeDeleted)
 	}
 	now := now()
 	hooks := c.hooks()
@@ -470,7 +466,7 @@ func Delete(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`))
+	return c.writeDeleted(EnvelopeSoftDeleted)
 }
 
 const paramPermanent = "permanent"
@@ -498,7 +494,7 @@ func deletePermanently(c *Context) error {
 	if err := c.removeRow(c.Request().Context(), id); err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, jsonContentType, []byte(`{"success":true,"softDeleted":false,"hardDeleted":true,"message":"Record permanently deleted"}`))
+	return c.writeDeleted(EnvelopeHardDeleted)
 }
 
 // removeRow deletes the row with key id for good, live or soft-deleted,
@@ -621,7 +617,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res), Member{Key: "restored", Value: true})
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res), Member{Key: RestoredMember, Value: true})
 }
 
 // includes resolves the request's ?include=, if any.

@@ -95,7 +95,7 @@ func AllPermissions(authz Authorizer, resources []*introspect.Resource) echo.Han
 }
 
 func writeData(c echo.Context, v any) error {
-	b, err := json.Marshal(map[string]any{"data": v})
+	b, err := json.Marshal(Data[any]{Data: v})
 	if err != nil {
 		return err
 	}
