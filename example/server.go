@@ -66,6 +66,11 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 		Authenticator: authenticator,
 		Logger:        o.logger,
 		CursorSecret:  o.cursorSecret,
+		OpenAPI: framework.OpenAPIConfig{
+			Title:       "autoapi example",
+			Description: "Users, posts, comments, invoices, tags and attachments, with soft deletes. Demo tokens: admin-token, alice-token, bob-token.",
+			License:     "Apache-2.0",
+		},
 	}
 	switch o.policyFile {
 	case "":

@@ -303,14 +303,9 @@ func (a *App) routes() []route {
 			routes = append(routes, route{http.MethodHead, path, h, mw})
 		}
 	}
-	for _, spec := range a.apiSpecs() {
-		switch spec.Op {
-		case handlers.OpAllPermissions:
-			add(spec, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
-		default:
-			panic(fmt.Sprintf("framework: no handler for API operation %q", spec.Op))
-		}
-	}
+	table := a.table()
+	docs := a.newDocuments(table)
+	eps := make(map[*introspect.Resource]*handlers.Endpoint, len(a.resources))
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: a.limits(), CursorKey: a.cursorKey}
 		if a.triggers != nil {
@@ -319,26 +314,41 @@ func (a *App) routes() []route {
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.
 		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
-		for i := range res.specs {
-			spec := &res.specs[i]
-			if spec.Op == handlers.OpPermissions {
-				add(spec, func(c echo.Context) error {
-					return handlers.ResourcePermissions(handlers.NewContext(c, ep, handlers.OpPermissions, nil))
-				}, a.authenticate)
-				continue
+		eps[res.desc] = ep
+	}
+	for _, spec := range table {
+		switch spec.Op {
+		case handlers.OpAllPermissions:
+			add(spec, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
+		case handlers.OpOpenAPI:
+			add(spec, docs.serve, a.authenticate)
+		case handlers.OpPermissions:
+			ep := eps[spec.Resource]
+			add(spec, func(c echo.Context) error {
+				return handlers.ResourcePermissions(handlers.NewContext(c, ep, handlers.OpPermissions, nil))
+			}, a.authenticate)
+		default:
+			if !spec.Overridable() {
+				panic(fmt.Sprintf("framework: no handler for operation %q", spec.Op))
 			}
-			add(spec, a.handler(ep, res, spec.Op), a.authenticate, a.limitBody)
+			add(spec, a.handler(eps[spec.Resource], a.byName[spec.Resource.Name], spec.Op), a.authenticate, a.limitBody)
 		}
 	}
 	return routes
 }
 
-// apiSpecs lists the API-wide operations.
-func (a *App) apiSpecs() []*handlers.Spec {
-	specs := handlers.APISpecs()
-	out := make([]*handlers.Spec, len(specs))
-	for i := range specs {
-		out[i] = &specs[i]
+// table lists every operation of the API: the API-wide ones, then each
+// resource's, in registration order.
+func (a *App) table() []*handlers.Spec {
+	var out []*handlers.Spec
+	api := append(handlers.APISpecs(), a.openAPISpecs()...)
+	for i := range api {
+		out = append(out, &api[i])
+	}
+	for _, res := range a.resources {
+		for i := range res.specs {
+			out = append(out, &res.specs[i])
+		}
 	}
 	return out
 }

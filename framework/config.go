@@ -80,10 +80,46 @@ type Config struct {
 	// PurgeInterval is how often RunPurges runs (1h).
 	PurgeInterval time.Duration
 
+	// OpenAPI configures the OpenAPI document the App serves at
+	// {Prefix}/openapi.json and {Prefix}/openapi.yaml.
+	OpenAPI OpenAPIConfig
+
 	// Logger receives request failures and start-up notes; slog.Default()
 	// when nil.
 	Logger *slog.Logger
 }
+
+// OpenAPIConfig configures the OpenAPI document.
+type OpenAPIConfig struct {
+	// Mode says who gets which document; DocumentPerCaller by default.
+	Mode DocumentMode
+	// Title is the document's info.title ("autoapi").
+	Title string
+	// Version is the API's version, info.version ("1.0.0").
+	Version string
+	// Description is the document's info.description, Markdown.
+	Description string
+	// License is the SPDX identifier of the API's license (info.license),
+	// e.g. "Apache-2.0"; none when empty.
+	License string
+}
+
+// DocumentMode says who gets which OpenAPI document.
+type DocumentMode int
+
+// Document modes.
+const (
+	// DocumentPerCaller serves each caller the API it may use: operations
+	// it may not perform are left out, and so are the soft-delete and
+	// deleted-by fields, includeDeleted, onlyDeleted, restore and
+	// permanent delete on resources where it lacks read_deleted, restore
+	// or hard_delete.
+	DocumentPerCaller DocumentMode = iota
+	// DocumentFull serves every caller the whole API.
+	DocumentFull
+	// DocumentOff serves no document: the routes do not exist.
+	DocumentOff
+)
 
 // withDefaults fills in defaults and rejects contradictory settings.
 func (c Config) withDefaults() (Config, error) {
@@ -135,6 +171,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	switch c.OpenAPI.Mode {
+	case DocumentPerCaller, DocumentFull, DocumentOff:
+	default:
+		return c, fmt.Errorf("framework: Config.OpenAPI.Mode %d is not a DocumentMode", c.OpenAPI.Mode)
+	}
+	if c.OpenAPI.Title == "" {
+		c.OpenAPI.Title = "autoapi"
+	}
+	if c.OpenAPI.Version == "" {
+		c.OpenAPI.Version = "1.0.0"
 	}
 	return c, nil
 }

@@ -22,8 +22,8 @@ import (
 
 const paramInclude = "include"
 
-// maxIncludeDepth bounds include paths such as comments.user.posts.
-const maxIncludeDepth = 3
+// MaxIncludeDepth bounds include paths such as comments.user.posts.
+const MaxIncludeDepth = 3
 
 // include is one node of the include tree.
 type include struct {
@@ -43,8 +43,8 @@ func (c *Context) parseIncludes(v string, includeDeleted bool) ([]*include, erro
 	var roots []*include
 	for _, path := range strings.Split(v, ",") {
 		names := strings.Split(path, ".")
-		if len(names) > maxIncludeDepth {
-			return nil, fieldProblem(paramInclude, fmt.Sprintf("%q is nested deeper than %d levels", path, maxIncludeDepth))
+		if len(names) > MaxIncludeDepth {
+			return nil, fieldProblem(paramInclude, fmt.Sprintf("%q is nested deeper than %d levels", path, MaxIncludeDepth))
 		}
 		level, parent := &roots, c.ep.Resource
 		for _, name := range names {

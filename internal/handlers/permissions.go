@@ -35,10 +35,10 @@ func actionsOf(res *introspect.Resource) []string {
 	return actions
 }
 
-// allowedActions maps each action p may do on res to its scope: "all"
+// AllowedActions maps each action p may do on res to its scope: "all"
 // for every row, "own" for the rows p owns.
-func allowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource) (map[string]string, error) {
-	out := map[string]string{}
+func AllowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource) (Scopes, error) {
+	out := Scopes{}
 	var failed error
 	can := func(action string) bool {
 		ok, err := authz.Allowed(p, res.Name, action)
@@ -63,7 +63,7 @@ func ResourcePermissions(c *Context) error {
 	if _, err := c.Query(); err != nil {
 		return err
 	}
-	actions, err := allowedActions(c.ep.Authorizer, c.principal, c.ep.Resource)
+	actions, err := AllowedActions(c.ep.Authorizer, c.principal, c.ep.Resource)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func AllPermissions(authz Authorizer, resources []*introspect.Resource) echo.Han
 		p := auth.FromContext(c.Request().Context())
 		out := make(map[string]map[string]string, len(resources))
 		for _, res := range resources {
-			actions, err := allowedActions(authz, p, res)
+			actions, err := AllowedActions(authz, p, res)
 			if err != nil {
 				return err
 			}

@@ -126,11 +126,13 @@ type Response struct {
 	Requires string
 }
 
-// The statuses every authenticated operation can answer: bad credentials,
-// refusal, a storage fault or busy database.
+// The error statuses operations answer: every one can meet a malformed
+// query string, bad credentials, a refusal, a failure and a storage fault
+// or busy database; one with a body can meet its faults.
 var (
-	commonProblems = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusServiceUnavailable}
-	bodyProblems   = []int{http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+	commonProblems     = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable}
+	permissionProblems = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}
+	bodyProblems       = []int{http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 )
 
 func problems(statuses ...[]int) []Response {
@@ -148,7 +150,7 @@ func APISpecs() []Spec {
 	return []Spec{{
 		Op: OpAllPermissions, ID: "getPermissions", Method: http.MethodGet, Path: "/" + SegmentPermissions,
 		Summary:   "What the caller may do on every resource",
-		Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeAllPermissions}}, problems([]int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable})...),
+		Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeAllPermissions}}, problems(permissionProblems)...),
 	}}
 }
 
@@ -213,7 +215,7 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 		},
 		{
 			Op: OpPermissions, ID: "get" + title + "Permissions", Summary: "What the caller may do on " + name, Method: http.MethodGet, Path: base + "/" + SegmentPermissions,
-			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopePermissions}}, problems([]int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable})...),
+			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopePermissions}}, problems(permissionProblems)...),
 		},
 		{
 			Op: OpCreate, ID: "create" + title, Summary: "Create a record of " + name, Method: http.MethodPost, Path: base,
