@@ -3,8 +3,11 @@ package framework_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/autoapi-go/autoapi/framework"
 )
 
 // TestMethodsAndAllow: every path of the API answers OPTIONS with 204 and
@@ -110,4 +113,48 @@ func TestClientChosenKeys(t *testing.T) {
 		{"not even to itself", adminToken, "PATCH", "/api/countries/no", `{"code":"no","name":"Noreg"}`, 400, `"field":"code"`, ""},
 		{"the row is as it was", adminToken, "GET", "/api/countries/no", "", 200, `"name":"Norway"`, ""},
 	})
+}
+
+// TestRoutesComeFromTheTable: every route Echo has is an operation of the
+// table, the HEAD of a GET one, or one the table's paths imply (OPTIONS,
+// the 405s, the 404 catch-alls); and every operation of the table answers
+// with a status the table lists for it.
+func TestRoutesComeFromTheTable(t *testing.T) {
+	app, db := newTestApp(t, nil)
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	table := framework.TableOf(app)
+	inTable := map[string]bool{}
+	paths := map[string]bool{}
+	for _, r := range table {
+		inTable[r.Method+" "+r.Path] = true
+		paths[r.Path] = true
+	}
+	for _, r := range h.e.Routes() {
+		key := r.Method + " " + r.Path
+		switch {
+		case inTable[key]:
+		case r.Method == http.MethodHead && inTable["GET "+r.Path]:
+		case paths[r.Path] && strings.HasSuffix(r.Name, "addMethodRoutes.func1") && r.Method == http.MethodOptions:
+		case paths[r.Path] && strings.Contains(r.Name, "addMethodRoutes.func2"):
+		case strings.HasSuffix(r.Name, "framework.notFound"):
+			// POST /R/restore of a resource without soft deletes, and
+			// RouteNotFound for /R/:id/*: both answer 404 and serve nothing.
+		default:
+			t.Errorf("route %s (%s) is not in the table", key, r.Name)
+		}
+	}
+	for _, r := range table {
+		url := strings.ReplaceAll(r.Path, ":id", "1")
+		if (r.Method == http.MethodDelete || strings.HasSuffix(r.Path, "/restore")) && !strings.Contains(r.Path, ":id") {
+			url += "?id=3" // a bulk operation needs a filter
+		}
+		body := ""
+		if r.Method == http.MethodPost && !strings.HasSuffix(r.Path, "restore") || r.Method == http.MethodPatch {
+			body = `{}`
+		}
+		rec := h.do(t, request{Token: adminToken, Method: r.Method, URL: url, Body: body})
+		if !slices.Contains(r.Statuses, rec.Code) {
+			t.Errorf("%s %s: %d, which the table does not list (%v): %s", r.Method, url, rec.Code, r.Statuses, rec.Body)
+		}
+	}
 }

@@ -1,0 +1,363 @@
+package framework_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/uptrace/bun"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
+)
+
+// Subscriber exercises the schema of a record: formats, nullability, read-only
+// fields, validate tags and a hidden field.
+type Subscriber struct {
+	bun.BaseModel `bun:"table:subscribers"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Email     string     `bun:"email,notnull" json:"email" validate:"required,email"`
+	Name      string     `bun:"name,notnull" json:"name" validate:"required,min=2,max=40"`
+	Code      string     `bun:"code" json:"code" validate:"len=4"`
+	Plan      string     `bun:"plan" json:"plan" validate:"oneof=free pro"`
+	Level     int32      `bun:"level" json:"level" validate:"gte=1,lte=9"`
+	Site      *string    `bun:"site" json:"site" validate:"omitempty,url"`
+	Ref       string     `bun:"ref" json:"ref" validate:"uuid"`
+	Nickname  *string    `bun:"nickname" json:"nickname"`
+	OwnerID   string     `bun:"owner_id" json:"ownerId" autoapi:"owner"`
+	Password  string     `bun:"password" json:"-"`
+	CreatedAt time.Time  `bun:"created_at,notnull" json:"createdAt"`
+	DeletedAt *time.Time `bun:"deleted_at,soft_delete,nullzero" json:"deletedAt"`
+}
+
+const subscriberPolicy = `
+p, admin, *, *
+p, user, subscribers, read
+p, user, subscribers, create
+p, user, subscribers, update:own
+p, anonymous, widgets, read
+`
+
+// fetchDocument GETs path as token's caller and parses the document.
+func fetchDocument(t *testing.T, h *harness, token, path string) (*openapi3.T, map[string]any) {
+	t.Helper()
+	rec := h.do(t, request{Token: token, Method: http.MethodGet, URL: path})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
+	body := rec.Body.Bytes()
+	var raw map[string]any
+	if strings.HasSuffix(path, ".yaml") {
+		if ct := rec.Header().Get("Content-Type"); ct != "application/yaml" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+		if err := yaml.Unmarshal(body, &raw); err != nil {
+			t.Fatalf("yaml: %v", err)
+		}
+		if body, _ = json.Marshal(raw); body == nil {
+			t.Fatal("yaml document does not convert to JSON")
+		}
+	} else if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatalf("json: %v", err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the document is not valid OpenAPI: %v", err)
+	}
+	return doc, raw
+}
+
+func subscriberHarness(t *testing.T, configure func(*framework.Config)) *harness {
+	t.Helper()
+	db := dbtest.Open(t)
+	cfg := baseConfig(db)
+	cfg.Policy = subscriberPolicy
+	if configure != nil {
+		configure(&cfg)
+	}
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, register := range []func(*framework.App, ...framework.Option) error{framework.Register[Subscriber], framework.Register[Widget]} {
+		if err := register(app); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return &harness{app: app, e: app.NewEcho(), db: db}
+}
+
+// at walks a decoded JSON document along keys.
+func at(t *testing.T, v any, keys ...string) any {
+	t.Helper()
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("at %v: %s is not in an object", keys, k)
+		}
+		if v, ok = m[k]; !ok {
+			return nil
+		}
+	}
+	return v
+}
+
+func TestOpenAPIRecordSchema(t *testing.T) {
+	h := subscriberHarness(t, nil)
+	_, raw := fetchDocument(t, h, adminToken, "/api/openapi.json")
+	if v := at(t, raw, "openapi"); v != "3.1.0" {
+		t.Errorf("openapi = %v", v)
+	}
+	props := func(schema string) map[string]any {
+		p, _ := at(t, raw, "components", "schemas", schema, "properties").(map[string]any)
+		if p == nil {
+			t.Fatalf("no schema %s", schema)
+		}
+		return p
+	}
+	rec := props("Subscriber")
+	type want struct {
+		field, key string
+		value any
+	}
+	for _, w := range []want{
+		{"id", "type", "integer"}, {"id", "format", "int64"}, {"id", "readOnly", true},
+		{"email", "type", "string"}, {"email", "format", "email"},
+		{"name", "minLength", 2.0}, {"name", "maxLength", 40.0},
+		{"code", "minLength", 4.0}, {"code", "maxLength", 4.0},
+		{"plan", "enum", []any{"free", "pro"}},
+		{"level", "format", "int32"}, {"level", "minimum", 1.0}, {"level", "maximum", 9.0},
+		{"ref", "format", "uuid"},
+		{"site", "type", []any{"string", "null"}}, {"site", "format", nil}, // omitempty: "" passes
+		{"nickname", "type", []any{"string", "null"}}, {"nickname", "nullable", nil},
+		{"ownerId", "readOnly", true},
+		{"createdAt", "format", "date-time"}, {"createdAt", "readOnly", true},
+		{"deletedAt", "type", []any{"string", "null"}}, {"deletedAt", "format", "date-time"}, {"deletedAt", "readOnly", true},
+	} {
+		got := at(t, rec[w.field], w.key)
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(w.value)
+		if string(gj) != string(wj) {
+			t.Errorf("Subscriber.%s.%s = %s, want %s", w.field, w.key, gj, wj)
+		}
+	}
+	for _, hidden := range []string{"password", "Password"} {
+		if _, ok := rec[hidden]; ok {
+			t.Errorf("hidden field %s is in the schema", hidden)
+		}
+	}
+	create := at(t, raw, "components", "schemas", "SubscriberCreate").(map[string]any)
+	if got, _ := json.Marshal(create["required"]); string(got) != `["email","name"]` {
+		t.Errorf("SubscriberCreate.required = %s", got)
+	}
+	for _, readOnly := range []string{"id", "createdAt", "deletedAt"} {
+		if _, ok := props("SubscriberCreate")[readOnly]; ok {
+			t.Errorf("SubscriberCreate has read-only %s", readOnly)
+		}
+		if _, ok := props("SubscriberUpdate")[readOnly]; ok {
+			t.Errorf("SubscriberUpdate has read-only %s", readOnly)
+		}
+	}
+	if at(t, raw, "components", "schemas", "SubscriberUpdate", "required") != nil {
+		t.Error("a patch requires nothing")
+	}
+	if strings.Contains(string(mustJSON(t, raw)), `"nullable"`) {
+		t.Error("the document uses 3.0's nullable")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// operations lists "METHOD path" of every operation in a document.
+func operations(doc *openapi3.T) []string {
+	var out []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOpenAPIFollowsTheCaller(t *testing.T) {
+	h := subscriberHarness(t, nil)
+	admin, adminRaw := fetchDocument(t, h, adminToken, "/api/openapi.json")
+	user, userRaw := fetchDocument(t, h, userToken, "/api/openapi.yaml")
+	anon, anonRaw := fetchDocument(t, h, "", "/api/openapi.json")
+
+	for _, c := range []struct {
+		name     string
+		doc      *openapi3.T
+		has, not []string
+	}{
+		{"admin", admin, []string{
+			"POST /api/subscribers", "PATCH /api/subscribers/{id}", "DELETE /api/subscribers/{id}", "DELETE /api/subscribers",
+			"POST /api/subscribers/{id}/restore", "POST /api/subscribers/restore", "GET /api/permissions",
+		}, []string{"GET /api/openapi.json", "GET /api/docs"}},
+		{"user", user, []string{"GET /api/subscribers", "POST /api/subscribers", "PATCH /api/subscribers/{id}"},
+			[]string{"DELETE /api/subscribers/{id}", "DELETE /api/subscribers", "POST /api/subscribers/{id}/restore", "POST /api/subscribers/restore"}},
+		{"anonymous", anon, []string{"GET /api/widgets", "GET /api/permissions"},
+			[]string{"GET /api/subscribers", "POST /api/subscribers", "POST /api/widgets", "POST /api/widgets/{id}/restore"}},
+	} {
+		ops := operations(c.doc)
+		for _, op := range c.has {
+			if !slices.Contains(ops, op) {
+				t.Errorf("%s's document lacks %s", c.name, op)
+			}
+		}
+		for _, op := range c.not {
+			if slices.Contains(ops, op) {
+				t.Errorf("%s's document has %s", c.name, op)
+			}
+		}
+	}
+
+	// Deletion fields and parameters only for read_deleted; permanent
+	// only for hard_delete.
+	if at(t, adminRaw, "components", "schemas", "Subscriber", "properties", "deletedAt") == nil {
+		t.Error("admin's Subscriber schema lacks deletedAt")
+	}
+	if at(t, userRaw, "components", "schemas", "Subscriber", "properties", "deletedAt") != nil {
+		t.Error("user's Subscriber schema shows deletedAt")
+	}
+	params := func(doc *openapi3.T, path, method string) []string {
+		var out []string
+		if item := doc.Paths.Find(path); item != nil && item.GetOperation(method) != nil {
+			for _, p := range item.GetOperation(method).Parameters {
+				out = append(out, p.Value.Name)
+			}
+		}
+		return out
+	}
+	adminList, userList := params(admin, "/api/subscribers", http.MethodGet), params(user, "/api/subscribers", http.MethodGet)
+	for _, p := range []string{"includeDeleted", "onlyDeleted", "deletedAt", "deletedAt[null]"} {
+		if !slices.Contains(adminList, p) {
+			t.Errorf("admin's list lacks %s", p)
+		}
+		if slices.Contains(userList, p) {
+			t.Errorf("user's list has %s", p)
+		}
+	}
+	for _, p := range []string{"filter", "sort", "fields", "limit", "offset", "page", "cursor", "count", "email", "email[like]", "level[gte]", "id[in]"} {
+		if !slices.Contains(userList, p) {
+			t.Errorf("user's list lacks %s", p)
+		}
+	}
+	if !slices.Contains(params(admin, "/api/subscribers/{id}", http.MethodDelete), "permanent") {
+		t.Error("admin's delete lacks permanent")
+	}
+	// Sort keys and sparse fields name no deletion field for the user.
+	for _, p := range user.Paths.Find("/api/subscribers").Get.Parameters {
+		if p.Value.Name == "sort" || p.Value.Name == "fields" {
+			if strings.Contains(string(mustJSON(t, p.Value.Schema.Value.Items.Value.Enum)), "deletedAt") {
+				t.Errorf("user's %s names deletedAt", p.Value.Name)
+			}
+		}
+	}
+	// The anonymous document describes no subscriber: it may only ask
+	// what it may do on subscribers.
+	for name := range at(t, anonRaw, "components", "schemas").(map[string]any) {
+		if strings.HasPrefix(name, "Subscriber") {
+			t.Errorf("the anonymous document has schema %s", name)
+		}
+	}
+	// Every operation names its action and takes bearer tokens and JWTs.
+	op := admin.Paths.Find("/api/subscribers/{id}/restore").Post
+	if op.Extensions["x-autoapi-action"] != "restore" {
+		t.Errorf("x-autoapi-action = %v", op.Extensions["x-autoapi-action"])
+	}
+	for _, scheme := range []string{"bearerAuth", "jwt"} {
+		if admin.Components.SecuritySchemes[scheme] == nil {
+			t.Errorf("no security scheme %s", scheme)
+		}
+	}
+	if got := admin.Paths.Find("/api/subscribers").Post.Responses.Value("422"); got == nil {
+		t.Error("create has no 422")
+	} else if ct := got.Value; ct == nil && !strings.Contains(got.Ref, "Problem422") {
+		t.Errorf("422 = %+v", got)
+	}
+}
+
+func TestOpenAPIModes(t *testing.T) {
+	full := subscriberHarness(t, func(c *framework.Config) { c.OpenAPI.Mode = framework.DocumentFull })
+	doc, _ := fetchDocument(t, full, "", "/api/openapi.json")
+	if doc.Paths.Find("/api/subscribers/{id}/restore") == nil {
+		t.Error("the full document lacks restore")
+	}
+	off := subscriberHarness(t, func(c *framework.Config) { c.OpenAPI.Mode = framework.DocumentOff })
+	for _, path := range []string{"/api/openapi.json", "/api/openapi.yaml"} {
+		if rec := off.do(t, request{Method: http.MethodGet, URL: path}); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s with DocumentOff: %d", path, rec.Code)
+		}
+	}
+	if rec := full.do(t, request{Method: http.MethodGet, URL: "/api/openapi.json?x=1"}); rec.Code != http.StatusBadRequest {
+		t.Errorf("a query string: %d", rec.Code)
+	}
+	if _, err := framework.New(framework.Config{DB: full.db, Policy: subscriberPolicy, OpenAPI: framework.OpenAPIConfig{Mode: 9}}); err == nil {
+		t.Error("New accepts an unknown document mode")
+	}
+}
+
+// Report is what the overridden list answers with.
+type Report struct {
+	Rows  int    `json:"rows"`
+	Title string `json:"title,omitempty"`
+}
+
+func TestOpenAPIOverrides(t *testing.T) {
+	db := dbtest.Open(t)
+	cfg := baseConfig(db)
+	cfg.Policy = subscriberPolicy
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Subscriber](app); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Override("subscribers", framework.OpList, func(c *framework.Context) error {
+		return c.JSON(http.StatusOK, Report{Rows: 1})
+	}, framework.Responds(http.StatusOK, Report{})); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Override("subscribers", framework.OpGet, func(c *framework.Context) error { return c.Default() }, framework.Responds(42, Report{})); err == nil {
+		t.Error("Responds accepts status 42")
+	}
+	h := &harness{app: app, e: app.NewEcho(), db: db}
+	doc, _ := fetchDocument(t, h, adminToken, "/api/openapi.json")
+	list := doc.Paths.Find("/api/subscribers").Get
+	if list.Extensions["x-autoapi-overridden"] != true {
+		t.Error("the overridden list is not marked")
+	}
+	if list.Parameters == nil {
+		t.Error("the overridden list lost its parameters")
+	}
+	schema := list.Responses.Value("200").Value.Content.Get("application/json").Schema.Value
+	if schema.Properties["rows"] == nil || schema.Properties["data"] != nil {
+		t.Errorf("the override's declared body is not described: %s", mustJSON(t, schema))
+	}
+	if doc.Paths.Find("/api/subscribers/{id}").Get.Extensions["x-autoapi-overridden"] != nil {
+		t.Error("get is marked overridden")
+	}
+}

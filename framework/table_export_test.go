@@ -1,0 +1,22 @@
+package framework
+
+// TableRoute is one operation of an App's table, as the tests see it.
+type TableRoute struct {
+	Method, Path string
+	// Statuses are the statuses the operation answers with.
+	Statuses []int
+}
+
+// TableOf lists the operations of a's table, with the prefix in their
+// paths.
+func TableOf(a *App) []TableRoute {
+	var out []TableRoute
+	for _, s := range a.table() {
+		r := TableRoute{Method: s.Method, Path: a.cfg.Prefix + s.Path}
+		for _, resp := range s.Responses {
+			r.Statuses = append(r.Statuses, resp.Status)
+		}
+		out = append(out, r)
+	}
+	return out
+}
