@@ -131,7 +131,7 @@ func TestOpenAPIRecordSchema(t *testing.T) {
 	rec := props("Subscriber")
 	type want struct {
 		field, key string
-		value any
+		value      any
 	}
 	for _, w := range []want{
 		{"id", "type", "integer"}, {"id", "format", "int64"}, {"id", "readOnly", true},
