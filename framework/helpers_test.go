@@ -271,6 +271,8 @@ type harness struct {
 	// synced moves the database's sequences past the fixtures' explicit
 	// keys once, before the first request.
 	synced sync.Once
+	// conf checks every response against the OpenAPI document.
+	conf conformance
 }
 
 // request describes one HTTP request. Token "" means an anonymous caller; a
@@ -305,6 +307,7 @@ func (h *harness) do(t *testing.T, r request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.e.ServeHTTP(rec, req)
 	checkEnvelope(t, rec)
+	// h.conform(t, req, r.Body, rec): see conformance_test.go; not on yet.
 	return rec
 }
 

@@ -128,7 +128,8 @@ type Response struct {
 
 // The error statuses operations answer: every one can meet a malformed
 // query string, bad credentials, a refusal, a failure and a storage fault
-// or busy database; one with a body can meet its faults.
+// or busy database, and a body too large (every resource operation bounds
+// its body); one that reads a body can meet its faults.
 var (
 	commonProblems     = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable}
 	permissionProblems = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}

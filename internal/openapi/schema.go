@@ -26,15 +26,17 @@ func valueSchema(f *introspect.Field) *openapi3.Schema {
 		// json's ",string" option writes numbers and booleans as strings.
 		return &openapi3.Schema{Type: types("string", false)}
 	}
+	if f.CustomJSON && f.Kind != introspect.KindTime {
+		// The type writes its own JSON: its shape is its choice, which
+		// its kind does not tell.
+		return &openapi3.Schema{}
+	}
 	t := f.Type
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch f.Kind {
 	case introspect.KindString:
-		if f.CustomJSON {
-			return &openapi3.Schema{}
-		}
 		return &openapi3.Schema{Type: types("string", false)}
 	case introspect.KindInt:
 		s := &openapi3.Schema{Type: types("integer", false), Format: "int64"}

@@ -1,0 +1,167 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/autoapi-go/autoapi/framework"
+)
+
+// conformance holds the documents a harness's responses are checked
+// against: each caller's own, and the full one.
+type conformance struct {
+	mu sync.Mutex
+	// routers are the callers' documents, by their text: a caller's
+	// document changes with the policy, so it is fetched for every
+	// request and parsed once.
+	routers map[string]routers.Router
+	full    routers.Router
+}
+
+func loadRouter(t *testing.T, body []byte) routers.Router {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatalf("conformance: load document: %v", err)
+	}
+	r, err := legacy.NewRouter(doc)
+	if err != nil {
+		t.Fatalf("conformance: router: %v", err)
+	}
+	return r
+}
+
+// callerRouter returns the router of the document the caller with the
+// given Authorization header gets, or nil when it gets none.
+func (h *harness) callerRouter(t *testing.T, authz string) routers.Router {
+	t.Helper()
+	h.conf.mu.Lock()
+	defer h.conf.mu.Unlock()
+	if h.conf.routers == nil {
+		h.conf.routers = map[string]routers.Router{}
+		body, err := framework.FullDocument(h.app)
+		if err != nil {
+			t.Fatalf("conformance: full document: %v", err)
+		}
+		h.conf.full = loadRouter(t, body)
+	}
+	var r routers.Router
+	for _, route := range h.e.Routes() {
+		if route.Method != http.MethodGet || !strings.HasSuffix(route.Path, "/openapi.json") {
+			continue
+		}
+		req := httptest.NewRequest(http.MethodGet, route.Path, nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		h.e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			continue
+		}
+		key := rec.Body.String()
+		if r = h.conf.routers[key]; r == nil {
+			r = loadRouter(t, rec.Body.Bytes())
+			h.conf.routers[key] = r
+		}
+	}
+	return r
+}
+
+// conform checks that the document describes req and its response rec: the
+// caller's own document when it has the operation, else the full one,
+// where the answer must be a refusal. A request the document rejects may
+// only fail.
+func (h *harness) conform(t *testing.T, req *http.Request, reqBody string, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	path := req.URL.Path
+	if strings.HasSuffix(path, "/openapi.json") || strings.HasSuffix(path, "/openapi.yaml") || strings.Contains(path, "/docs") {
+		return
+	}
+	if req.Method == http.MethodOptions {
+		if rec.Code != http.StatusNoContent && rec.Code != http.StatusNotFound {
+			t.Errorf("conformance: OPTIONS %s: %d", path, rec.Code)
+		}
+		return
+	}
+	if rec.Code == http.StatusMethodNotAllowed && rec.Header().Get("Allow") != "" {
+		return // a method the path does not serve: no operation answers it
+	}
+	caller := h.callerRouter(t, req.Header.Get("Authorization"))
+	probe := req.Clone(context.Background())
+	probe.Host = "" // the document's server is "/": any host
+	head := probe.Method == http.MethodHead
+	if head {
+		probe.Method = http.MethodGet
+	}
+	var route *routers.Route
+	var params map[string]string
+	var err error
+	own := false
+	if caller != nil {
+		route, params, err = caller.FindRoute(probe)
+		own = err == nil
+	}
+	if !own {
+		route, params, err = h.conf.full.FindRoute(probe)
+	}
+	if err != nil {
+		var re *routers.RouteError
+		switch {
+		case errors.As(err, &re) && errors.Is(err, routers.ErrMethodNotAllowed):
+			if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
+				t.Errorf("conformance: %s %s is in no document's path item: %d Allow %q, want 405 with Allow", req.Method, path, rec.Code, rec.Header().Get("Allow"))
+			}
+		default:
+			if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
+				t.Errorf("conformance: %s %s is in no document: %d, want 404 (%v)", req.Method, path, rec.Code, err)
+			}
+		}
+		return
+	}
+	if route.Operation.Extensions["x-autoapi-overridden"] == true && len(route.Operation.Responses.Map()) > 0 {
+		// An override answers as it likes; the document promises only
+		// what it declared with Responds, and the tests' overrides
+		// declare nothing.
+		return
+	}
+	if !own && rec.Code != http.StatusUnauthorized && rec.Code != http.StatusForbidden && rec.Code != http.StatusNotFound && rec.Code != http.StatusBadRequest {
+		t.Errorf("conformance: %s %s is not in the caller's document, yet it answered %d: %s", req.Method, path, rec.Code, clip(rec.Body.String()))
+	}
+	opts := &openapi3filter.Options{
+		IncludeResponseStatus: true,
+		MultiError:            true,
+		AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+		ExcludeResponseBody:   head,
+	}
+	if reqBody != "" {
+		probe.Body = io.NopCloser(strings.NewReader(reqBody))
+	}
+	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: opts}
+	ctx := context.Background()
+	if reqErr := openapi3filter.ValidateRequest(ctx, in); reqErr != nil && rec.Code < 400 {
+		t.Errorf("conformance: the document rejects %s %s, yet it answered %d: %v", req.Method, req.URL, rec.Code, reqErr)
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 rec.Code,
+		Header:                 rec.Header(),
+		Body:                   io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+		Options:                opts,
+	}
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		t.Errorf("conformance: %s %s: the document does not describe the %d answer %s: %v", req.Method, req.URL, rec.Code, clip(rec.Body.String()), err)
+	}
+}
