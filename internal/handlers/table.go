@@ -51,6 +51,10 @@ type Spec struct {
 	// Action is the casbin action the operation needs; "" when it needs
 	// none. An action scoped to owned rows (update:own) counts.
 	Action string
+	// OrAction is another action that also lets a caller perform the
+	// operation, in a form its parameters select: hard_delete allows a
+	// DELETE with permanent=true without delete. "" for none.
+	OrAction string
 	// Overridden is set when an override replaces the generated handler;
 	// the path, parameters and action stay those of the operation.
 	Overridden bool
@@ -131,9 +135,9 @@ type Response struct {
 // or busy database, and a body too large (every resource operation bounds
 // its body); one that reads a body can meet its faults.
 var (
-	commonProblems     = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable}
+	commonProblems     = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestEntityTooLarge, http.StatusInternalServerError, http.StatusServiceUnavailable}
 	permissionProblems = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}
-	bodyProblems       = []int{http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
+	bodyProblems       = []int{http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 )
 
 func problems(statuses ...[]int) []Response {
@@ -243,14 +247,14 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 	del := Spec{
 		Op: OpDelete, ID: "delete" + title, Method: http.MethodDelete, Path: item,
 		Params: []Param{id, {Name: paramPermanent, In: "query", Type: ParamBoolean, Default: "false", Requires: auth.ActionHardDelete, Description: "Delete the record for good, live or deleted (needs hard_delete)."}},
-		Action: auth.ActionDelete,
+		Action: auth.ActionDelete, OrAction: auth.ActionHardDelete,
 	}
 	if soft {
 		del.Summary = "Soft-delete a record of " + name
-		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeSoftDeleted}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
+		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeSoftDeleted, Requires: auth.ActionDelete}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
 	} else {
 		del.Summary = "Delete a record of " + name
-		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeDeleted}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
+		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeDeleted, Requires: auth.ActionDelete}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
 	}
 	del.Responses = append(del.Responses, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict})...)
 	specs = append(specs, del)

@@ -95,7 +95,7 @@ func Build(api *API, can Reader) (*openapi3.T, error) {
 		b.resourceSchemas(r)
 	}
 	for _, s := range api.Specs {
-		if s.Hidden || !b.allowed(s.Resource, s.Action) {
+		if s.Hidden || !(b.allowed(s.Resource, s.Action) || s.OrAction != "" && b.allowed(s.Resource, s.OrAction)) {
 			continue
 		}
 		op, err := b.operation(s)
@@ -370,6 +370,9 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 	}
 	if s.Action != "" {
 		op.Extensions["x-autoapi-action"] = s.Action
+	}
+	if s.OrAction != "" {
+		op.Extensions["x-autoapi-or-action"] = s.OrAction
 	}
 	if s.Overridden {
 		op.Extensions["x-autoapi-overridden"] = true
