@@ -175,15 +175,6 @@ func (a *App) register(model any, o introspect.Options) error {
 	return nil
 }
 
-// Resource returns the descriptor of a registered resource.
-func (a *App) Resource(name string) (*introspect.Resource, bool) {
-	r, ok := a.byName[name]
-	if !ok {
-		return nil, false
-	}
-	return r.desc, true
-}
-
 // Override replaces the generated handler for one operation of a resource.
 // The handler can call ctx.Default() to run the generated one.
 func (a *App) Override(resourceName string, op Operation, h HandlerFunc, opts ...OverrideOption) error {
@@ -309,7 +300,7 @@ func (a *App) routes() []route {
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: a.limits(), CursorKey: a.cursorKey}
 		if a.triggers != nil {
-			ep.CountsTable = CountsTable
+			ep.CountsTable = countsTable
 		}
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.

@@ -14,14 +14,14 @@ import (
 	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
-// CountsTable is the table in which Migrate keeps the number of live and
+// countsTable is the table in which Migrate keeps the number of live and
 // of soft-deleted rows of every registered table, so that a list total
 // without filters is one primary-key lookup however large the table grows.
 // Triggers keep it right for every write, through any instance, in the
 // writer's own transaction: a count is never stale after a write.
-const CountsTable = "autoapi_counts"
+const countsTable = "autoapi_counts"
 
-// countRow is a row of CountsTable.
+// countRow is a row of countsTable.
 type countRow struct {
 	bun.BaseModel `bun:"table:autoapi_counts"`
 
@@ -31,7 +31,7 @@ type countRow struct {
 }
 
 // countTriggers writes, for one engine, the statements that (re)create
-// the triggers keeping a table's row in CountsTable. Trigger syntax is the
+// the triggers keeping a table's row in countsTable. Trigger syntax is the
 // one thing the engines do not share; the implementation is picked once,
 // from the dialect, when the App is made.
 type countTriggers interface {
@@ -60,7 +60,7 @@ func countUpdate(row, sign, sd, key, asInt string) string {
 	if sd != "" {
 		live, deleted = "("+row+"."+sd+" IS NULL)"+asInt, "("+row+"."+sd+" IS NOT NULL)"+asInt
 	}
-	return "UPDATE " + CountsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
+	return "UPDATE " + countsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
 }
 
 type sqliteTriggers struct{}
@@ -88,13 +88,13 @@ func (pgTriggers) create(prefix, table, sd, key string) []string {
 	for _, suffix := range []string{"_insdel", "_upd", "_trunc"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`" ON `+table)
 	}
-	// SET search_path FROM CURRENT: the function finds CountsTable in the
+	// SET search_path FROM CURRENT: the function finds countsTable in the
 	// schema it was created for, whatever the search path of the session
 	// that writes.
 	stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
-		UPDATE `+CountsTable+` SET live = 0, deleted = 0 WHERE tbl = `+key+`;
+		UPDATE `+countsTable+` SET live = 0, deleted = 0 WHERE tbl = `+key+`;
 		RETURN NULL;
 	END IF;
 	IF TG_OP <> 'INSERT' THEN `+countUpdate("OLD", "-", sd, key, "::int")+` END IF;
@@ -110,7 +110,7 @@ END $$`,
 	return stmts
 }
 
-// migrateCounts creates CountsTable and, for each resource, recreates its
+// migrateCounts creates countsTable and, for each resource, recreates its
 // triggers and counts its rows afresh, in one transaction: creating the
 // triggers locks writers out of the table until it commits, so no write
 // falls between the count and the triggers, and a table that was
@@ -118,7 +118,7 @@ END $$`,
 func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resource) error {
 	db := a.cfg.DB
 	if _, err := db.NewCreateTable().Model((*countRow)(nil)).IfNotExists().Exec(ctx); err != nil {
-		return fmt.Errorf("framework: migrate %s: %w", CountsTable, err)
+		return fmt.Errorf("framework: migrate %s: %w", countsTable, err)
 	}
 	for _, desc := range resources {
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

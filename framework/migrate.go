@@ -21,7 +21,7 @@ import (
 //     view and purges search, and a partial index on the primary key of
 //     the live rows, which the default list walks;
 //   - unless Config.ComputeCounts, it keeps each table's live and deleted
-//     row counts in CountsTable, through triggers.
+//     row counts in countsTable, through triggers.
 //
 // Tables are created parents first, whatever the order of registration:
 // PostgreSQL checks that the table a foreign key references exists.
@@ -52,7 +52,7 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 		}
 		if sd := desc.SoftDelete; sd != nil {
-			name := SoftDeleteIndexName(desc)
+			name := softDeleteIndexName(desc)
 			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?, ?", sd.Ident, desc.PK.Ident)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
@@ -60,7 +60,7 @@ func (a *App) Migrate(ctx context.Context) error {
 			// The live rows in key order: the default list walks it and
 			// stops after one page, however many rows are deleted, and a
 			// count of live rows reads it alone.
-			name = LiveIndexName(desc)
+			name = liveIndexName(desc)
 			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where("? IS NULL", sd.Ident)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
@@ -103,15 +103,15 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 	return nil
 }
 
-// LiveIndexName is the name Migrate gives the partial index on a
+// liveIndexName is the name Migrate gives the partial index on a
 // soft-deletable resource's primary key over its live rows.
-func LiveIndexName(desc *introspect.Resource) string {
+func liveIndexName(desc *introspect.Resource) string {
 	return shortName(fmt.Sprintf("idx_%s_live", desc.Table.Name), 0)
 }
 
-// SoftDeleteIndexName is the name Migrate gives the index on a resource's
+// softDeleteIndexName is the name Migrate gives the index on a resource's
 // soft-delete column.
-func SoftDeleteIndexName(desc *introspect.Resource) string {
+func softDeleteIndexName(desc *introspect.Resource) string {
 	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column), 0)
 }
 

@@ -1390,7 +1390,7 @@ func TestValidateTagRegisterError(t *testing.T) {
 			if !strings.Contains(err.Error(), c.model) {
 				t.Errorf("error %q does not name the model %s", err, c.model)
 			}
-			if _, ok := app.Resource(c.resource); ok {
+			if _, ok := framework.ResourceOf(app, c.resource); ok {
 				t.Errorf("the model was registered anyway")
 			}
 		})

@@ -124,7 +124,7 @@ func TestRegisterDuplicateName(t *testing.T) {
 	if err := register[Gadget](t, app, framework.WithName("Bad Name")); err == nil || !strings.Contains(err.Error(), "Gadget") {
 		t.Errorf("Register with an invalid name: %v", err)
 	}
-	if r, ok := app.Resource("widgets"); !ok || r.ModelName != "Widget" {
+	if r, ok := framework.ResourceOf(app, "widgets"); !ok || r.ModelName != "Widget" {
 		t.Errorf("resource widgets is %v", r)
 	}
 }

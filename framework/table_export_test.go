@@ -1,5 +1,7 @@
 package framework
 
+import "github.com/autoapi-go/autoapi/internal/introspect"
+
 // TableRoute is one operation of an App's table, as the tests see it.
 type TableRoute struct {
 	Method, Path string
@@ -19,4 +21,16 @@ func TableOf(a *App) []TableRoute {
 		out = append(out, r)
 	}
 	return out
+}
+
+// CountsTable is the table of live and deleted row counts.
+const CountsTable = countsTable
+
+// ResourceOf returns the descriptor of a registered resource.
+func ResourceOf(a *App, name string) (*introspect.Resource, bool) {
+	r, ok := a.byName[name]
+	if !ok {
+		return nil, false
+	}
+	return r.desc, true
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
-// SQLitePragmas are the settings Open gives every SQLite connection unless
+// sqlitePragmas are the settings Open gives every SQLite connection unless
 // the DSN sets the same pragma itself:
 //
 //   - foreign_keys: SQLite enforces foreign keys only when asked;
@@ -38,7 +38,7 @@ import (
 //     10 seconds instead of failing at once;
 //   - recursive_triggers: INSERT OR REPLACE fires the delete triggers of
 //     the rows it replaces, which the counts table relies on.
-var SQLitePragmas = []string{
+var sqlitePragmas = []string{
 	"foreign_keys(1)",
 	"journal_mode(WAL)",
 	"synchronous(NORMAL)",
@@ -59,7 +59,7 @@ func IsPostgres(dsn string) bool {
 
 // Open opens the database dsn names: a PostgreSQL server for a
 // postgres:// or postgresql:// URL, otherwise a SQLite file (a path, or a
-// file: URI whose _pragma parameters override SQLitePragmas, and whose
+// file: URI whose _pragma parameters override sqlitePragmas, and whose
 // _txlock overrides "immediate"), created if missing. It does not connect: the first query does, or db.PingContext.
 func Open(dsn string) (*bun.DB, error) {
 	if IsPostgres(dsn) {
@@ -100,7 +100,7 @@ func openSQLite(dsn string) (*bun.DB, error) {
 		name, _, _ := strings.Cut(p, "(")
 		set[strings.ToLower(strings.TrimSpace(name))] = true
 	}
-	for _, p := range SQLitePragmas {
+	for _, p := range sqlitePragmas {
 		if name, _, _ := strings.Cut(p, "("); !set[name] {
 			q.Add("_pragma", p)
 		}
