@@ -6,6 +6,7 @@
 //	go run ./example token -jwt-secret s -sub 2 [-roles user] [-ttl 1h] [-jwt-issuer i] [-jwt-audience a]
 //	go run ./example migrate [-db ...] [-policy db]
 //	go run ./example purge -older-than 720h [-dry-run] [-resource posts] [-db ...]
+//	go run ./example openapi [-o openapi.json]
 package main
 
 import (
@@ -34,6 +35,8 @@ func main() {
 		err = migrateOnce(os.Args[2:])
 	case len(os.Args) > 1 && os.Args[1] == "token":
 		err = tokenCommand(os.Args[2:], os.Stdout)
+	case len(os.Args) > 1 && os.Args[1] == "openapi":
+		err = openAPICommand(os.Args[2:], os.Stdout)
 	default:
 		err = serve(os.Args[1:])
 	}

@@ -45,6 +45,9 @@ type options struct {
 	// skipMigrate leaves the schema alone at start: the deployment runs
 	// "example migrate" once instead, before its instances start.
 	skipMigrate bool
+	// openAPIMode says who gets which OpenAPI document; each caller its
+	// own by default.
+	openAPIMode framework.DocumentMode
 }
 
 // newApp registers the example's models and overrides on db.
@@ -70,6 +73,7 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 			Title:       "autoapi example",
 			Description: "Users, posts, comments, invoices, tags and attachments, with soft deletes. Demo tokens: admin-token, alice-token, bob-token.",
 			License:     "Apache-2.0",
+			Mode:        o.openAPIMode,
 		},
 	}
 	switch o.policyFile {
