@@ -3,6 +3,7 @@ package framework_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
@@ -20,18 +21,24 @@ import (
 )
 
 // conformance holds the documents a harness's responses are checked
-// against: each caller's own, and the full one.
+// against: the full one, built when first needed.
 type conformance struct {
-	mu sync.Mutex
-	// routers are the callers' documents, by their text: a caller's
-	// document changes with the policy, so it is fetched for every
-	// request and parsed once.
-	routers map[string]routers.Router
-	full    routers.Router
+	mu   sync.Mutex
+	full routers.Router
 }
+
+// parsedDocuments keeps every document the suite has parsed, by the hash
+// of its text, for the whole run: harnesses of the same models and policy
+// serve the same documents, and parsing one costs far more than the
+// requests it checks.
+var parsedDocuments sync.Map // [sha256.Size]byte -> routers.Router
 
 func loadRouter(t *testing.T, body []byte) routers.Router {
 	t.Helper()
+	key := sha256.Sum256(body)
+	if r, ok := parsedDocuments.Load(key); ok {
+		return r.(routers.Router)
+	}
 	doc, err := openapi3.NewLoader().LoadFromData(body)
 	if err != nil {
 		t.Fatalf("conformance: load document: %v", err)
@@ -40,23 +47,30 @@ func loadRouter(t *testing.T, body []byte) routers.Router {
 	if err != nil {
 		t.Fatalf("conformance: router: %v", err)
 	}
+	parsedDocuments.Store(key, r)
 	return r
 }
 
-// callerRouter returns the router of the document the caller with the
-// given Authorization header gets, or nil when it gets none.
-func (h *harness) callerRouter(t *testing.T, authz string) routers.Router {
+// fullRouter returns the router of h's full document.
+func (h *harness) fullRouter(t *testing.T) routers.Router {
 	t.Helper()
 	h.conf.mu.Lock()
 	defer h.conf.mu.Unlock()
-	if h.conf.routers == nil {
-		h.conf.routers = map[string]routers.Router{}
+	if h.conf.full == nil {
 		body, err := framework.FullDocument(h.app)
 		if err != nil {
 			t.Fatalf("conformance: full document: %v", err)
 		}
 		h.conf.full = loadRouter(t, body)
 	}
+	return h.conf.full
+}
+
+// callerRouter returns the router of the document the caller with the
+// given Authorization header gets, or nil when it gets none. A caller's
+// document changes with the policy, so it is fetched for every request.
+func (h *harness) callerRouter(t *testing.T, authz string) routers.Router {
+	t.Helper()
 	var r routers.Router
 	for _, route := range h.e.Routes() {
 		if route.Method != http.MethodGet || !strings.HasSuffix(route.Path, "/openapi.json") {
@@ -71,11 +85,7 @@ func (h *harness) callerRouter(t *testing.T, authz string) routers.Router {
 		if rec.Code != http.StatusOK {
 			continue
 		}
-		key := rec.Body.String()
-		if r = h.conf.routers[key]; r == nil {
-			r = loadRouter(t, rec.Body.Bytes())
-			h.conf.routers[key] = r
-		}
+		r = loadRouter(t, rec.Body.Bytes())
 	}
 	return r
 }
@@ -115,7 +125,7 @@ func (h *harness) conform(t *testing.T, req *http.Request, reqBody string, rec *
 		own = err == nil
 	}
 	if !own {
-		route, params, err = h.conf.full.FindRoute(probe)
+		route, params, err = h.fullRouter(t).FindRoute(probe)
 	}
 	if err != nil {
 		var re *routers.RouteError

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v4"
 
@@ -50,7 +51,21 @@ type documents struct {
 	built map[string]*builtDocument
 }
 
-type builtDocument struct{ json, yaml []byte }
+// builtDocument is one document as JSON, and as YAML once asked for:
+// most callers want only the JSON, and the YAML costs as much again.
+type builtDocument struct {
+	t    *openapi3.T
+	json []byte
+	once sync.Once
+	yaml []byte
+	err  error
+}
+
+// yamlText returns the document as YAML.
+func (d *builtDocument) yamlText() ([]byte, error) {
+	d.once.Do(func() { d.yaml, d.err = yaml.Marshal(d.t) })
+	return d.yaml, d.err
+}
 
 // maxDocuments bounds the documents kept: one per distinct set of
 // permissions, which a policy with many roles could make numerous.
@@ -83,7 +98,11 @@ func (d *documents) serve(c echo.Context) error {
 		return err
 	}
 	if strings.HasSuffix(c.Path(), openAPIYAMLPath) {
-		return c.Blob(http.StatusOK, "application/yaml", doc.yaml)
+		y, err := doc.yamlText()
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "application/yaml", y)
 	}
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc.json)
 }
@@ -126,11 +145,7 @@ func (d *documents) document(key string, reader openapi.Reader) (*builtDocument,
 	if err != nil {
 		return nil, err
 	}
-	y, err := yaml.Marshal(t)
-	if err != nil {
-		return nil, err
-	}
-	doc = &builtDocument{json: j, yaml: y}
+	doc = &builtDocument{t: t, json: j}
 	d.mu.Lock()
 	if len(d.built) < maxDocuments {
 		d.built[key] = doc
