@@ -166,11 +166,17 @@ func serveDocsAsset(c echo.Context, as docsAsset) error {
 	if etagMatches(req.Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	if !as.gzipped || gz {
+	whole := !as.gzipped || gz
+	if whole {
 		if gz {
 			h.Set(echo.HeaderContentEncoding, "gzip")
 		}
 		h.Set(echo.HeaderContentLength, strconv.Itoa(len(as.body)))
+	}
+	if req.Method == http.MethodHead {
+		return c.NoContent(http.StatusOK)
+	}
+	if whole {
 		return c.Blob(http.StatusOK, as.contentType, as.body)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(as.body))
