@@ -30,7 +30,7 @@ const chromiumPath = "/usr/bin/chromium"
 // the page breaks no rule of its Content-Security-Policy and throws
 // nothing; after Authorize with admin-token the page shows the admin's
 // operations, and Try it out on one only the admin may use answers 200
-// with the data.
+// with the data; after Logout it shows the anonymous caller's again.
 //
 // It needs Chromium; without it the test is skipped, except under CI=true,
 // where it fails.
@@ -173,6 +173,19 @@ func TestDocsPageInBrowser(t *testing.T) {
 	body := text(listUsers + " .live-responses-table tr.response .response-col_description pre")
 	if strings.TrimSpace(status) != "200" || !strings.Contains(body, "admin@example.com") {
 		t.Errorf("Try it out on GET /api/users as the admin: status %q, body %s", status, body)
+	}
+
+	// Logout: the page goes back to the anonymous caller's document.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(css(".auth-wrapper .authorize")),
+		chromedp.WaitVisible(css(modal)),
+		// Where Authorize was: Logout.
+		chromedp.Click(css(modal+" .auth-container .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)")),
+		chromedp.Click(css(modal+" .btn-done")),
+		chromedp.WaitNotPresent(css(listUsers)),
+		chromedp.WaitVisible(css(listPosts)),
+	); err != nil {
+		t.Fatalf("logout: %v", err)
 	}
 
 	mu.Lock()
