@@ -83,6 +83,7 @@ func serve(args []string) error {
 	go app.RunPolicyReload(ctx)
 
 	fmt.Printf("autoapi example listening on http://%s/api (database %s)\n", *addr, redacted(*dbPath))
+	fmt.Printf("interactive reference: http://%s/api/docs\n", *addr)
 	fmt.Println("demo tokens: admin-token (user 1, admin), alice-token (user 2), bob-token (user 3)")
 
 	errc := make(chan error, 1)

@@ -57,6 +57,8 @@ type App struct {
 	resources []*resource
 	byName    map[string]*resource
 	mounted   bool
+	// docs serves the docs page; nil when it is off.
+	docs *docsPage
 }
 
 type resource struct {
@@ -83,6 +85,11 @@ func New(cfg Config) (*App, error) {
 		// unforgeable and unreadable; they then open only on this App.
 		app.cursorKey = make([]byte, handlers.CursorKeySize)
 		rand.Read(app.cursorKey) // never fails; it crashes the program if it could
+	}
+	if app.docsEnabled() {
+		if app.docs, err = newDocsPage(cfg.OpenAPI); err != nil {
+			return nil, err
+		}
 	}
 	if !cfg.ComputeCounts {
 		if app.triggers, err = countTriggersFor(cfg.DB.Dialect()); err != nil {
@@ -165,6 +172,9 @@ func (a *App) register(model any, o introspect.Options) error {
 		// such a field compares with the zero value instead.
 		a.cfg.Logger.Warn("bun's soft_delete tag without nullzero: the API stores NULL for live rows, so bun's own queries on this model will not see them; is it a mistake? Try bun:\",soft_delete,nullzero\"",
 			"model", desc.ModelName, "field", sd.GoName)
+	}
+	if a.docs != nil && "/"+desc.Name == docsPath {
+		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
 	}
 	if prev, dup := a.byName[desc.Name]; dup {
 		return fmt.Errorf("framework: model %s: resource name %q is already registered by model %s", desc.ModelName, desc.Name, prev.desc.ModelName)
@@ -313,6 +323,11 @@ func (a *App) routes() []route {
 			add(spec, handlers.AllPermissions(a.authorizer, descs), a.authenticate)
 		case handlers.OpOpenAPI:
 			add(spec, docs.serve, a.authenticate)
+		case handlers.OpDocs:
+			// Not authenticated: the page is the same for everyone, and a
+			// stale token must not keep a caller from it. What it shows
+			// comes from the document, which follows the caller.
+			add(spec, a.docs.handler(spec.Path))
 		case handlers.OpPermissions:
 			ep := eps[spec.Resource]
 			add(spec, func(c echo.Context) error {
@@ -332,7 +347,7 @@ func (a *App) routes() []route {
 // resource's, in registration order.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
-	api := append(handlers.APISpecs(), a.openAPISpecs()...)
+	api := append(append(handlers.APISpecs(), a.openAPISpecs()...), a.docsSpecs()...)
 	for i := range api {
 		out = append(out, &api[i])
 	}

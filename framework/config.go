@@ -81,7 +81,8 @@ type Config struct {
 	PurgeInterval time.Duration
 
 	// OpenAPI configures the OpenAPI document the App serves at
-	// {Prefix}/openapi.json and {Prefix}/openapi.yaml.
+	// {Prefix}/openapi.json and {Prefix}/openapi.yaml, and the docs page
+	// at {Prefix}/docs.
 	OpenAPI OpenAPIConfig
 
 	// Logger receives request failures and start-up notes; slog.Default()
@@ -102,6 +103,11 @@ type OpenAPIConfig struct {
 	// License is the SPDX identifier of the API's license (info.license),
 	// e.g. "Apache-2.0"; none when empty.
 	License string
+	// NoDocsPage leaves out the docs page: {Prefix}/docs serves an
+	// interactive reference of the document (Swagger UI) whose every file
+	// is built into the binary, unless this is set. With DocumentOff there
+	// is no page either.
+	NoDocsPage bool
 }
 
 // DocumentMode says who gets which OpenAPI document.

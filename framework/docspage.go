@@ -1,0 +1,225 @@
+package framework
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	swaggerui "github.com/swaggest/swgui/v5/static"
+
+	"github.com/autoapi-go/autoapi/internal/handlers"
+)
+
+// docsPath is the path of the docs page under the prefix; its assets are
+// under docsPath + "/".
+const docsPath = "/docs"
+
+// The page and its own script. Swagger UI itself comes from swgui's
+// embedded copy; the page is the framework's own, so that it has no inline
+// script and can be served with a strict Content-Security-Policy.
+//
+//go:embed docspage/page.html docspage/docs.js
+var docsFiles embed.FS
+
+// docsCSP is the docs page's Content-Security-Policy: everything it loads
+// comes from the server, and scripts only from files (no inline script, no
+// eval). Images also come from data: URLs, which Swagger UI's stylesheet
+// uses for its icons. Swagger UI sets element styles through the DOM, which
+// style-src does not restrict, so it needs no 'unsafe-inline' either. The
+// page submits no form and is framed by no other page.
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// docsAsset is one file the docs page loads.
+type docsAsset struct {
+	contentType string
+	// body is the file; gzipped when gzipped is set.
+	body    []byte
+	gzipped bool
+	etag    string
+}
+
+// docsFileList lists the files the docs page loads, by their name under the
+// docs path: Swagger UI's stylesheet, bundle and icons, as swgui embeds
+// them (the text ones gzipped), and the page's own script.
+var docsFileList = []struct {
+	name, contentType string
+	// swgui is the file's name in swgui's files; "" for the page's own.
+	swgui string
+}{
+	{"swagger-ui.css", "text/css; charset=utf-8", "swagger-ui.css.gz"},
+	{"swagger-ui-bundle.js", "text/javascript; charset=utf-8", "swagger-ui-bundle.js.gz"},
+	{"favicon-32x32.png", "image/png", "favicon-32x32.png"},
+	{"favicon-16x16.png", "image/png", "favicon-16x16.png"},
+	{"docs.js", "text/javascript; charset=utf-8", ""},
+}
+
+func newDocsAsset(contentType string, body []byte, gzipped bool) docsAsset {
+	sum := sha256.Sum256(body)
+	return docsAsset{contentType: contentType, body: body, gzipped: gzipped, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// docsEnabled reports whether the App serves the docs page.
+func (a *App) docsEnabled() bool {
+	return a.cfg.OpenAPI.Mode != DocumentOff && !a.cfg.OpenAPI.NoDocsPage
+}
+
+// docsSpecs are the routes of the docs page: the page, then one per asset,
+// so that each is an operation of the table; none when the page is off.
+func (a *App) docsSpecs() []handlers.Spec {
+	if !a.docsEnabled() {
+		return nil
+	}
+	spec := func(path, summary string) handlers.Spec {
+		return handlers.Spec{
+			Op: handlers.OpDocs, ID: "getDocs", Summary: summary, Method: http.MethodGet, Path: path, Hidden: true,
+			Responses: []handlers.Response{{Status: http.StatusOK}, {Status: http.StatusNotModified}},
+		}
+	}
+	specs := []handlers.Spec{spec(docsPath, "The docs page")}
+	for _, f := range docsFileList {
+		specs = append(specs, spec(docsPath+"/"+f.name, "A file of the docs page"))
+	}
+	return specs
+}
+
+// docsPage serves the docs page and its assets.
+type docsPage struct {
+	page   docsAsset
+	assets map[string]docsAsset
+}
+
+// newDocsPage reads the page's files and renders the page for cfg.
+func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
+	tpl, err := template.ParseFS(docsFiles, "docspage/page.html")
+	if err != nil {
+		return nil, fmt.Errorf("framework: docs page: %w", err)
+	}
+	var page bytes.Buffer
+	if err := tpl.Execute(&page, struct{ Title string }{cfg.Title}); err != nil {
+		return nil, fmt.Errorf("framework: docs page: %w", err)
+	}
+	d := &docsPage{page: newDocsAsset("text/html; charset=utf-8", page.Bytes(), false), assets: map[string]docsAsset{}}
+	for _, f := range docsFileList {
+		var b []byte
+		if f.swgui != "" {
+			b, err = fs.ReadFile(swaggerui.FS, f.swgui)
+		} else {
+			b, err = docsFiles.ReadFile("docspage/" + f.name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("framework: docs page: %w", err)
+		}
+		d.assets[docsPath+"/"+f.name] = newDocsAsset(f.contentType, b, strings.HasSuffix(f.swgui, ".gz"))
+	}
+	return d, nil
+}
+
+// handler serves the operation of the table at path (under the prefix).
+func (d *docsPage) handler(path string) echo.HandlerFunc {
+	if path == docsPath {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", docsCSP)
+			h.Set("Referrer-Policy", "no-referrer")
+			return serveDocsAsset(c, d.page)
+		}
+	}
+	as, ok := d.assets[path]
+	if !ok {
+		panic(fmt.Sprintf("framework: the docs page has no file %s", path))
+	}
+	return func(c echo.Context) error { return serveDocsAsset(c, as) }
+}
+
+// serveDocsAsset answers with as: gzipped to a client that accepts it,
+// else as it is; 304 when the client has it. The files change only with
+// the binary, so a client keeps them but asks again each time (no-cache).
+func serveDocsAsset(c echo.Context, as docsAsset) error {
+	if c.QueryString() != "" {
+		return handlers.NewProblem(http.StatusBadRequest, "the docs page takes no query parameters")
+	}
+	req := c.Request()
+	h := c.Response().Header()
+	etag := as.etag
+	gz := as.gzipped && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding))
+	if as.gzipped {
+		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+		if !gz {
+			// Another representation: another tag.
+			etag = strings.TrimSuffix(etag, `"`) + `-identity"`
+		}
+	}
+	h.Set(echo.HeaderContentType, as.contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("ETag", etag)
+	if etagMatches(req.Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	whole := !as.gzipped || gz
+	if whole {
+		if gz {
+			h.Set(echo.HeaderContentEncoding, "gzip")
+		}
+		h.Set(echo.HeaderContentLength, strconv.Itoa(len(as.body)))
+	}
+	if req.Method == http.MethodHead {
+		return c.NoContent(http.StatusOK)
+	}
+	if whole {
+		return c.Blob(http.StatusOK, as.contentType, as.body)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(as.body))
+	if err != nil {
+		return err
+	}
+	return c.Stream(http.StatusOK, as.contentType, zr)
+}
+
+// acceptsGzip reports whether an Accept-Encoding header value accepts
+// gzip: listed, or matched by *, without q=0.
+func acceptsGzip(header string) bool {
+	gzipQ, anyQ := -1.0, -1.0 // -1: not listed
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip", "x-gzip":
+			gzipQ = q
+		case "*":
+			anyQ = q
+		}
+	}
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return anyQ > 0
+}
+
+// etagMatches reports whether an If-None-Match header value names etag.
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
