@@ -135,7 +135,7 @@ func TestOpenAPIRecordSchema(t *testing.T) {
 	}
 	for _, w := range []want{
 		{"id", "type", "integer"}, {"id", "format", "int64"}, {"id", "readOnly", true},
-		{"email", "type", "string"}, {"email", "format", "email"},
+		{"email", "type", "string"}, {"email", "format", "email"}, {"email", "minLength", 1.0}, // required: not ""
 		{"name", "minLength", 2.0}, {"name", "maxLength", 40.0},
 		{"code", "minLength", 4.0}, {"code", "maxLength", 4.0},
 		{"plan", "enum", []any{"free", "pro"}},
@@ -198,6 +198,41 @@ func operations(doc *openapi3.T) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Every operation is described and tagged with a tag the document lists,
+// and a description speaks only of what the caller's document has.
+func TestOpenAPIDescriptionsAndTags(t *testing.T) {
+	h := subscriberHarness(t, nil)
+	admin, _ := fetchDocument(t, h, adminToken, "/api/openapi.json")
+	user, _ := fetchDocument(t, h, userToken, "/api/openapi.json")
+	for name, doc := range map[string]*openapi3.T{"admin": admin, "user": user} {
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				if op.Description == "" {
+					t.Errorf("%s's %s %s has no description", name, method, path)
+				}
+				if len(op.Tags) != 1 {
+					t.Errorf("%s's %s %s has tags %v, want one", name, method, path, op.Tags)
+				}
+				for _, tag := range op.Tags {
+					if tg := doc.Tags.Get(tag); tg == nil || tg.Description == "" {
+						t.Errorf("%s's %s %s: tag %s is not listed with a description", name, method, path, tag)
+					}
+				}
+			}
+		}
+	}
+	if got := admin.Paths.Find("/api/permissions").Get.Tags; !slices.Equal(got, []string{"permissions"}) {
+		t.Errorf("GET /api/permissions has tags %v", got)
+	}
+	list := func(doc *openapi3.T) string { return doc.Paths.Find("/api/subscribers").Get.Description }
+	if !strings.Contains(list(admin), "includeDeleted") || strings.Contains(list(user), "includeDeleted") {
+		t.Errorf("a list's description speaks of includeDeleted to a caller without read_deleted, or not to one with it:\nadmin: %s\nuser: %s", list(admin), list(user))
+	}
+	if d := admin.Paths.Find("/api/subscribers/{id}").Delete.Description; !strings.Contains(d, "permanent=true") {
+		t.Errorf("admin's delete does not tell of permanent=true: %s", d)
+	}
 }
 
 func TestOpenAPIFollowsTheCaller(t *testing.T) {

@@ -362,11 +362,17 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 	op := &openapi3.Operation{
 		OperationID: s.ID,
 		Summary:     s.Summary,
+		Description: b.describe(s),
 		Responses:   openapi3.NewResponses(),
 		Extensions:  map[string]any{},
 	}
-	if s.Resource != nil {
+	switch {
+	case s.Resource != nil:
 		op.Tags = []string{s.Resource.Name}
+	case s.Op == handlers.OpAllPermissions:
+		// Tools group operations by tag; an untagged one lands in a
+		// group of their own making.
+		op.Tags = []string{tagPermissions}
 	}
 	if s.Action != "" {
 		op.Extensions["x-autoapi-action"] = s.Action
@@ -376,6 +382,8 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 	}
 	if s.Overridden {
 		op.Extensions["x-autoapi-overridden"] = true
+		// What the generated handler would do says nothing of what
+		// the override does.
 		op.Description = "Served by an override of the generated handler."
 	}
 	op.Security = &openapi3.SecurityRequirements{{schemeBearer: {}}, {schemeJWT: {}}, {}}
@@ -620,7 +628,11 @@ func (b *builder) includePaths(r *introspect.Resource) []string {
 	return out
 }
 
-// tags lists one tag per resource that has an operation in the document.
+// tagPermissions is the tag of the API-wide permissions operation.
+const tagPermissions = "permissions"
+
+// tags lists one tag per resource that has an operation in the document,
+// in registration order, then the tag of the API-wide operations.
 func (b *builder) tags() {
 	used := map[string]bool{}
 	for _, item := range b.doc.Paths.Map() {
@@ -634,5 +646,9 @@ func (b *builder) tags() {
 		if used[r.Name] {
 			b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: r.Name, Description: "Records of " + r.Name + "."})
 		}
+	}
+	// A resource named permissions already has the tag.
+	if used[tagPermissions] && b.doc.Tags.Get(tagPermissions) == nil {
+		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagPermissions, Description: "What the caller may do, on every resource at once."})
 	}
 }

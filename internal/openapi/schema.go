@@ -182,6 +182,11 @@ func constrain(s *openapi3.Schema, f *introspect.Field) (required bool) {
 			}
 		}
 	}
+	// required fails a string's zero value, "": at least one character.
+	// A pointer's zero value is nil instead, and "" passes.
+	if required && !omitEmpty && isString && f.Type != nil && f.Type.Kind() == reflect.String && s.MinLength == 0 {
+		s.MinLength = 1
+	}
 	return required
 }
 

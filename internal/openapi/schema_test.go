@@ -20,7 +20,11 @@ func TestValidateTagsBecomeKeywords(t *testing.T) {
 		want     string
 		required bool
 	}{
-		{introspect.KindString, str, "required,max=10", `{"maxLength":10,"type":"string"}`, true},
+		{introspect.KindString, str, "required,max=10", `{"maxLength":10,"minLength":1,"type":"string"}`, true},
+		{introspect.KindString, str, "required,min=3", `{"minLength":3,"type":"string"}`, true},
+		// A pointer's required is "not nil": "" passes.
+		{introspect.KindString, reflect.TypeFor[*string](), "required", `{"type":"string"}`, true},
+		{introspect.KindInt, i64, "required", `{"format":"int64","type":"integer"}`, true},
 		{introspect.KindString, str, "min=2,max=5", `{"maxLength":5,"minLength":2,"type":"string"}`, false},
 		{introspect.KindString, str, "len=3", `{"maxLength":3,"minLength":3,"type":"string"}`, false},
 		{introspect.KindString, str, "gt=2,lt=5", `{"maxLength":4,"minLength":3,"type":"string"}`, false},

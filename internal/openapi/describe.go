@@ -1,0 +1,69 @@
+package openapi
+
+import (
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/internal/handlers"
+)
+
+// describe is the description of s's operation: what it does, in more
+// words than its summary, as the reader may use it. It speaks of
+// soft-deleted records only to a reader who may see them, and of a
+// permanent delete only to one who may do it, as the document leaves
+// out their parameters for the others.
+func (b *builder) describe(s *handlers.Spec) string {
+	var d string
+	r := s.Resource
+	if r == nil {
+		switch s.Op {
+		case handlers.OpAllPermissions:
+			d = "The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own."
+		}
+		return d
+	}
+	name := r.Name
+	trash := b.seesDeleted(r)
+	switch s.Op {
+	case handlers.OpList:
+		d = "Lists the records of " + name + " the caller may read, a page at a time. " +
+			"Filters (one parameter per field and operator, or a filter expression) select them; " +
+			"sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them."
+		if trash {
+			d += " Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them."
+		}
+	case handlers.OpGet:
+		d = "Returns the record of " + name + " with this key, if the caller may read it."
+		if trash {
+			d += " A soft-deleted record is found only with includeDeleted=true."
+		}
+	case handlers.OpCreate:
+		d = "Creates a record of " + name + " from the body and answers with it. " +
+			"The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out."
+	case handlers.OpUpdate:
+		d = "Sets the fields the body names, leaving the others as they are, and answers with the record. " +
+			"Only a live record can be updated."
+	case handlers.OpDelete:
+		if r.SoftDeletable() {
+			d = "Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged."
+		} else {
+			d = "Deletes the record."
+		}
+		if b.allowed(r, auth.ActionHardDelete) {
+			d += " With permanent=true the record, live or soft-deleted, is removed for good."
+		}
+	case handlers.OpBulkDelete:
+		if r.SoftDeletable() {
+			d = "Soft-deletes every live record of " + name + " the filters match, in one transaction."
+		} else {
+			d = "Deletes every record of " + name + " the filters match, in one transaction."
+		}
+		d += " At least one filter is needed, so that no request empties the table by accident."
+	case handlers.OpRestore:
+		d = "Makes a soft-deleted record live again and answers with it."
+	case handlers.OpBulkRestore:
+		d = "Makes every soft-deleted record of " + name + " the filters match live again, in one transaction. " +
+			"At least one filter is needed."
+	case handlers.OpPermissions:
+		d = "The actions the caller may perform on " + name + ", each with its reach: every record, or only the caller's own."
+	}
+	return d
+}
