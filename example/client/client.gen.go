@@ -5769,10 +5769,14 @@ type ClientInterface interface {
 
 	// ListAttachments List attachments
 	//
+	// Lists the records of attachments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Corresponds with GET /api/attachments (the `ListAttachments` operationId).
 	ListAttachments(ctx context.Context, params *ListAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateAttachmentsWithBody Create a record of attachments
+	//
+	// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5781,6 +5785,8 @@ type ClientInterface interface {
 
 	// CreateAttachments Create a record of attachments
 	//
+	// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/attachments (the `CreateAttachments` operationId).
@@ -5788,10 +5794,14 @@ type ClientInterface interface {
 
 	// GetAttachmentsPermissions What the caller may do on attachments
 	//
+	// The actions the caller may perform on attachments, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/attachments/permissions (the `GetAttachmentsPermissions` operationId).
 	GetAttachmentsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkRestoreAttachments Restore the soft-deleted attachments records that match the filters
+	//
+	// Makes every soft-deleted record of attachments the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Corresponds with POST /api/attachments/restore (the `BulkRestoreAttachments` operationId).
 	BulkRestoreAttachments(ctx context.Context, params *BulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5805,10 +5815,14 @@ type ClientInterface interface {
 
 	// GetAttachments Get a record of attachments
 	//
+	// Returns the record of attachments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Corresponds with GET /api/attachments/{id} (the `GetAttachments` operationId).
 	GetAttachments(ctx context.Context, id int64, params *GetAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateAttachmentsWithBody Update fields of a record of attachments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5817,6 +5831,8 @@ type ClientInterface interface {
 
 	// UpdateAttachments Update fields of a record of attachments
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
@@ -5824,20 +5840,28 @@ type ClientInterface interface {
 
 	// RestoreAttachments Restore a soft-deleted record of attachments
 	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
 	// Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
 	RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteComments Delete the comments records that match the filters
+	//
+	// Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Corresponds with DELETE /api/comments (the `BulkDeleteComments` operationId).
 	BulkDeleteComments(ctx context.Context, params *BulkDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListComments List comments
 	//
+	// Lists the records of comments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Corresponds with GET /api/comments (the `ListComments` operationId).
 	ListComments(ctx context.Context, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateCommentsWithBody Create a record of comments
+	//
+	// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5846,6 +5870,8 @@ type ClientInterface interface {
 
 	// CreateComments Create a record of comments
 	//
+	// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/comments (the `CreateComments` operationId).
@@ -5853,25 +5879,35 @@ type ClientInterface interface {
 
 	// GetCommentsPermissions What the caller may do on comments
 	//
+	// The actions the caller may perform on comments, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/comments/permissions (the `GetCommentsPermissions` operationId).
 	GetCommentsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkRestoreComments Restore the soft-deleted comments records that match the filters
+	//
+	// Makes every soft-deleted record of comments the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Corresponds with POST /api/comments/restore (the `BulkRestoreComments` operationId).
 	BulkRestoreComments(ctx context.Context, params *BulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteComments Soft-delete a record of comments
 	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
 	// Corresponds with DELETE /api/comments/{id} (the `DeleteComments` operationId).
 	DeleteComments(ctx context.Context, id int64, params *DeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetComments Get a record of comments
 	//
+	// Returns the record of comments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Corresponds with GET /api/comments/{id} (the `GetComments` operationId).
 	GetComments(ctx context.Context, id int64, params *GetCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateCommentsWithBody Update fields of a record of comments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5880,6 +5916,8 @@ type ClientInterface interface {
 
 	// UpdateComments Update fields of a record of comments
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
@@ -5887,20 +5925,28 @@ type ClientInterface interface {
 
 	// RestoreComments Restore a soft-deleted record of comments
 	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 	RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteInvoices Delete the invoices records that match the filters
+	//
+	// Soft-deletes every live record of invoices the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Corresponds with DELETE /api/invoices (the `BulkDeleteInvoices` operationId).
 	BulkDeleteInvoices(ctx context.Context, params *BulkDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListInvoices List invoices
 	//
+	// Lists the records of invoices the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Corresponds with GET /api/invoices (the `ListInvoices` operationId).
 	ListInvoices(ctx context.Context, params *ListInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateInvoicesWithBody Create a record of invoices
+	//
+	// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5909,6 +5955,8 @@ type ClientInterface interface {
 
 	// CreateInvoices Create a record of invoices
 	//
+	// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/invoices (the `CreateInvoices` operationId).
@@ -5916,25 +5964,35 @@ type ClientInterface interface {
 
 	// GetInvoicesPermissions What the caller may do on invoices
 	//
+	// The actions the caller may perform on invoices, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/invoices/permissions (the `GetInvoicesPermissions` operationId).
 	GetInvoicesPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkRestoreInvoices Restore the soft-deleted invoices records that match the filters
+	//
+	// Makes every soft-deleted record of invoices the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
 	BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteInvoices Soft-delete a record of invoices
 	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
 	// Corresponds with DELETE /api/invoices/{id} (the `DeleteInvoices` operationId).
 	DeleteInvoices(ctx context.Context, id int64, params *DeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetInvoices Get a record of invoices
 	//
+	// Returns the record of invoices with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Corresponds with GET /api/invoices/{id} (the `GetInvoices` operationId).
 	GetInvoices(ctx context.Context, id int64, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateInvoicesWithBody Update fields of a record of invoices
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5943,6 +6001,8 @@ type ClientInterface interface {
 
 	// UpdateInvoices Update fields of a record of invoices
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
@@ -5950,25 +6010,35 @@ type ClientInterface interface {
 
 	// RestoreInvoices Restore a soft-deleted record of invoices
 	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
 	// Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
 	RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPermissions What the caller may do on every resource
+	//
+	// The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
 	//
 	// Corresponds with GET /api/permissions (the `GetPermissions` operationId).
 	GetPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeletePosts Delete the posts records that match the filters
 	//
+	// Soft-deletes every live record of posts the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
 	// Corresponds with DELETE /api/posts (the `BulkDeletePosts` operationId).
 	BulkDeletePosts(ctx context.Context, params *BulkDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPosts List posts
 	//
+	// Lists the records of posts the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Corresponds with GET /api/posts (the `ListPosts` operationId).
 	ListPosts(ctx context.Context, params *ListPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePostsWithBody Create a record of posts
+	//
+	// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5977,6 +6047,8 @@ type ClientInterface interface {
 
 	// CreatePosts Create a record of posts
 	//
+	// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/posts (the `CreatePosts` operationId).
@@ -5984,25 +6056,35 @@ type ClientInterface interface {
 
 	// GetPostsPermissions What the caller may do on posts
 	//
+	// The actions the caller may perform on posts, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/posts/permissions (the `GetPostsPermissions` operationId).
 	GetPostsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkRestorePosts Restore the soft-deleted posts records that match the filters
+	//
+	// Makes every soft-deleted record of posts the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
 	BulkRestorePosts(ctx context.Context, params *BulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeletePosts Soft-delete a record of posts
 	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
 	// Corresponds with DELETE /api/posts/{id} (the `DeletePosts` operationId).
 	DeletePosts(ctx context.Context, id int64, params *DeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPosts Get a record of posts
 	//
+	// Returns the record of posts with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Corresponds with GET /api/posts/{id} (the `GetPosts` operationId).
 	GetPosts(ctx context.Context, id int64, params *GetPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdatePostsWithBody Update fields of a record of posts
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6011,6 +6093,8 @@ type ClientInterface interface {
 
 	// UpdatePosts Update fields of a record of posts
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
@@ -6018,20 +6102,28 @@ type ClientInterface interface {
 
 	// RestorePosts Restore a soft-deleted record of posts
 	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
 	// Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
 	RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteTags Delete the tags records that match the filters
+	//
+	// Deletes every record of tags the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Corresponds with DELETE /api/tags (the `BulkDeleteTags` operationId).
 	BulkDeleteTags(ctx context.Context, params *BulkDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTags List tags
 	//
+	// Lists the records of tags the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them.
+	//
 	// Corresponds with GET /api/tags (the `ListTags` operationId).
 	ListTags(ctx context.Context, params *ListTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTagsWithBody Create a record of tags
+	//
+	// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6040,6 +6132,8 @@ type ClientInterface interface {
 
 	// CreateTags Create a record of tags
 	//
+	// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/tags (the `CreateTags` operationId).
@@ -6047,20 +6141,28 @@ type ClientInterface interface {
 
 	// GetTagsPermissions What the caller may do on tags
 	//
+	// The actions the caller may perform on tags, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/tags/permissions (the `GetTagsPermissions` operationId).
 	GetTagsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteTags Delete a record of tags
+	//
+	// Deletes the record. With permanent=true the record, live or soft-deleted, is removed for good.
 	//
 	// Corresponds with DELETE /api/tags/{id} (the `DeleteTags` operationId).
 	DeleteTags(ctx context.Context, id int64, params *DeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTags Get a record of tags
 	//
+	// Returns the record of tags with this key, if the caller may read it.
+	//
 	// Corresponds with GET /api/tags/{id} (the `GetTags` operationId).
 	GetTags(ctx context.Context, id int64, params *GetTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateTagsWithBody Update fields of a record of tags
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6069,6 +6171,8 @@ type ClientInterface interface {
 
 	// UpdateTags Update fields of a record of tags
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
@@ -6076,15 +6180,21 @@ type ClientInterface interface {
 
 	// BulkDeleteUsers Delete the users records that match the filters
 	//
+	// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
 	// Corresponds with DELETE /api/users (the `BulkDeleteUsers` operationId).
 	BulkDeleteUsers(ctx context.Context, params *BulkDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users
 	//
+	// Lists the records of users the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Corresponds with GET /api/users (the `ListUsers` operationId).
 	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateUsersWithBody Create a record of users
+	//
+	// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6093,6 +6203,8 @@ type ClientInterface interface {
 
 	// CreateUsers Create a record of users
 	//
+	// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/users (the `CreateUsers` operationId).
@@ -6100,25 +6212,35 @@ type ClientInterface interface {
 
 	// GetUsersPermissions What the caller may do on users
 	//
+	// The actions the caller may perform on users, each with its reach: every record, or only the caller's own.
+	//
 	// Corresponds with GET /api/users/permissions (the `GetUsersPermissions` operationId).
 	GetUsersPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkRestoreUsers Restore the soft-deleted users records that match the filters
+	//
+	// Makes every soft-deleted record of users the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
 	BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteUsers Soft-delete a record of users
 	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
 	// Corresponds with DELETE /api/users/{id} (the `DeleteUsers` operationId).
 	DeleteUsers(ctx context.Context, id int64, params *DeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUsers Get a record of users
 	//
+	// Returns the record of users with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Corresponds with GET /api/users/{id} (the `GetUsers` operationId).
 	GetUsers(ctx context.Context, id int64, params *GetUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateUsersWithBody Update fields of a record of users
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6127,12 +6249,16 @@ type ClientInterface interface {
 
 	// UpdateUsers Update fields of a record of users
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
 	UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RestoreUsers Restore a soft-deleted record of users
+	//
+	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
 	RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6157,6 +6283,8 @@ func (c *Client) BulkDeleteAttachments(ctx context.Context, params *BulkDeleteAt
 
 // ListAttachments List attachments
 //
+// Lists the records of attachments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Corresponds with GET /api/attachments (the `ListAttachments` operationId).
 func (c *Client) ListAttachments(ctx context.Context, params *ListAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAttachmentsRequest(c.Server, params)
@@ -6171,6 +6299,8 @@ func (c *Client) ListAttachments(ctx context.Context, params *ListAttachmentsPar
 }
 
 // CreateAttachmentsWithBody Create a record of attachments
+//
+// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6189,6 +6319,8 @@ func (c *Client) CreateAttachmentsWithBody(ctx context.Context, contentType stri
 
 // CreateAttachments Create a record of attachments
 //
+// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/attachments (the `CreateAttachments` operationId).
@@ -6206,6 +6338,8 @@ func (c *Client) CreateAttachments(ctx context.Context, body CreateAttachmentsJS
 
 // GetAttachmentsPermissions What the caller may do on attachments
 //
+// The actions the caller may perform on attachments, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/attachments/permissions (the `GetAttachmentsPermissions` operationId).
 func (c *Client) GetAttachmentsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAttachmentsPermissionsRequest(c.Server)
@@ -6220,6 +6354,8 @@ func (c *Client) GetAttachmentsPermissions(ctx context.Context, reqEditors ...Re
 }
 
 // BulkRestoreAttachments Restore the soft-deleted attachments records that match the filters
+//
+// Makes every soft-deleted record of attachments the filters match live again, in one transaction. At least one filter is needed.
 //
 // Corresponds with POST /api/attachments/restore (the `BulkRestoreAttachments` operationId).
 func (c *Client) BulkRestoreAttachments(ctx context.Context, params *BulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6253,6 +6389,8 @@ func (c *Client) DeleteAttachments(ctx context.Context, id int64, params *Delete
 
 // GetAttachments Get a record of attachments
 //
+// Returns the record of attachments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Corresponds with GET /api/attachments/{id} (the `GetAttachments` operationId).
 func (c *Client) GetAttachments(ctx context.Context, id int64, params *GetAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAttachmentsRequest(c.Server, id, params)
@@ -6267,6 +6405,8 @@ func (c *Client) GetAttachments(ctx context.Context, id int64, params *GetAttach
 }
 
 // UpdateAttachmentsWithBody Update fields of a record of attachments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6285,6 +6425,8 @@ func (c *Client) UpdateAttachmentsWithBody(ctx context.Context, id int64, conten
 
 // UpdateAttachments Update fields of a record of attachments
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
@@ -6302,6 +6444,8 @@ func (c *Client) UpdateAttachments(ctx context.Context, id int64, body UpdateAtt
 
 // RestoreAttachments Restore a soft-deleted record of attachments
 //
+// Makes a soft-deleted record live again and answers with it.
+//
 // Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
 func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreAttachmentsRequest(c.Server, id)
@@ -6316,6 +6460,8 @@ func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ..
 }
 
 // BulkDeleteComments Delete the comments records that match the filters
+//
+// Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Corresponds with DELETE /api/comments (the `BulkDeleteComments` operationId).
 func (c *Client) BulkDeleteComments(ctx context.Context, params *BulkDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6332,6 +6478,8 @@ func (c *Client) BulkDeleteComments(ctx context.Context, params *BulkDeleteComme
 
 // ListComments List comments
 //
+// Lists the records of comments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Corresponds with GET /api/comments (the `ListComments` operationId).
 func (c *Client) ListComments(ctx context.Context, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCommentsRequest(c.Server, params)
@@ -6346,6 +6494,8 @@ func (c *Client) ListComments(ctx context.Context, params *ListCommentsParams, r
 }
 
 // CreateCommentsWithBody Create a record of comments
+//
+// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6364,6 +6514,8 @@ func (c *Client) CreateCommentsWithBody(ctx context.Context, contentType string,
 
 // CreateComments Create a record of comments
 //
+// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/comments (the `CreateComments` operationId).
@@ -6381,6 +6533,8 @@ func (c *Client) CreateComments(ctx context.Context, body CreateCommentsJSONRequ
 
 // GetCommentsPermissions What the caller may do on comments
 //
+// The actions the caller may perform on comments, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/comments/permissions (the `GetCommentsPermissions` operationId).
 func (c *Client) GetCommentsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCommentsPermissionsRequest(c.Server)
@@ -6395,6 +6549,8 @@ func (c *Client) GetCommentsPermissions(ctx context.Context, reqEditors ...Reque
 }
 
 // BulkRestoreComments Restore the soft-deleted comments records that match the filters
+//
+// Makes every soft-deleted record of comments the filters match live again, in one transaction. At least one filter is needed.
 //
 // Corresponds with POST /api/comments/restore (the `BulkRestoreComments` operationId).
 func (c *Client) BulkRestoreComments(ctx context.Context, params *BulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6411,6 +6567,8 @@ func (c *Client) BulkRestoreComments(ctx context.Context, params *BulkRestoreCom
 
 // DeleteComments Soft-delete a record of comments
 //
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
 // Corresponds with DELETE /api/comments/{id} (the `DeleteComments` operationId).
 func (c *Client) DeleteComments(ctx context.Context, id int64, params *DeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteCommentsRequest(c.Server, id, params)
@@ -6426,6 +6584,8 @@ func (c *Client) DeleteComments(ctx context.Context, id int64, params *DeleteCom
 
 // GetComments Get a record of comments
 //
+// Returns the record of comments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Corresponds with GET /api/comments/{id} (the `GetComments` operationId).
 func (c *Client) GetComments(ctx context.Context, id int64, params *GetCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCommentsRequest(c.Server, id, params)
@@ -6440,6 +6600,8 @@ func (c *Client) GetComments(ctx context.Context, id int64, params *GetCommentsP
 }
 
 // UpdateCommentsWithBody Update fields of a record of comments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6458,6 +6620,8 @@ func (c *Client) UpdateCommentsWithBody(ctx context.Context, id int64, contentTy
 
 // UpdateComments Update fields of a record of comments
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
@@ -6475,6 +6639,8 @@ func (c *Client) UpdateComments(ctx context.Context, id int64, body UpdateCommen
 
 // RestoreComments Restore a soft-deleted record of comments
 //
+// Makes a soft-deleted record live again and answers with it.
+//
 // Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreCommentsRequest(c.Server, id)
@@ -6489,6 +6655,8 @@ func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...Re
 }
 
 // BulkDeleteInvoices Delete the invoices records that match the filters
+//
+// Soft-deletes every live record of invoices the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Corresponds with DELETE /api/invoices (the `BulkDeleteInvoices` operationId).
 func (c *Client) BulkDeleteInvoices(ctx context.Context, params *BulkDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6505,6 +6673,8 @@ func (c *Client) BulkDeleteInvoices(ctx context.Context, params *BulkDeleteInvoi
 
 // ListInvoices List invoices
 //
+// Lists the records of invoices the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Corresponds with GET /api/invoices (the `ListInvoices` operationId).
 func (c *Client) ListInvoices(ctx context.Context, params *ListInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListInvoicesRequest(c.Server, params)
@@ -6519,6 +6689,8 @@ func (c *Client) ListInvoices(ctx context.Context, params *ListInvoicesParams, r
 }
 
 // CreateInvoicesWithBody Create a record of invoices
+//
+// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6537,6 +6709,8 @@ func (c *Client) CreateInvoicesWithBody(ctx context.Context, contentType string,
 
 // CreateInvoices Create a record of invoices
 //
+// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/invoices (the `CreateInvoices` operationId).
@@ -6554,6 +6728,8 @@ func (c *Client) CreateInvoices(ctx context.Context, body CreateInvoicesJSONRequ
 
 // GetInvoicesPermissions What the caller may do on invoices
 //
+// The actions the caller may perform on invoices, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/invoices/permissions (the `GetInvoicesPermissions` operationId).
 func (c *Client) GetInvoicesPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvoicesPermissionsRequest(c.Server)
@@ -6568,6 +6744,8 @@ func (c *Client) GetInvoicesPermissions(ctx context.Context, reqEditors ...Reque
 }
 
 // BulkRestoreInvoices Restore the soft-deleted invoices records that match the filters
+//
+// Makes every soft-deleted record of invoices the filters match live again, in one transaction. At least one filter is needed.
 //
 // Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
 func (c *Client) BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6584,6 +6762,8 @@ func (c *Client) BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInv
 
 // DeleteInvoices Soft-delete a record of invoices
 //
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
 // Corresponds with DELETE /api/invoices/{id} (the `DeleteInvoices` operationId).
 func (c *Client) DeleteInvoices(ctx context.Context, id int64, params *DeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteInvoicesRequest(c.Server, id, params)
@@ -6599,6 +6779,8 @@ func (c *Client) DeleteInvoices(ctx context.Context, id int64, params *DeleteInv
 
 // GetInvoices Get a record of invoices
 //
+// Returns the record of invoices with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Corresponds with GET /api/invoices/{id} (the `GetInvoices` operationId).
 func (c *Client) GetInvoices(ctx context.Context, id int64, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInvoicesRequest(c.Server, id, params)
@@ -6613,6 +6795,8 @@ func (c *Client) GetInvoices(ctx context.Context, id int64, params *GetInvoicesP
 }
 
 // UpdateInvoicesWithBody Update fields of a record of invoices
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6631,6 +6815,8 @@ func (c *Client) UpdateInvoicesWithBody(ctx context.Context, id int64, contentTy
 
 // UpdateInvoices Update fields of a record of invoices
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
@@ -6648,6 +6834,8 @@ func (c *Client) UpdateInvoices(ctx context.Context, id int64, body UpdateInvoic
 
 // RestoreInvoices Restore a soft-deleted record of invoices
 //
+// Makes a soft-deleted record live again and answers with it.
+//
 // Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
 func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreInvoicesRequest(c.Server, id)
@@ -6662,6 +6850,8 @@ func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...Re
 }
 
 // GetPermissions What the caller may do on every resource
+//
+// The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
 //
 // Corresponds with GET /api/permissions (the `GetPermissions` operationId).
 func (c *Client) GetPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6678,6 +6868,8 @@ func (c *Client) GetPermissions(ctx context.Context, reqEditors ...RequestEditor
 
 // BulkDeletePosts Delete the posts records that match the filters
 //
+// Soft-deletes every live record of posts the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
 // Corresponds with DELETE /api/posts (the `BulkDeletePosts` operationId).
 func (c *Client) BulkDeletePosts(ctx context.Context, params *BulkDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBulkDeletePostsRequest(c.Server, params)
@@ -6693,6 +6885,8 @@ func (c *Client) BulkDeletePosts(ctx context.Context, params *BulkDeletePostsPar
 
 // ListPosts List posts
 //
+// Lists the records of posts the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Corresponds with GET /api/posts (the `ListPosts` operationId).
 func (c *Client) ListPosts(ctx context.Context, params *ListPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListPostsRequest(c.Server, params)
@@ -6707,6 +6901,8 @@ func (c *Client) ListPosts(ctx context.Context, params *ListPostsParams, reqEdit
 }
 
 // CreatePostsWithBody Create a record of posts
+//
+// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6725,6 +6921,8 @@ func (c *Client) CreatePostsWithBody(ctx context.Context, contentType string, bo
 
 // CreatePosts Create a record of posts
 //
+// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/posts (the `CreatePosts` operationId).
@@ -6742,6 +6940,8 @@ func (c *Client) CreatePosts(ctx context.Context, body CreatePostsJSONRequestBod
 
 // GetPostsPermissions What the caller may do on posts
 //
+// The actions the caller may perform on posts, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/posts/permissions (the `GetPostsPermissions` operationId).
 func (c *Client) GetPostsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPostsPermissionsRequest(c.Server)
@@ -6756,6 +6956,8 @@ func (c *Client) GetPostsPermissions(ctx context.Context, reqEditors ...RequestE
 }
 
 // BulkRestorePosts Restore the soft-deleted posts records that match the filters
+//
+// Makes every soft-deleted record of posts the filters match live again, in one transaction. At least one filter is needed.
 //
 // Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
 func (c *Client) BulkRestorePosts(ctx context.Context, params *BulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6772,6 +6974,8 @@ func (c *Client) BulkRestorePosts(ctx context.Context, params *BulkRestorePostsP
 
 // DeletePosts Soft-delete a record of posts
 //
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
 // Corresponds with DELETE /api/posts/{id} (the `DeletePosts` operationId).
 func (c *Client) DeletePosts(ctx context.Context, id int64, params *DeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeletePostsRequest(c.Server, id, params)
@@ -6787,6 +6991,8 @@ func (c *Client) DeletePosts(ctx context.Context, id int64, params *DeletePostsP
 
 // GetPosts Get a record of posts
 //
+// Returns the record of posts with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Corresponds with GET /api/posts/{id} (the `GetPosts` operationId).
 func (c *Client) GetPosts(ctx context.Context, id int64, params *GetPostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPostsRequest(c.Server, id, params)
@@ -6801,6 +7007,8 @@ func (c *Client) GetPosts(ctx context.Context, id int64, params *GetPostsParams,
 }
 
 // UpdatePostsWithBody Update fields of a record of posts
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6819,6 +7027,8 @@ func (c *Client) UpdatePostsWithBody(ctx context.Context, id int64, contentType 
 
 // UpdatePosts Update fields of a record of posts
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
@@ -6836,6 +7046,8 @@ func (c *Client) UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSON
 
 // RestorePosts Restore a soft-deleted record of posts
 //
+// Makes a soft-deleted record live again and answers with it.
+//
 // Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
 func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestorePostsRequest(c.Server, id)
@@ -6850,6 +7062,8 @@ func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...Reque
 }
 
 // BulkDeleteTags Delete the tags records that match the filters
+//
+// Deletes every record of tags the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Corresponds with DELETE /api/tags (the `BulkDeleteTags` operationId).
 func (c *Client) BulkDeleteTags(ctx context.Context, params *BulkDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6866,6 +7080,8 @@ func (c *Client) BulkDeleteTags(ctx context.Context, params *BulkDeleteTagsParam
 
 // ListTags List tags
 //
+// Lists the records of tags the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them.
+//
 // Corresponds with GET /api/tags (the `ListTags` operationId).
 func (c *Client) ListTags(ctx context.Context, params *ListTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTagsRequest(c.Server, params)
@@ -6880,6 +7096,8 @@ func (c *Client) ListTags(ctx context.Context, params *ListTagsParams, reqEditor
 }
 
 // CreateTagsWithBody Create a record of tags
+//
+// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6898,6 +7116,8 @@ func (c *Client) CreateTagsWithBody(ctx context.Context, contentType string, bod
 
 // CreateTags Create a record of tags
 //
+// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/tags (the `CreateTags` operationId).
@@ -6915,6 +7135,8 @@ func (c *Client) CreateTags(ctx context.Context, body CreateTagsJSONRequestBody,
 
 // GetTagsPermissions What the caller may do on tags
 //
+// The actions the caller may perform on tags, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/tags/permissions (the `GetTagsPermissions` operationId).
 func (c *Client) GetTagsPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTagsPermissionsRequest(c.Server)
@@ -6929,6 +7151,8 @@ func (c *Client) GetTagsPermissions(ctx context.Context, reqEditors ...RequestEd
 }
 
 // DeleteTags Delete a record of tags
+//
+// Deletes the record. With permanent=true the record, live or soft-deleted, is removed for good.
 //
 // Corresponds with DELETE /api/tags/{id} (the `DeleteTags` operationId).
 func (c *Client) DeleteTags(ctx context.Context, id int64, params *DeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6945,6 +7169,8 @@ func (c *Client) DeleteTags(ctx context.Context, id int64, params *DeleteTagsPar
 
 // GetTags Get a record of tags
 //
+// Returns the record of tags with this key, if the caller may read it.
+//
 // Corresponds with GET /api/tags/{id} (the `GetTags` operationId).
 func (c *Client) GetTags(ctx context.Context, id int64, params *GetTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTagsRequest(c.Server, id, params)
@@ -6959,6 +7185,8 @@ func (c *Client) GetTags(ctx context.Context, id int64, params *GetTagsParams, r
 }
 
 // UpdateTagsWithBody Update fields of a record of tags
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6977,6 +7205,8 @@ func (c *Client) UpdateTagsWithBody(ctx context.Context, id int64, contentType s
 
 // UpdateTags Update fields of a record of tags
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
@@ -6994,6 +7224,8 @@ func (c *Client) UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRe
 
 // BulkDeleteUsers Delete the users records that match the filters
 //
+// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
 // Corresponds with DELETE /api/users (the `BulkDeleteUsers` operationId).
 func (c *Client) BulkDeleteUsers(ctx context.Context, params *BulkDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBulkDeleteUsersRequest(c.Server, params)
@@ -7009,6 +7241,8 @@ func (c *Client) BulkDeleteUsers(ctx context.Context, params *BulkDeleteUsersPar
 
 // ListUsers List users
 //
+// Lists the records of users the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Corresponds with GET /api/users (the `ListUsers` operationId).
 func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUsersRequest(c.Server, params)
@@ -7023,6 +7257,8 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 }
 
 // CreateUsersWithBody Create a record of users
+//
+// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7041,6 +7277,8 @@ func (c *Client) CreateUsersWithBody(ctx context.Context, contentType string, bo
 
 // CreateUsers Create a record of users
 //
+// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/users (the `CreateUsers` operationId).
@@ -7058,6 +7296,8 @@ func (c *Client) CreateUsers(ctx context.Context, body CreateUsersJSONRequestBod
 
 // GetUsersPermissions What the caller may do on users
 //
+// The actions the caller may perform on users, each with its reach: every record, or only the caller's own.
+//
 // Corresponds with GET /api/users/permissions (the `GetUsersPermissions` operationId).
 func (c *Client) GetUsersPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUsersPermissionsRequest(c.Server)
@@ -7072,6 +7312,8 @@ func (c *Client) GetUsersPermissions(ctx context.Context, reqEditors ...RequestE
 }
 
 // BulkRestoreUsers Restore the soft-deleted users records that match the filters
+//
+// Makes every soft-deleted record of users the filters match live again, in one transaction. At least one filter is needed.
 //
 // Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
 func (c *Client) BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7088,6 +7330,8 @@ func (c *Client) BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersP
 
 // DeleteUsers Soft-delete a record of users
 //
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
 // Corresponds with DELETE /api/users/{id} (the `DeleteUsers` operationId).
 func (c *Client) DeleteUsers(ctx context.Context, id int64, params *DeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteUsersRequest(c.Server, id, params)
@@ -7103,6 +7347,8 @@ func (c *Client) DeleteUsers(ctx context.Context, id int64, params *DeleteUsersP
 
 // GetUsers Get a record of users
 //
+// Returns the record of users with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Corresponds with GET /api/users/{id} (the `GetUsers` operationId).
 func (c *Client) GetUsers(ctx context.Context, id int64, params *GetUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetUsersRequest(c.Server, id, params)
@@ -7117,6 +7363,8 @@ func (c *Client) GetUsers(ctx context.Context, id int64, params *GetUsersParams,
 }
 
 // UpdateUsersWithBody Update fields of a record of users
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7135,6 +7383,8 @@ func (c *Client) UpdateUsersWithBody(ctx context.Context, id int64, contentType 
 
 // UpdateUsers Update fields of a record of users
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
@@ -7151,6 +7401,8 @@ func (c *Client) UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSON
 }
 
 // RestoreUsers Restore a soft-deleted record of users
+//
+// Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
 func (c *Client) RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -21607,12 +21859,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListAttachmentsWithResponse List attachments
 	//
+	// Lists the records of attachments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/attachments (the `ListAttachments` operationId).
 	ListAttachmentsWithResponse(ctx context.Context, params *ListAttachmentsParams, reqEditors ...RequestEditorFn) (*ListAttachmentsResponse, error)
 
 	// CreateAttachmentsWithBodyWithResponse Create a record of attachments
+	//
+	// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21621,6 +21877,8 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAttachmentsWithResponse Create a record of attachments
 	//
+	// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/attachments (the `CreateAttachments` operationId).
@@ -21628,12 +21886,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetAttachmentsPermissionsWithResponse What the caller may do on attachments
 	//
+	// The actions the caller may perform on attachments, each with its reach: every record, or only the caller's own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/attachments/permissions (the `GetAttachmentsPermissions` operationId).
 	GetAttachmentsPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAttachmentsPermissionsResponse, error)
 
 	// BulkRestoreAttachmentsWithResponse Restore the soft-deleted attachments records that match the filters
+	//
+	// Makes every soft-deleted record of attachments the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21651,12 +21913,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetAttachmentsWithResponse Get a record of attachments
 	//
+	// Returns the record of attachments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/attachments/{id} (the `GetAttachments` operationId).
 	GetAttachmentsWithResponse(ctx context.Context, id int64, params *GetAttachmentsParams, reqEditors ...RequestEditorFn) (*GetAttachmentsResponse, error)
 
 	// UpdateAttachmentsWithBodyWithResponse Update fields of a record of attachments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21665,12 +21931,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateAttachmentsWithResponse Update fields of a record of attachments
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
 	UpdateAttachmentsWithResponse(ctx context.Context, id int64, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
 
 	// RestoreAttachmentsWithResponse Restore a soft-deleted record of attachments
+	//
+	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21679,12 +21949,16 @@ type ClientWithResponsesInterface interface {
 
 	// BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 	//
+	// Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/comments (the `BulkDeleteComments` operationId).
 	BulkDeleteCommentsWithResponse(ctx context.Context, params *BulkDeleteCommentsParams, reqEditors ...RequestEditorFn) (*BulkDeleteCommentsResponse, error)
 
 	// ListCommentsWithResponse List comments
+	//
+	// Lists the records of comments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21693,12 +21967,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateCommentsWithBodyWithResponse Create a record of comments
 	//
+	// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/comments (the `CreateComments` operationId).
 	CreateCommentsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCommentsResponse, error)
 
 	// CreateCommentsWithResponse Create a record of comments
+	//
+	// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21707,12 +21985,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetCommentsPermissionsWithResponse What the caller may do on comments
 	//
+	// The actions the caller may perform on comments, each with its reach: every record, or only the caller's own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/comments/permissions (the `GetCommentsPermissions` operationId).
 	GetCommentsPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCommentsPermissionsResponse, error)
 
 	// BulkRestoreCommentsWithResponse Restore the soft-deleted comments records that match the filters
+	//
+	// Makes every soft-deleted record of comments the filters match live again, in one transaction. At least one filter is needed.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21721,12 +22003,16 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteCommentsWithResponse Soft-delete a record of comments
 	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/comments/{id} (the `DeleteComments` operationId).
 	DeleteCommentsWithResponse(ctx context.Context, id int64, params *DeleteCommentsParams, reqEditors ...RequestEditorFn) (*DeleteCommentsResponse, error)
 
 	// GetCommentsWithResponse Get a record of comments
+	//
+	// Returns the record of comments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21735,12 +22021,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateCommentsWithBodyWithResponse Update fields of a record of comments
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
 	UpdateCommentsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
 
 	// UpdateCommentsWithResponse Update fields of a record of comments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21749,12 +22039,16 @@ type ClientWithResponsesInterface interface {
 
 	// RestoreCommentsWithResponse Restore a soft-deleted record of comments
 	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 	RestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error)
 
 	// BulkDeleteInvoicesWithResponse Delete the invoices records that match the filters
+	//
+	// Soft-deletes every live record of invoices the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21763,12 +22057,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListInvoicesWithResponse List invoices
 	//
+	// Lists the records of invoices the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/invoices (the `ListInvoices` operationId).
 	ListInvoicesWithResponse(ctx context.Context, params *ListInvoicesParams, reqEditors ...RequestEditorFn) (*ListInvoicesResponse, error)
 
 	// CreateInvoicesWithBodyWithResponse Create a record of invoices
+	//
+	// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21777,12 +22075,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateInvoicesWithResponse Create a record of invoices
 	//
+	// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/invoices (the `CreateInvoices` operationId).
 	CreateInvoicesWithResponse(ctx context.Context, body CreateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvoicesResponse, error)
 
 	// GetInvoicesPermissionsWithResponse What the caller may do on invoices
+	//
+	// The actions the caller may perform on invoices, each with its reach: every record, or only the caller's own.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21791,12 +22093,16 @@ type ClientWithResponsesInterface interface {
 
 	// BulkRestoreInvoicesWithResponse Restore the soft-deleted invoices records that match the filters
 	//
+	// Makes every soft-deleted record of invoices the filters match live again, in one transaction. At least one filter is needed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
 	BulkRestoreInvoicesWithResponse(ctx context.Context, params *BulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*BulkRestoreInvoicesResponse, error)
 
 	// DeleteInvoicesWithResponse Soft-delete a record of invoices
+	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21805,12 +22111,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetInvoicesWithResponse Get a record of invoices
 	//
+	// Returns the record of invoices with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/invoices/{id} (the `GetInvoices` operationId).
 	GetInvoicesWithResponse(ctx context.Context, id int64, params *GetInvoicesParams, reqEditors ...RequestEditorFn) (*GetInvoicesResponse, error)
 
 	// UpdateInvoicesWithBodyWithResponse Update fields of a record of invoices
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21819,12 +22129,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateInvoicesWithResponse Update fields of a record of invoices
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
 	UpdateInvoicesWithResponse(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
 
 	// RestoreInvoicesWithResponse Restore a soft-deleted record of invoices
+	//
+	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21833,12 +22147,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetPermissionsWithResponse What the caller may do on every resource
 	//
+	// The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/permissions (the `GetPermissions` operationId).
 	GetPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPermissionsResponse, error)
 
 	// BulkDeletePostsWithResponse Delete the posts records that match the filters
+	//
+	// Soft-deletes every live record of posts the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21847,12 +22165,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListPostsWithResponse List posts
 	//
+	// Lists the records of posts the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/posts (the `ListPosts` operationId).
 	ListPostsWithResponse(ctx context.Context, params *ListPostsParams, reqEditors ...RequestEditorFn) (*ListPostsResponse, error)
 
 	// CreatePostsWithBodyWithResponse Create a record of posts
+	//
+	// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21861,12 +22183,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreatePostsWithResponse Create a record of posts
 	//
+	// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/posts (the `CreatePosts` operationId).
 	CreatePostsWithResponse(ctx context.Context, body CreatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePostsResponse, error)
 
 	// GetPostsPermissionsWithResponse What the caller may do on posts
+	//
+	// The actions the caller may perform on posts, each with its reach: every record, or only the caller's own.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21875,12 +22201,16 @@ type ClientWithResponsesInterface interface {
 
 	// BulkRestorePostsWithResponse Restore the soft-deleted posts records that match the filters
 	//
+	// Makes every soft-deleted record of posts the filters match live again, in one transaction. At least one filter is needed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
 	BulkRestorePostsWithResponse(ctx context.Context, params *BulkRestorePostsParams, reqEditors ...RequestEditorFn) (*BulkRestorePostsResponse, error)
 
 	// DeletePostsWithResponse Soft-delete a record of posts
+	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21889,12 +22219,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetPostsWithResponse Get a record of posts
 	//
+	// Returns the record of posts with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/posts/{id} (the `GetPosts` operationId).
 	GetPostsWithResponse(ctx context.Context, id int64, params *GetPostsParams, reqEditors ...RequestEditorFn) (*GetPostsResponse, error)
 
 	// UpdatePostsWithBodyWithResponse Update fields of a record of posts
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21903,12 +22237,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdatePostsWithResponse Update fields of a record of posts
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
 	UpdatePostsWithResponse(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
 
 	// RestorePostsWithResponse Restore a soft-deleted record of posts
+	//
+	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21917,12 +22255,16 @@ type ClientWithResponsesInterface interface {
 
 	// BulkDeleteTagsWithResponse Delete the tags records that match the filters
 	//
+	// Deletes every record of tags the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /api/tags (the `BulkDeleteTags` operationId).
 	BulkDeleteTagsWithResponse(ctx context.Context, params *BulkDeleteTagsParams, reqEditors ...RequestEditorFn) (*BulkDeleteTagsResponse, error)
 
 	// ListTagsWithResponse List tags
+	//
+	// Lists the records of tags the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21931,12 +22273,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateTagsWithBodyWithResponse Create a record of tags
 	//
+	// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/tags (the `CreateTags` operationId).
 	CreateTagsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTagsResponse, error)
 
 	// CreateTagsWithResponse Create a record of tags
+	//
+	// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21945,12 +22291,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTagsPermissionsWithResponse What the caller may do on tags
 	//
+	// The actions the caller may perform on tags, each with its reach: every record, or only the caller's own.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/tags/permissions (the `GetTagsPermissions` operationId).
 	GetTagsPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTagsPermissionsResponse, error)
 
 	// DeleteTagsWithResponse Delete a record of tags
+	//
+	// Deletes the record. With permanent=true the record, live or soft-deleted, is removed for good.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21959,12 +22309,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetTagsWithResponse Get a record of tags
 	//
+	// Returns the record of tags with this key, if the caller may read it.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/tags/{id} (the `GetTags` operationId).
 	GetTagsWithResponse(ctx context.Context, id int64, params *GetTagsParams, reqEditors ...RequestEditorFn) (*GetTagsResponse, error)
 
 	// UpdateTagsWithBodyWithResponse Update fields of a record of tags
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21973,12 +22327,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateTagsWithResponse Update fields of a record of tags
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
 	UpdateTagsWithResponse(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
 
 	// BulkDeleteUsersWithResponse Delete the users records that match the filters
+	//
+	// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -21987,12 +22345,16 @@ type ClientWithResponsesInterface interface {
 
 	// ListUsersWithResponse List users
 	//
+	// Lists the records of users the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/users (the `ListUsers` operationId).
 	ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
 
 	// CreateUsersWithBodyWithResponse Create a record of users
+	//
+	// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22001,12 +22363,16 @@ type ClientWithResponsesInterface interface {
 
 	// CreateUsersWithResponse Create a record of users
 	//
+	// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/users (the `CreateUsers` operationId).
 	CreateUsersWithResponse(ctx context.Context, body CreateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUsersResponse, error)
 
 	// GetUsersPermissionsWithResponse What the caller may do on users
+	//
+	// The actions the caller may perform on users, each with its reach: every record, or only the caller's own.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -22015,12 +22381,16 @@ type ClientWithResponsesInterface interface {
 
 	// BulkRestoreUsersWithResponse Restore the soft-deleted users records that match the filters
 	//
+	// Makes every soft-deleted record of users the filters match live again, in one transaction. At least one filter is needed.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
 	BulkRestoreUsersWithResponse(ctx context.Context, params *BulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*BulkRestoreUsersResponse, error)
 
 	// DeleteUsersWithResponse Soft-delete a record of users
+	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -22029,12 +22399,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetUsersWithResponse Get a record of users
 	//
+	// Returns the record of users with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/users/{id} (the `GetUsers` operationId).
 	GetUsersWithResponse(ctx context.Context, id int64, params *GetUsersParams, reqEditors ...RequestEditorFn) (*GetUsersResponse, error)
 
 	// UpdateUsersWithBodyWithResponse Update fields of a record of users
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22043,12 +22417,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUsersWithResponse Update fields of a record of users
 	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
 	UpdateUsersWithResponse(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
 
 	// RestoreUsersWithResponse Restore a soft-deleted record of users
+	//
+	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27121,6 +27499,8 @@ func (c *ClientWithResponses) BulkDeleteAttachmentsWithResponse(ctx context.Cont
 
 // ListAttachmentsWithResponse List attachments
 //
+// Lists the records of attachments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/attachments (the `ListAttachments` operationId).
@@ -27133,6 +27513,8 @@ func (c *ClientWithResponses) ListAttachmentsWithResponse(ctx context.Context, p
 }
 
 // CreateAttachmentsWithBodyWithResponse Create a record of attachments
+//
+// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27147,6 +27529,8 @@ func (c *ClientWithResponses) CreateAttachmentsWithBodyWithResponse(ctx context.
 
 // CreateAttachmentsWithResponse Create a record of attachments
 //
+// Creates a record of attachments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/attachments (the `CreateAttachments` operationId).
@@ -27160,6 +27544,8 @@ func (c *ClientWithResponses) CreateAttachmentsWithResponse(ctx context.Context,
 
 // GetAttachmentsPermissionsWithResponse What the caller may do on attachments
 //
+// The actions the caller may perform on attachments, each with its reach: every record, or only the caller's own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/attachments/permissions (the `GetAttachmentsPermissions` operationId).
@@ -27172,6 +27558,8 @@ func (c *ClientWithResponses) GetAttachmentsPermissionsWithResponse(ctx context.
 }
 
 // BulkRestoreAttachmentsWithResponse Restore the soft-deleted attachments records that match the filters
+//
+// Makes every soft-deleted record of attachments the filters match live again, in one transaction. At least one filter is needed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27201,6 +27589,8 @@ func (c *ClientWithResponses) DeleteAttachmentsWithResponse(ctx context.Context,
 
 // GetAttachmentsWithResponse Get a record of attachments
 //
+// Returns the record of attachments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/attachments/{id} (the `GetAttachments` operationId).
@@ -27213,6 +27603,8 @@ func (c *ClientWithResponses) GetAttachmentsWithResponse(ctx context.Context, id
 }
 
 // UpdateAttachmentsWithBodyWithResponse Update fields of a record of attachments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27227,6 +27619,8 @@ func (c *ClientWithResponses) UpdateAttachmentsWithBodyWithResponse(ctx context.
 
 // UpdateAttachmentsWithResponse Update fields of a record of attachments
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
@@ -27239,6 +27633,8 @@ func (c *ClientWithResponses) UpdateAttachmentsWithResponse(ctx context.Context,
 }
 
 // RestoreAttachmentsWithResponse Restore a soft-deleted record of attachments
+//
+// Makes a soft-deleted record live again and answers with it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27253,6 +27649,8 @@ func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context
 
 // BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 //
+// Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/comments (the `BulkDeleteComments` operationId).
@@ -27265,6 +27663,8 @@ func (c *ClientWithResponses) BulkDeleteCommentsWithResponse(ctx context.Context
 }
 
 // ListCommentsWithResponse List comments
+//
+// Lists the records of comments the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27279,6 +27679,8 @@ func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, para
 
 // CreateCommentsWithBodyWithResponse Create a record of comments
 //
+// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/comments (the `CreateComments` operationId).
@@ -27291,6 +27693,8 @@ func (c *ClientWithResponses) CreateCommentsWithBodyWithResponse(ctx context.Con
 }
 
 // CreateCommentsWithResponse Create a record of comments
+//
+// Creates a record of comments from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27305,6 +27709,8 @@ func (c *ClientWithResponses) CreateCommentsWithResponse(ctx context.Context, bo
 
 // GetCommentsPermissionsWithResponse What the caller may do on comments
 //
+// The actions the caller may perform on comments, each with its reach: every record, or only the caller's own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/comments/permissions (the `GetCommentsPermissions` operationId).
@@ -27317,6 +27723,8 @@ func (c *ClientWithResponses) GetCommentsPermissionsWithResponse(ctx context.Con
 }
 
 // BulkRestoreCommentsWithResponse Restore the soft-deleted comments records that match the filters
+//
+// Makes every soft-deleted record of comments the filters match live again, in one transaction. At least one filter is needed.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27331,6 +27739,8 @@ func (c *ClientWithResponses) BulkRestoreCommentsWithResponse(ctx context.Contex
 
 // DeleteCommentsWithResponse Soft-delete a record of comments
 //
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/comments/{id} (the `DeleteComments` operationId).
@@ -27343,6 +27753,8 @@ func (c *ClientWithResponses) DeleteCommentsWithResponse(ctx context.Context, id
 }
 
 // GetCommentsWithResponse Get a record of comments
+//
+// Returns the record of comments with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27357,6 +27769,8 @@ func (c *ClientWithResponses) GetCommentsWithResponse(ctx context.Context, id in
 
 // UpdateCommentsWithBodyWithResponse Update fields of a record of comments
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
@@ -27369,6 +27783,8 @@ func (c *ClientWithResponses) UpdateCommentsWithBodyWithResponse(ctx context.Con
 }
 
 // UpdateCommentsWithResponse Update fields of a record of comments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27383,6 +27799,8 @@ func (c *ClientWithResponses) UpdateCommentsWithResponse(ctx context.Context, id
 
 // RestoreCommentsWithResponse Restore a soft-deleted record of comments
 //
+// Makes a soft-deleted record live again and answers with it.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
@@ -27395,6 +27813,8 @@ func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, i
 }
 
 // BulkDeleteInvoicesWithResponse Delete the invoices records that match the filters
+//
+// Soft-deletes every live record of invoices the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27409,6 +27829,8 @@ func (c *ClientWithResponses) BulkDeleteInvoicesWithResponse(ctx context.Context
 
 // ListInvoicesWithResponse List invoices
 //
+// Lists the records of invoices the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/invoices (the `ListInvoices` operationId).
@@ -27421,6 +27843,8 @@ func (c *ClientWithResponses) ListInvoicesWithResponse(ctx context.Context, para
 }
 
 // CreateInvoicesWithBodyWithResponse Create a record of invoices
+//
+// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27435,6 +27859,8 @@ func (c *ClientWithResponses) CreateInvoicesWithBodyWithResponse(ctx context.Con
 
 // CreateInvoicesWithResponse Create a record of invoices
 //
+// Creates a record of invoices from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/invoices (the `CreateInvoices` operationId).
@@ -27447,6 +27873,8 @@ func (c *ClientWithResponses) CreateInvoicesWithResponse(ctx context.Context, bo
 }
 
 // GetInvoicesPermissionsWithResponse What the caller may do on invoices
+//
+// The actions the caller may perform on invoices, each with its reach: every record, or only the caller's own.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27461,6 +27889,8 @@ func (c *ClientWithResponses) GetInvoicesPermissionsWithResponse(ctx context.Con
 
 // BulkRestoreInvoicesWithResponse Restore the soft-deleted invoices records that match the filters
 //
+// Makes every soft-deleted record of invoices the filters match live again, in one transaction. At least one filter is needed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
@@ -27473,6 +27903,8 @@ func (c *ClientWithResponses) BulkRestoreInvoicesWithResponse(ctx context.Contex
 }
 
 // DeleteInvoicesWithResponse Soft-delete a record of invoices
+//
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27487,6 +27919,8 @@ func (c *ClientWithResponses) DeleteInvoicesWithResponse(ctx context.Context, id
 
 // GetInvoicesWithResponse Get a record of invoices
 //
+// Returns the record of invoices with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/invoices/{id} (the `GetInvoices` operationId).
@@ -27499,6 +27933,8 @@ func (c *ClientWithResponses) GetInvoicesWithResponse(ctx context.Context, id in
 }
 
 // UpdateInvoicesWithBodyWithResponse Update fields of a record of invoices
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27513,6 +27949,8 @@ func (c *ClientWithResponses) UpdateInvoicesWithBodyWithResponse(ctx context.Con
 
 // UpdateInvoicesWithResponse Update fields of a record of invoices
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
@@ -27525,6 +27963,8 @@ func (c *ClientWithResponses) UpdateInvoicesWithResponse(ctx context.Context, id
 }
 
 // RestoreInvoicesWithResponse Restore a soft-deleted record of invoices
+//
+// Makes a soft-deleted record live again and answers with it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27539,6 +27979,8 @@ func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, i
 
 // GetPermissionsWithResponse What the caller may do on every resource
 //
+// The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/permissions (the `GetPermissions` operationId).
@@ -27551,6 +27993,8 @@ func (c *ClientWithResponses) GetPermissionsWithResponse(ctx context.Context, re
 }
 
 // BulkDeletePostsWithResponse Delete the posts records that match the filters
+//
+// Soft-deletes every live record of posts the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27565,6 +28009,8 @@ func (c *ClientWithResponses) BulkDeletePostsWithResponse(ctx context.Context, p
 
 // ListPostsWithResponse List posts
 //
+// Lists the records of posts the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/posts (the `ListPosts` operationId).
@@ -27577,6 +28023,8 @@ func (c *ClientWithResponses) ListPostsWithResponse(ctx context.Context, params 
 }
 
 // CreatePostsWithBodyWithResponse Create a record of posts
+//
+// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27591,6 +28039,8 @@ func (c *ClientWithResponses) CreatePostsWithBodyWithResponse(ctx context.Contex
 
 // CreatePostsWithResponse Create a record of posts
 //
+// Creates a record of posts from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/posts (the `CreatePosts` operationId).
@@ -27603,6 +28053,8 @@ func (c *ClientWithResponses) CreatePostsWithResponse(ctx context.Context, body 
 }
 
 // GetPostsPermissionsWithResponse What the caller may do on posts
+//
+// The actions the caller may perform on posts, each with its reach: every record, or only the caller's own.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27617,6 +28069,8 @@ func (c *ClientWithResponses) GetPostsPermissionsWithResponse(ctx context.Contex
 
 // BulkRestorePostsWithResponse Restore the soft-deleted posts records that match the filters
 //
+// Makes every soft-deleted record of posts the filters match live again, in one transaction. At least one filter is needed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
@@ -27629,6 +28083,8 @@ func (c *ClientWithResponses) BulkRestorePostsWithResponse(ctx context.Context, 
 }
 
 // DeletePostsWithResponse Soft-delete a record of posts
+//
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27643,6 +28099,8 @@ func (c *ClientWithResponses) DeletePostsWithResponse(ctx context.Context, id in
 
 // GetPostsWithResponse Get a record of posts
 //
+// Returns the record of posts with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/posts/{id} (the `GetPosts` operationId).
@@ -27655,6 +28113,8 @@ func (c *ClientWithResponses) GetPostsWithResponse(ctx context.Context, id int64
 }
 
 // UpdatePostsWithBodyWithResponse Update fields of a record of posts
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27669,6 +28129,8 @@ func (c *ClientWithResponses) UpdatePostsWithBodyWithResponse(ctx context.Contex
 
 // UpdatePostsWithResponse Update fields of a record of posts
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
@@ -27681,6 +28143,8 @@ func (c *ClientWithResponses) UpdatePostsWithResponse(ctx context.Context, id in
 }
 
 // RestorePostsWithResponse Restore a soft-deleted record of posts
+//
+// Makes a soft-deleted record live again and answers with it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27695,6 +28159,8 @@ func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id i
 
 // BulkDeleteTagsWithResponse Delete the tags records that match the filters
 //
+// Deletes every record of tags the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /api/tags (the `BulkDeleteTags` operationId).
@@ -27707,6 +28173,8 @@ func (c *ClientWithResponses) BulkDeleteTagsWithResponse(ctx context.Context, pa
 }
 
 // ListTagsWithResponse List tags
+//
+// Lists the records of tags the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27721,6 +28189,8 @@ func (c *ClientWithResponses) ListTagsWithResponse(ctx context.Context, params *
 
 // CreateTagsWithBodyWithResponse Create a record of tags
 //
+// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/tags (the `CreateTags` operationId).
@@ -27733,6 +28203,8 @@ func (c *ClientWithResponses) CreateTagsWithBodyWithResponse(ctx context.Context
 }
 
 // CreateTagsWithResponse Create a record of tags
+//
+// Creates a record of tags from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27747,6 +28219,8 @@ func (c *ClientWithResponses) CreateTagsWithResponse(ctx context.Context, body C
 
 // GetTagsPermissionsWithResponse What the caller may do on tags
 //
+// The actions the caller may perform on tags, each with its reach: every record, or only the caller's own.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/tags/permissions (the `GetTagsPermissions` operationId).
@@ -27759,6 +28233,8 @@ func (c *ClientWithResponses) GetTagsPermissionsWithResponse(ctx context.Context
 }
 
 // DeleteTagsWithResponse Delete a record of tags
+//
+// Deletes the record. With permanent=true the record, live or soft-deleted, is removed for good.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27773,6 +28249,8 @@ func (c *ClientWithResponses) DeleteTagsWithResponse(ctx context.Context, id int
 
 // GetTagsWithResponse Get a record of tags
 //
+// Returns the record of tags with this key, if the caller may read it.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/tags/{id} (the `GetTags` operationId).
@@ -27785,6 +28263,8 @@ func (c *ClientWithResponses) GetTagsWithResponse(ctx context.Context, id int64,
 }
 
 // UpdateTagsWithBodyWithResponse Update fields of a record of tags
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27799,6 +28279,8 @@ func (c *ClientWithResponses) UpdateTagsWithBodyWithResponse(ctx context.Context
 
 // UpdateTagsWithResponse Update fields of a record of tags
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
@@ -27811,6 +28293,8 @@ func (c *ClientWithResponses) UpdateTagsWithResponse(ctx context.Context, id int
 }
 
 // BulkDeleteUsersWithResponse Delete the users records that match the filters
+//
+// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27825,6 +28309,8 @@ func (c *ClientWithResponses) BulkDeleteUsersWithResponse(ctx context.Context, p
 
 // ListUsersWithResponse List users
 //
+// Lists the records of users the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/users (the `ListUsers` operationId).
@@ -27837,6 +28323,8 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 }
 
 // CreateUsersWithBodyWithResponse Create a record of users
+//
+// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27851,6 +28339,8 @@ func (c *ClientWithResponses) CreateUsersWithBodyWithResponse(ctx context.Contex
 
 // CreateUsersWithResponse Create a record of users
 //
+// Creates a record of users from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/users (the `CreateUsers` operationId).
@@ -27863,6 +28353,8 @@ func (c *ClientWithResponses) CreateUsersWithResponse(ctx context.Context, body 
 }
 
 // GetUsersPermissionsWithResponse What the caller may do on users
+//
+// The actions the caller may perform on users, each with its reach: every record, or only the caller's own.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27877,6 +28369,8 @@ func (c *ClientWithResponses) GetUsersPermissionsWithResponse(ctx context.Contex
 
 // BulkRestoreUsersWithResponse Restore the soft-deleted users records that match the filters
 //
+// Makes every soft-deleted record of users the filters match live again, in one transaction. At least one filter is needed.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
@@ -27889,6 +28383,8 @@ func (c *ClientWithResponses) BulkRestoreUsersWithResponse(ctx context.Context, 
 }
 
 // DeleteUsersWithResponse Soft-delete a record of users
+//
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -27903,6 +28399,8 @@ func (c *ClientWithResponses) DeleteUsersWithResponse(ctx context.Context, id in
 
 // GetUsersWithResponse Get a record of users
 //
+// Returns the record of users with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/users/{id} (the `GetUsers` operationId).
@@ -27915,6 +28413,8 @@ func (c *ClientWithResponses) GetUsersWithResponse(ctx context.Context, id int64
 }
 
 // UpdateUsersWithBodyWithResponse Update fields of a record of users
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -27929,6 +28429,8 @@ func (c *ClientWithResponses) UpdateUsersWithBodyWithResponse(ctx context.Contex
 
 // UpdateUsersWithResponse Update fields of a record of users
 //
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
@@ -27941,6 +28443,8 @@ func (c *ClientWithResponses) UpdateUsersWithResponse(ctx context.Context, id in
 }
 
 // RestoreUsersWithResponse Restore a soft-deleted record of users
+//
+// Makes a soft-deleted record live again and answers with it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
