@@ -4,7 +4,7 @@ package main
 // OpenAPI documents: the anonymous caller's, alice's and admin's (which is
 // the whole API, as admin holds every action). It runs
 //
-//	npx -y @redocly/cli@<redoclyVersion> lint --config ../redocly.yaml <documents>
+//	npx -y @redocly/cli@<redoclyVersion> lint --config redocly.yaml <documents>
 //
 // and fails on any problem, warnings included: redocly.yaml turns off,
 // each with its reason, the rules the document does not meet, so anything
@@ -50,7 +50,7 @@ func TestOpenAPILint(t *testing.T) {
 	if err != nil {
 		unavailable("npx (Node.js) is needed to lint the OpenAPI document: %v", err)
 	}
-	config, err := filepath.Abs("../redocly.yaml")
+	config, err := filepath.Abs("redocly.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
