@@ -32,7 +32,22 @@ func deleteAttachmentPermanently(c *framework.Context) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return c.NotFound(c.ID())
 	}
-	return c.JSON(http.StatusOK, map[string]any{"success": true, "softDeleted": false, "hardDeleted": true})
+	return c.JSON(http.StatusOK, attachmentDeleted{Success: true, HardDeleted: true})
+}
+
+// attachmentDeleted is the answer of an attachment's permanent delete,
+// declared to the OpenAPI document with framework.Responds.
+type attachmentDeleted struct {
+	Success     bool `json:"success"`
+	SoftDeleted bool `json:"softDeleted"`
+	HardDeleted bool `json:"hardDeleted"`
+}
+
+// attachmentsDeleted is the answer of a bulk delete of attachments: how
+// many went.
+type attachmentsDeleted struct {
+	attachmentDeleted
+	Count int64 `json:"count"`
 }
 
 // deleteAttachmentsPermanently does the same for DELETE /api/attachments
@@ -49,5 +64,5 @@ func deleteAttachmentsPermanently(c *framework.Context) error {
 		return c.DBError(err)
 	}
 	n, _ := res.RowsAffected()
-	return c.JSON(http.StatusOK, map[string]any{"success": true, "softDeleted": false, "hardDeleted": true, "count": n})
+	return c.JSON(http.StatusOK, attachmentsDeleted{attachmentDeleted{Success: true, HardDeleted: true}, n})
 }

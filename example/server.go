@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"net/http"
 	"log/slog"
 	"time"
 
@@ -112,10 +113,10 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 			return nil, err
 		}
 	}
-	if err := app.Override("attachments", framework.OpDelete, deleteAttachmentPermanently); err != nil {
+	if err := app.Override("attachments", framework.OpDelete, deleteAttachmentPermanently, framework.Responds(http.StatusOK, attachmentDeleted{})); err != nil {
 		return nil, err
 	}
-	if err := app.Override("attachments", framework.OpBulkDelete, deleteAttachmentsPermanently); err != nil {
+	if err := app.Override("attachments", framework.OpBulkDelete, deleteAttachmentsPermanently, framework.Responds(http.StatusOK, attachmentsDeleted{})); err != nil {
 		return nil, err
 	}
 	return app, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v4"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/internal/handlers"
@@ -49,6 +50,8 @@ type documents struct {
 	mu  sync.Mutex
 	// built maps a reader's permission key to its document, JSON and YAML.
 	built map[string]*builtDocument
+	// building builds each key's document once at a time.
+	building singleflight.Group
 }
 
 // builtDocument is one document as JSON, and as YAML once asked for:
@@ -137,19 +140,31 @@ func (d *documents) document(key string, reader openapi.Reader) (*builtDocument,
 	if ok {
 		return doc, nil
 	}
-	t, err := openapi.Build(d.api, reader)
-	if err != nil {
-		return nil, err
-	}
-	j, err := json.Marshal(t)
-	if err != nil {
-		return nil, err
-	}
-	doc = &builtDocument{t: t, json: j}
-	d.mu.Lock()
-	if len(d.built) < maxDocuments {
+	// Callers who arrive together with the same permissions wait for one
+	// build rather than each make their own.
+	v, err, _ := d.building.Do(key, func() (any, error) {
+		t, err := openapi.Build(d.api, reader)
+		if err != nil {
+			return nil, err
+		}
+		j, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		doc := &builtDocument{t: t, json: j}
+		d.mu.Lock()
+		if len(d.built) >= maxDocuments {
+			// Start over rather than keep the first sets for good: a
+			// policy reloaded with other roles leaves keys no caller
+			// holds any more, and the sets in use come back at once.
+			clear(d.built)
+		}
 		d.built[key] = doc
+		d.mu.Unlock()
+		return doc, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	d.mu.Unlock()
-	return doc, nil
+	return v.(*builtDocument), nil
 }

@@ -396,3 +396,60 @@ func TestOpenAPIOverrides(t *testing.T) {
 		t.Error("get is marked overridden")
 	}
 }
+
+// TestOpenAPINamesNothingTheCallerCannotUse: a resource the caller holds
+// no action on is absent from its document (paths, tags, schemas, the
+// include names of other resources), and so is everything about deleted
+// rows and permanent deletes where it lacks read_deleted or hard_delete.
+func TestOpenAPINamesNothingTheCallerCannotUse(t *testing.T) {
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = `
+p, anonymous, oreplies, read
+p, user, othreads, read
+p, user, othreads, hard_delete
+`
+		},
+		models: []func(*framework.App) error{registered[OThread](), registered[OReply]()},
+	})
+	anon, anonRaw := fetchDocument(t, h, "", "/api/openapi.json")
+	user, _ := fetchDocument(t, h, userToken, "/api/openapi.json")
+	anonText, err := json.Marshal(anonRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"othreads", "OThread", `"thread"`, "thread.", "deletedAt", "includeDeleted", "onlyDeleted", "restore", "permanent", "hard_delete", "x-autoapi-or-action"} {
+		if strings.Contains(string(anonText), absent) {
+			t.Errorf("the anonymous document mentions %s", absent)
+		}
+	}
+	if anon.Tags.Get("othreads") != nil {
+		t.Error("the anonymous document has the tag othreads")
+	}
+	if !slices.Contains(operations(anon), "GET /api/oreplies") {
+		t.Error("the anonymous document lacks GET /api/oreplies")
+	}
+
+	// user holds hard_delete but not delete on threads: the delete is
+	// there, as a permanent one only; replies, on which it holds
+	// nothing, are not.
+	del := user.Paths.Find("/api/othreads/{id}")
+	if del == nil || del.Delete == nil {
+		t.Fatalf("user's document lacks DELETE /api/othreads/{id}: %v", operations(user))
+	}
+	if got := del.Delete.Extensions["x-autoapi-or-action"]; got != "hard_delete" {
+		t.Errorf("x-autoapi-or-action = %v, want hard_delete", got)
+	}
+	body, err := json.Marshal(del.Delete.Responses.Status(http.StatusOK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(body), "Record marked as deleted") || !strings.Contains(string(body), "Record permanently deleted") {
+		t.Errorf("user's delete answers are not the permanent one alone: %s", body)
+	}
+	for _, op := range operations(user) {
+		if strings.Contains(op, "oreplies") {
+			t.Errorf("user's document has %s", op)
+		}
+	}
+}

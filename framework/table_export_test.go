@@ -7,6 +7,8 @@ type TableRoute struct {
 	Method, Path string
 	// Statuses are the statuses the operation answers with.
 	Statuses []int
+	// Hidden operations serve the document and its page.
+	Hidden bool
 }
 
 // TableOf lists the operations of a's table, with the prefix in their
@@ -14,7 +16,7 @@ type TableRoute struct {
 func TableOf(a *App) []TableRoute {
 	var out []TableRoute
 	for _, s := range a.table() {
-		r := TableRoute{Method: s.Method, Path: a.cfg.Prefix + s.Path}
+		r := TableRoute{Method: s.Method, Path: a.cfg.Prefix + s.Path, Hidden: s.Hidden}
 		for _, resp := range s.Responses {
 			r.Statuses = append(r.Statuses, resp.Status)
 		}

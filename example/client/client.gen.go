@@ -114,111 +114,6 @@ func (e ListAttachmentsParamsInclude) Valid() bool {
 	}
 }
 
-// Defines values for DeleteAttachments200JSONResponseBody0Message.
-const (
-	DeleteAttachments200JSONResponseBody0MessageRecordMarkedAsDeleted DeleteAttachments200JSONResponseBody0Message = "Record marked as deleted"
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody0Message enum.
-func (e DeleteAttachments200JSONResponseBody0Message) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody0MessageRecordMarkedAsDeleted:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody0SoftDeleted.
-const (
-	DeleteAttachments200JSONResponseBody0SoftDeletedTrue DeleteAttachments200JSONResponseBody0SoftDeleted = true
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody0SoftDeleted enum.
-func (e DeleteAttachments200JSONResponseBody0SoftDeleted) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody0SoftDeletedTrue:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody0Success.
-const (
-	DeleteAttachments200JSONResponseBody0SuccessTrue DeleteAttachments200JSONResponseBody0Success = true
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody0Success enum.
-func (e DeleteAttachments200JSONResponseBody0Success) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody0SuccessTrue:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody1HardDeleted.
-const (
-	DeleteAttachments200JSONResponseBody1HardDeletedTrue DeleteAttachments200JSONResponseBody1HardDeleted = true
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody1HardDeleted enum.
-func (e DeleteAttachments200JSONResponseBody1HardDeleted) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody1HardDeletedTrue:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody1Message.
-const (
-	DeleteAttachments200JSONResponseBody1MessageRecordPermanentlyDeleted DeleteAttachments200JSONResponseBody1Message = "Record permanently deleted"
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody1Message enum.
-func (e DeleteAttachments200JSONResponseBody1Message) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody1MessageRecordPermanentlyDeleted:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody1SoftDeleted.
-const (
-	DeleteAttachments200JSONResponseBody1SoftDeletedFalse DeleteAttachments200JSONResponseBody1SoftDeleted = false
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody1SoftDeleted enum.
-func (e DeleteAttachments200JSONResponseBody1SoftDeleted) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody1SoftDeletedFalse:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for DeleteAttachments200JSONResponseBody1Success.
-const (
-	DeleteAttachments200JSONResponseBody1SuccessTrue DeleteAttachments200JSONResponseBody1Success = true
-)
-
-// Valid indicates whether the value is a known member of the DeleteAttachments200JSONResponseBody1Success enum.
-func (e DeleteAttachments200JSONResponseBody1Success) Valid() bool {
-	switch e {
-	case DeleteAttachments200JSONResponseBody1SuccessTrue:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for GetAttachmentsParamsFields.
 const (
 	GetAttachmentsParamsFieldsCreatedAt GetAttachmentsParamsFields = "createdAt"
@@ -2276,47 +2171,6 @@ type BulkRestoreAttachmentsParams struct {
 type DeleteAttachmentsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
-}
-
-// DeleteAttachments200JSONResponseBody0 defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody0 struct {
-	Message     DeleteAttachments200JSONResponseBody0Message     `json:"message"`
-	SoftDeleted DeleteAttachments200JSONResponseBody0SoftDeleted `json:"softDeleted"`
-	Success     DeleteAttachments200JSONResponseBody0Success     `json:"success"`
-}
-
-// DeleteAttachments200JSONResponseBody0Message defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody0Message string
-
-// DeleteAttachments200JSONResponseBody0SoftDeleted defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody0SoftDeleted bool
-
-// DeleteAttachments200JSONResponseBody0Success defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody0Success bool
-
-// DeleteAttachments200JSONResponseBody1 defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody1 struct {
-	HardDeleted DeleteAttachments200JSONResponseBody1HardDeleted `json:"hardDeleted"`
-	Message     DeleteAttachments200JSONResponseBody1Message     `json:"message"`
-	SoftDeleted DeleteAttachments200JSONResponseBody1SoftDeleted `json:"softDeleted"`
-	Success     DeleteAttachments200JSONResponseBody1Success     `json:"success"`
-}
-
-// DeleteAttachments200JSONResponseBody1HardDeleted defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody1HardDeleted bool
-
-// DeleteAttachments200JSONResponseBody1Message defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody1Message string
-
-// DeleteAttachments200JSONResponseBody1SoftDeleted defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody1SoftDeleted bool
-
-// DeleteAttachments200JSONResponseBody1Success defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody1Success bool
-
-// DeleteAttachments200JSONResponseBody defines parameters for DeleteAttachments.
-type DeleteAttachments200JSONResponseBody struct {
-	union json.RawMessage
 }
 
 // GetAttachmentsParams defines parameters for GetAttachments.
@@ -5313,68 +5167,6 @@ type CreateUsersJSONRequestBody = UserCreate
 
 // UpdateUsersJSONRequestBody defines body for UpdateUsers for application/json ContentType.
 type UpdateUsersJSONRequestBody = UserUpdate
-
-// AsDeleteAttachments200JSONResponseBody0 returns the union data inside the DeleteAttachments200JSONResponseBody as a DeleteAttachments200JSONResponseBody0
-func (t DeleteAttachments200JSONResponseBody) AsDeleteAttachments200JSONResponseBody0() (DeleteAttachments200JSONResponseBody0, error) {
-	var body DeleteAttachments200JSONResponseBody0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromDeleteAttachments200JSONResponseBody0 overwrites any union data inside the DeleteAttachments200JSONResponseBody as the provided DeleteAttachments200JSONResponseBody0
-func (t *DeleteAttachments200JSONResponseBody) FromDeleteAttachments200JSONResponseBody0(v DeleteAttachments200JSONResponseBody0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeDeleteAttachments200JSONResponseBody0 performs a merge with any union data inside the DeleteAttachments200JSONResponseBody, using the provided DeleteAttachments200JSONResponseBody0
-func (t *DeleteAttachments200JSONResponseBody) MergeDeleteAttachments200JSONResponseBody0(v DeleteAttachments200JSONResponseBody0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsDeleteAttachments200JSONResponseBody1 returns the union data inside the DeleteAttachments200JSONResponseBody as a DeleteAttachments200JSONResponseBody1
-func (t DeleteAttachments200JSONResponseBody) AsDeleteAttachments200JSONResponseBody1() (DeleteAttachments200JSONResponseBody1, error) {
-	var body DeleteAttachments200JSONResponseBody1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromDeleteAttachments200JSONResponseBody1 overwrites any union data inside the DeleteAttachments200JSONResponseBody as the provided DeleteAttachments200JSONResponseBody1
-func (t *DeleteAttachments200JSONResponseBody) FromDeleteAttachments200JSONResponseBody1(v DeleteAttachments200JSONResponseBody1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeDeleteAttachments200JSONResponseBody1 performs a merge with any union data inside the DeleteAttachments200JSONResponseBody, using the provided DeleteAttachments200JSONResponseBody1
-func (t *DeleteAttachments200JSONResponseBody) MergeDeleteAttachments200JSONResponseBody1(v DeleteAttachments200JSONResponseBody1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t DeleteAttachments200JSONResponseBody) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *DeleteAttachments200JSONResponseBody) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
 
 // AsDeleteComments200JSONResponseBody0 returns the union data inside the DeleteComments200JSONResponseBody as a DeleteComments200JSONResponseBody0
 func (t DeleteComments200JSONResponseBody) AsDeleteComments200JSONResponseBody0() (DeleteComments200JSONResponseBody0, error) {
@@ -22438,7 +22230,12 @@ type BulkDeleteAttachmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *BulkDeleteResult
+	JSON200 *struct {
+		Count       int64 `json:"count"`
+		HardDeleted *bool `json:"hardDeleted,omitempty"`
+		SoftDeleted *bool `json:"softDeleted,omitempty"`
+		Success     *bool `json:"success,omitempty"`
+	}
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem400
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -22456,7 +22253,12 @@ type BulkDeleteAttachmentsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BulkDeleteAttachmentsResponse) GetJSON200() *BulkDeleteResult {
+func (r BulkDeleteAttachmentsResponse) GetJSON200() *struct {
+	Count       int64 `json:"count"`
+	HardDeleted *bool `json:"hardDeleted,omitempty"`
+	SoftDeleted *bool `json:"softDeleted,omitempty"`
+	Success     *bool `json:"success,omitempty"`
+} {
 	return r.JSON200
 }
 
@@ -22890,7 +22692,11 @@ type DeleteAttachmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *DeleteAttachments200JSONResponseBody
+	JSON200 *struct {
+		HardDeleted bool `json:"hardDeleted"`
+		SoftDeleted bool `json:"softDeleted"`
+		Success     bool `json:"success"`
+	}
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *Problem400
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -22910,7 +22716,11 @@ type DeleteAttachmentsResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r DeleteAttachmentsResponse) GetJSON200() *DeleteAttachments200JSONResponseBody {
+func (r DeleteAttachmentsResponse) GetJSON200() *struct {
+	HardDeleted bool `json:"hardDeleted"`
+	SoftDeleted bool `json:"softDeleted"`
+	Success     bool `json:"success"`
+} {
 	return r.JSON200
 }
 
@@ -28472,7 +28282,12 @@ func ParseBulkDeleteAttachmentsResponse(rsp *http.Response) (*BulkDeleteAttachme
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest BulkDeleteResult
+		var dest struct {
+			Count       int64 `json:"count"`
+			HardDeleted *bool `json:"hardDeleted,omitempty"`
+			SoftDeleted *bool `json:"softDeleted,omitempty"`
+			Success     *bool `json:"success,omitempty"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -28841,7 +28656,11 @@ func ParseDeleteAttachmentsResponse(rsp *http.Response) (*DeleteAttachmentsRespo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest DeleteAttachments200JSONResponseBody
+		var dest struct {
+			HardDeleted bool `json:"hardDeleted"`
+			SoftDeleted bool `json:"softDeleted"`
+			Success     bool `json:"success"`
+		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

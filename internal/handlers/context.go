@@ -215,7 +215,7 @@ func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.
 }
 
 func (c *Context) writeRecordWith(status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
-	b := append(make([]byte, 0, 512), `{"data":`...)
+	b := append(make([]byte, 0, 512), recordOpen...)
 	b, err := appendRecord(b, v, fields, includes)
 	if err != nil {
 		return err

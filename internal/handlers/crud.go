@@ -115,7 +115,7 @@ func List(c *Context) error {
 	}
 
 	fields := rq.output(res.Exposed(withDeleted))
-	b := append(make([]byte, 0, 256+list.Len()*256), `{"data":[`...)
+	b := append(make([]byte, 0, 256+list.Len()*256), listOpen...)
 	for i := 0; i < list.Len(); i++ {
 		if i > 0 {
 			b = append(b, ',')
@@ -135,7 +135,7 @@ func List(c *Context) error {
 	if err != nil {
 		return err
 	}
-	b = append(append(append(b, `],"meta":`...), raw...), '}')
+	b = append(append(append(b, listMeta...), raw...), '}')
 	return c.Blob(http.StatusOK, jsonContentType, b)
 }
 

@@ -35,10 +35,29 @@ const (
 	EnvelopeProblem
 )
 
-// Data is the envelope of a single value: {"data": value}.
+// The members of the envelopes: every success body but the DELETE and
+// bulk results holds its value in DataMember, and a list its page's
+// ListMeta in MetaMember.
+const (
+	DataMember = "data"
+	MetaMember = "meta"
+)
+
+// Data is the envelope of a single value: {"data": value}. Its tag is
+// DataMember, which a struct tag cannot name.
 type Data[T any] struct {
 	Data T `json:"data"`
 }
+
+// The envelopes as the handlers stream them, a record or a page at a
+// time, rather than build and marshal a Data value: the bytes before a
+// record, before a page's records, and between a page's records and its
+// meta.
+const (
+	recordOpen = `{"` + DataMember + `":`
+	listOpen   = `{"` + DataMember + `":[`
+	listMeta   = `],"` + MetaMember + `":`
+)
 
 // ListMeta is the meta member of a list response.
 type ListMeta struct {

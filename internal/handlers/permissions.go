@@ -26,8 +26,8 @@ var reservedKeys = []string{SegmentPermissions, SegmentRestore}
 // Permissions answers "what may I do?" for the caller, so that a UI can
 // hide the buttons it cannot use.
 
-// actionsOf lists the actions that mean something on res.
-func actionsOf(res *introspect.Resource) []string {
+// ActionsOf lists the actions that mean something on res.
+func ActionsOf(res *introspect.Resource) []string {
 	actions := []string{auth.ActionRead, auth.ActionCreate, auth.ActionUpdate, auth.ActionDelete, auth.ActionHardDelete}
 	if res.SoftDeletable() {
 		actions = append(actions, auth.ActionRestore, auth.ActionReadDeleted)
@@ -47,7 +47,7 @@ func AllowedActions(authz Authorizer, p auth.Principal, res *introspect.Resource
 		}
 		return ok
 	}
-	for _, action := range actionsOf(res) {
+	for _, action := range ActionsOf(res) {
 		switch scopeOf(res, p, action, can) {
 		case scopeAll:
 			out[action] = "all"

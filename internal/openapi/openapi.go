@@ -95,7 +95,7 @@ func Build(api *API, can Reader) (*openapi3.T, error) {
 		b.resourceSchemas(r)
 	}
 	for _, s := range api.Specs {
-		if s.Hidden || !(b.allowed(s.Resource, s.Action) || s.OrAction != "" && b.allowed(s.Resource, s.OrAction)) {
+		if s.Hidden || !b.performs(s) {
 			continue
 		}
 		op, err := b.operation(s)
@@ -188,6 +188,23 @@ func (b *builder) allowed(res *introspect.Resource, action string) bool {
 		return false
 	}
 	return b.can(res.Name, action)
+}
+
+// performs reports whether the reader may perform s: it holds the action
+// s needs, or the other one that also allows it. An operation of a
+// resource that needs no action (what the caller may do on it) is for
+// readers who hold some action on the resource, so that a document names
+// no resource its reader cannot use.
+func (b *builder) performs(s *handlers.Spec) bool {
+	if s.Resource != nil && s.Action == "" {
+		for _, a := range handlers.ActionsOf(s.Resource) {
+			if b.can(s.Resource.Name, a) {
+				return true
+			}
+		}
+		return false
+	}
+	return b.allowed(s.Resource, s.Action) || s.OrAction != "" && b.allowed(s.Resource, s.OrAction)
 }
 
 // seesDeleted reports whether the reader may see res's deleted rows, and
@@ -377,7 +394,7 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 	if s.Action != "" {
 		op.Extensions["x-autoapi-action"] = s.Action
 	}
-	if s.OrAction != "" {
+	if s.OrAction != "" && b.allowed(s.Resource, s.OrAction) {
 		op.Extensions["x-autoapi-or-action"] = s.OrAction
 	}
 	if s.Overridden {
@@ -440,10 +457,12 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 			schema = &openapi3.SchemaRef{Value: &openapi3.Schema{OneOf: refs}}
 		}
 		desc := http.StatusText(status)
-		op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: &openapi3.Response{
-			Description: &desc,
-			Content:     openapi3.NewContentWithJSONSchemaRef(schema),
-		}})
+		resp := &openapi3.Response{Description: &desc, Content: openapi3.NewContentWithJSONSchemaRef(schema)}
+		if _, ok := s.Schemas[status]; ok {
+			// The override's own answer, as it declared it.
+			resp.Extensions = map[string]any{"x-autoapi-declared": true}
+		}
+		op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: resp})
 	}
 	return op, nil
 }
@@ -469,19 +488,20 @@ func (b *builder) envelope(s *handlers.Spec, e handlers.Envelope) *openapi3.Sche
 			AdditionalProperties: openapi3.AdditionalProperties{Has: new(bool)},
 		}}
 	}
+	const data, meta = handlers.DataMember, handlers.MetaMember
 	switch e {
 	case handlers.EnvelopeRecord:
-		return object(openapi3.Schemas{"data": ref(recordName(s.Resource))}, "data")
+		return object(openapi3.Schemas{data: ref(recordName(s.Resource))}, data)
 	case handlers.EnvelopeRestored:
 		return object(openapi3.Schemas{
-			"data":                  ref(recordName(s.Resource)),
+			data:                    ref(recordName(s.Resource)),
 			handlers.RestoredMember: {Value: &openapi3.Schema{Type: types("boolean", false), Const: true}},
-		}, "data", handlers.RestoredMember)
+		}, data, handlers.RestoredMember)
 	case handlers.EnvelopeList:
 		return object(openapi3.Schemas{
-			"data": {Value: &openapi3.Schema{Type: types("array", false), Items: ref(recordName(s.Resource))}},
-			"meta": ref(schemaListMeta),
-		}, "data", "meta")
+			data: {Value: &openapi3.Schema{Type: types("array", false), Items: ref(recordName(s.Resource))}},
+			meta: ref(schemaListMeta),
+		}, data, meta)
 	case handlers.EnvelopeSoftDeleted, handlers.EnvelopeDeleted, handlers.EnvelopeHardDeleted:
 		return b.constant(handlers.DeleteResultOf(e))
 	case handlers.EnvelopeBulkDeleted:
@@ -489,13 +509,13 @@ func (b *builder) envelope(s *handlers.Spec, e handlers.Envelope) *openapi3.Sche
 	case handlers.EnvelopeBulkRestored:
 		return ref(schemaBulkRestore)
 	case handlers.EnvelopePermissions:
-		return object(openapi3.Schemas{"data": ref(schemaScopes)}, "data")
+		return object(openapi3.Schemas{data: ref(schemaScopes)}, data)
 	case handlers.EnvelopeAllPermissions:
-		return object(openapi3.Schemas{"data": {Value: &openapi3.Schema{
+		return object(openapi3.Schemas{data: {Value: &openapi3.Schema{
 			Type:                 types("object", false),
 			Description:          "The caller's actions on each resource, by resource name.",
 			AdditionalProperties: openapi3.AdditionalProperties{Schema: ref(schemaScopes)},
-		}}}, "data")
+		}}}, data)
 	case handlers.EnvelopeProblem:
 		return ref(schemaProblem)
 	}
