@@ -5,8 +5,8 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/http"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/casbin/casbin/v2/model"
