@@ -24,6 +24,7 @@ var referencePackages = []struct{ dir, name string }{
 	{"framework", "framework"},
 	{"framework/database", "database"},
 	{"auth", "auth"},
+	{"framework/dbtest", "dbtest"},
 	{"internal/handlers", "handlers"},
 }
 
