@@ -115,6 +115,11 @@ func (rq *readQuery) where() (query string, args []any, ok bool) {
 		return "", nil, false
 	}
 	var w sqlWriter
+	// Room for a comparison per node, its column and its value, so a
+	// request of simple filters fills one buffer and one slice.
+	n := len(rq.filters) + 1
+	w.sb.Grow(24 * n)
+	w.args = make([]any, 0, 2*n)
 	w.sb.WriteByte('(')
 	for i := range rq.filters {
 		if i > 0 {
