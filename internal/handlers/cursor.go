@@ -14,7 +14,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -206,35 +205,20 @@ func keyValue(f *introspect.Field, v reflect.Value) any {
 	return nil
 }
 
+// decodeKey reads a sort-key value of a cursor as f's kind: the JSON
+// string of a text or timestamp key, the JSON number or boolean of any
+// other, read as every value written as text is.
 func decodeKey(f *introspect.Field, raw json.RawMessage) (any, error) {
-	var err error
-	switch f.Kind {
-	case introspect.KindString:
-		var s string
-		if err = json.Unmarshal(raw, &s); err == nil && strings.IndexByte(s, 0) >= 0 {
-			err = errBadCursor()
+	var text string
+	if f.Kind == introspect.KindString || f.Kind == introspect.KindTime {
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, errBadCursor()
 		}
-		return s, err
-	case introspect.KindInt:
-		var n int64
-		err = json.Unmarshal(raw, &n)
-		return n, err
-	case introspect.KindUint:
-		var n uint64
-		err = json.Unmarshal(raw, &n)
-		return n, err
-	case introspect.KindFloat:
-		var x float64
-		err = json.Unmarshal(raw, &x)
-		return x, err
-	case introspect.KindBool:
-		var b bool
-		err = json.Unmarshal(raw, &b)
-		return b, err
-	case introspect.KindTime:
-		var t time.Time
-		err = json.Unmarshal(raw, &t)
-		return t, err
+	} else {
+		text = string(raw)
+	}
+	if v, ok := parseText(f.Kind, text); ok {
+		return v, nil
 	}
 	return nil, errBadCursor()
 }
@@ -260,39 +244,38 @@ func orderBy(q *bun.SelectQuery, sort []sortKey) *bun.SelectQuery {
 // afterKeys adds "the row comes after values in sort order": for keys
 // k1..kn, (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ...
 func afterKeys(q *bun.SelectQuery, sort []sortKey, values []any) *bun.SelectQuery {
-	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		for i := range sort {
-			q = q.WhereGroup(" OR ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				for j := 0; j < i; j++ {
-					q = equalKey(q, sort[j], values[j])
-				}
-				return afterKey(q, sort[i], values[i])
-			})
+	alternatives := make([]cond, len(sort))
+	for i := range sort {
+		terms := make([]cond, 0, i+1)
+		for j := range i {
+			terms = append(terms, equalKey(sort[j], values[j]))
 		}
-		return q
-	})
-}
-
-func equalKey(q *bun.SelectQuery, k sortKey, v any) *bun.SelectQuery {
-	if v == nil {
-		return q.Where("? IS NULL", k.field.Ident)
+		alternatives[i] = cond{kind: condAnd, operands: append(terms, afterKey(sort[i], values[i]))}
 	}
-	return q.Where("? = ?", k.field.Ident, v)
+	w := render(&cond{kind: condOr, operands: alternatives})
+	return q.Where(w.query, w.args...)
 }
 
-func afterKey(q *bun.SelectQuery, k sortKey, v any) *bun.SelectQuery {
-	op := " > "
+func equalKey(k sortKey, v any) cond {
+	if v == nil {
+		return nullCond(k.field, true)
+	}
+	return compareCond(k.field, cmpEq, v)
+}
+
+func afterKey(k sortKey, v any) cond {
+	op := cmpGt
 	if k.desc {
-		op = " < "
+		op = cmpLt
 	}
 	switch {
 	case v == nil:
 		// NULLs come last: after a NULL only other NULLs follow, and
 		// those are ordered by the later keys.
-		return q.Where("1 = 0")
+		return cond{kind: condFalse}
 	case k.nullable():
-		return q.Where("(?"+op+"? OR ? IS NULL)", k.field.Ident, v, k.field.Ident)
+		return cond{kind: condOr, operands: []cond{compareCond(k.field, op, v), nullCond(k.field, true)}}
 	default:
-		return q.Where("?"+op+"?", k.field.Ident, v)
+		return compareCond(k.field, op, v)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/autoapi-go/autoapi/internal/introspect"
 )
@@ -21,9 +20,18 @@ import (
 //	literal    = string | number | "true" | "false" | "null"
 //
 // Strings take single or double quotes with backslash escapes. The parser
-// is hand-written because the grammar is tiny and must report positions
-// and compile to whitelisted columns and bound values only; general
-// expression libraries evaluate in Go rather than emit SQL.
+// builds the tree of cond.go, the same the simple filters parse to, and
+// checks every field against the resource's whitelist and every literal
+// against its field's kind as it goes, so each fault is reported at its
+// position.
+//
+// The parser is hand-written because the grammar is tiny and must report
+// positions. github.com/ganigeorgiev/fexpr, PocketBase's filter parser, was
+// considered and rejected: it has no unary "!" and its errors carry no
+// position. General expression libraries evaluate in Go rather than emit
+// SQL. The parser is fuzzed (FuzzCompileFilter: any input is a 400 or SQL
+// of whitelisted identifiers and placeholders only; FuzzSimpleMatchesFilter:
+// a simple filter and the equivalent expression render the same SQL).
 
 // FilterLimits bounds the expression form.
 type FilterLimits struct {
@@ -31,13 +39,6 @@ type FilterLimits struct {
 	MaxLength int
 	// MaxConditions is the most comparisons an expression may hold (50).
 	MaxConditions int
-}
-
-// filterSQL is a compiled expression: SQL text whose identifiers come from
-// the resource's whitelist and whose values are all "?" placeholders.
-type filterSQL struct {
-	query string
-	args  []any
 }
 
 type tokenKind int
@@ -182,8 +183,7 @@ func lexString(s string, pos int) (string, int, error) {
 	return "", 0, filterError(pos, "unterminated string")
 }
 
-// filterParser compiles tokens straight to SQL; there is no evaluation, so
-// no tree is kept.
+// filterParser builds the tree of an expression from its tokens.
 type filterParser struct {
 	toks        []token
 	i           int
@@ -192,13 +192,11 @@ type filterParser struct {
 	withDeleted bool
 	conditions  int
 	limits      FilterLimits
-	sql         strings.Builder
-	args        []any
 }
 
-// compileFilter parses expr and compiles it for res. withDeleted says
-// whether the soft-delete column is part of the language for this caller.
-func compileFilter(expr string, res *introspect.Resource, withDeleted bool, lim FilterLimits) (*filterSQL, error) {
+// parseFilter parses expr for res. withDeleted says whether the soft-delete
+// column is part of the language for this caller.
+func parseFilter(expr string, res *introspect.Resource, withDeleted bool, lim FilterLimits) (*cond, error) {
 	if len(expr) > lim.MaxLength {
 		return nil, filterError(0, "is longer than %d characters", lim.MaxLength)
 	}
@@ -210,179 +208,157 @@ func compileFilter(expr string, res *introspect.Resource, withDeleted bool, lim 
 	if p.peek().kind == tokEOF {
 		return nil, filterError(0, "is empty")
 	}
-	if err := p.expr(); err != nil {
+	root, err := p.expr()
+	if err != nil {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tokEOF {
 		return nil, filterError(t.pos, "unexpected %q", t.text)
 	}
-	return &filterSQL{query: p.sql.String(), args: p.args}, nil
+	return &root, nil
+}
+
+// compileFilter parses expr and renders it on its own, as the SQL that
+// parseReadQuery's where ANDs with the simple filters.
+func compileFilter(expr string, res *introspect.Resource, withDeleted bool, lim FilterLimits) (*filterSQL, error) {
+	root, err := parseFilter(expr, res, withDeleted, lim)
+	if err != nil {
+		return nil, err
+	}
+	return render(root), nil
 }
 
 func (p *filterParser) peek() token { return p.toks[p.i] }
 func (p *filterParser) next() token { t := p.toks[p.i]; p.i++; return t }
 
-func (p *filterParser) expr() error { return p.chain(tokOr, " OR ", p.and) }
-func (p *filterParser) and() error  { return p.chain(tokAnd, " AND ", p.unary) }
+func (p *filterParser) expr() (cond, error) { return p.chain(tokOr, condOr, p.and) }
+func (p *filterParser) and() (cond, error)  { return p.chain(tokAnd, condAnd, p.unary) }
 
-// chain parses operand { sep operand } inside one pair of parentheses.
-func (p *filterParser) chain(sep tokenKind, sql string, operand func() error) error {
-	p.sql.WriteByte('(')
-	if err := operand(); err != nil {
-		return err
+// chain parses operand { sep operand } into one node of kind, even for a
+// single operand: the tree keeps the grammar's levels, and the SQL their
+// parentheses.
+func (p *filterParser) chain(sep tokenKind, kind condKind, operand func() (cond, error)) (cond, error) {
+	first, err := operand()
+	if err != nil {
+		return cond{}, err
 	}
+	operands := []cond{first}
 	for p.peek().kind == sep {
 		p.next()
-		p.sql.WriteString(sql)
-		if err := operand(); err != nil {
-			return err
+		c, err := operand()
+		if err != nil {
+			return cond{}, err
 		}
+		operands = append(operands, c)
 	}
-	p.sql.WriteByte(')')
-	return nil
+	return cond{kind: kind, operands: operands}, nil
 }
 
 // maxFilterDepth bounds nesting of parentheses and "!" together; databases
 // refuse expressions nested much deeper.
 const maxFilterDepth = 32
 
-func (p *filterParser) unary() error {
+func (p *filterParser) unary() (cond, error) {
 	if t := p.peek(); t.kind == tokNot || t.kind == tokLParen {
 		if p.depth++; p.depth > maxFilterDepth {
-			return filterError(t.pos, "is nested deeper than %d levels", maxFilterDepth)
+			return cond{}, filterError(t.pos, "is nested deeper than %d levels", maxFilterDepth)
 		}
 		defer func() { p.depth-- }()
 	}
 	switch t := p.peek(); t.kind {
 	case tokNot:
 		p.next()
-		p.sql.WriteString("NOT ")
-		return p.unary()
+		c, err := p.unary()
+		if err != nil {
+			return cond{}, err
+		}
+		return cond{kind: condNot, operands: []cond{c}}, nil
 	case tokLParen:
 		p.next()
-		if err := p.expr(); err != nil {
-			return err
+		c, err := p.expr()
+		if err != nil {
+			return cond{}, err
 		}
 		if t := p.next(); t.kind != tokRParen {
-			return filterError(t.pos, "expected ')'")
+			return cond{}, filterError(t.pos, "expected ')'")
 		}
-		return nil
+		return c, nil
 	case tokIdent:
 		return p.comparison()
 	case tokEOF:
-		return filterError(t.pos, "unexpected end of expression")
+		return cond{}, filterError(t.pos, "unexpected end of expression")
 	default:
-		return filterError(t.pos, "expected a field name, '(' or '!' but found %q", t.text)
+		return cond{}, filterError(t.pos, "expected a field name, '(' or '!' but found %q", t.text)
 	}
 }
 
-func (p *filterParser) comparison() error {
+// filterOps are the expression's comparison operators; ~, !~ and null are
+// handled apart.
+var filterOps = map[string]cmpOp{"=": cmpEq, "!=": cmpNe, ">": cmpGt, ">=": cmpGte, "<": cmpLt, "<=": cmpLte}
+
+func (p *filterParser) comparison() (cond, error) {
 	name := p.next()
 	if p.conditions++; p.conditions > p.limits.MaxConditions {
-		return filterError(name.pos, "has more than %d conditions", p.limits.MaxConditions)
+		return cond{}, filterError(name.pos, "has more than %d conditions", p.limits.MaxConditions)
 	}
 	f, ok := p.res.Lookup(name.text, p.withDeleted)
 	if !ok {
-		return filterError(name.pos, "unknown field %q", name.text)
+		return cond{}, filterError(name.pos, "unknown field %q", name.text)
 	}
 	if f.Kind == introspect.KindOther {
-		return filterError(name.pos, "cannot filter on field %q", name.text)
+		return cond{}, filterError(name.pos, "cannot filter on field %q", name.text)
 	}
 	op := p.next()
 	if op.kind != tokOp {
-		return filterError(op.pos, "expected an operator after %q", name.text)
+		return cond{}, filterError(op.pos, "expected an operator after %q", name.text)
 	}
 	lit := p.next()
 	switch lit.kind {
 	case tokString, tokNumber, tokIdent:
 	default:
-		return filterError(lit.pos, "expected a value after %q", op.text)
+		return cond{}, filterError(lit.pos, "expected a value after %q", op.text)
 	}
 
 	if lit.kind == tokIdent && lit.text == "null" {
 		switch op.text {
 		case "=":
-			p.sql.WriteString("(? IS NULL)")
+			return nullCond(f, true), nil
 		case "!=":
-			p.sql.WriteString("(? IS NOT NULL)")
-		default:
-			return filterError(op.pos, "null compares with = or != only")
+			return nullCond(f, false), nil
 		}
-		p.args = append(p.args, f.Ident)
-		return nil
+		return cond{}, filterError(op.pos, "null compares with = or != only")
 	}
 	if op.text == "~" || op.text == "!~" {
 		if f.Kind != introspect.KindString || lit.kind != tokString {
-			return filterError(op.pos, "%s compares a text field with a string", op.text)
+			return cond{}, filterError(op.pos, "%s compares a text field with a string", op.text)
 		}
-		not := ""
-		if op.text == "!~" {
-			not = "NOT "
-		}
-		// LOWER on both sides: contains is case-insensitive on every
-		// engine (SQLite's LIKE is, PostgreSQL's is not).
-		p.sql.WriteString(`(LOWER(?) ` + not + `LIKE LOWER(?) ESCAPE '\')`)
-		p.args = append(p.args, f.Ident, "%"+likeEscaper.Replace(lit.text)+"%")
-		return nil
+		return likeCond(f, containsPattern(lit.text), op.text == "!~"), nil
 	}
-	value, err := literalValue(f, lit)
-	if err != nil {
-		return fieldProblem(f.JSON, err.Error()+" (filter position "+strconv.Itoa(lit.pos)+")")
+	value, ok := literalValue(f, lit)
+	if !ok {
+		return cond{}, fieldProblem(f.JSON, mustBe(f)+" (filter position "+strconv.Itoa(lit.pos)+")")
 	}
-	sqlOp := op.text
-	if sqlOp == "!=" {
-		sqlOp = "<>"
-	}
-	p.sql.WriteString("(? " + sqlOp + " ?)")
-	p.args = append(p.args, f.Ident, value)
-	return nil
+	return compareCond(f, filterOps[op.text], value), nil
 }
 
-// likeEscaper escapes LIKE's own wildcards in a contains (~) value.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-// literalValue converts a literal to the field's type.
-func literalValue(f *introspect.Field, lit token) (any, error) {
-	mismatch := fmt.Errorf("must be %s %s", article(f.Kind), f.Kind)
+// literalValue converts a literal to the field's type. The literal must be
+// written as the kind is, a quoted string for text and timestamps, a number
+// for numeric fields, true or false for booleans; its text is then read as
+// every value written as text is.
+func literalValue(f *introspect.Field, lit token) (any, bool) {
+	var want tokenKind
 	switch f.Kind {
-	case introspect.KindString:
-		if lit.kind != tokString {
-			return nil, mismatch
-		}
-		return lit.text, nil
+	case introspect.KindString, introspect.KindTime:
+		want = tokString
+	case introspect.KindInt, introspect.KindUint, introspect.KindFloat:
+		want = tokNumber
 	case introspect.KindBool:
-		if lit.kind == tokIdent && (lit.text == "true" || lit.text == "false") {
-			return lit.text == "true", nil
-		}
-		return nil, mismatch
-	case introspect.KindTime:
-		if lit.kind == tokString {
-			if t, err := time.Parse(time.RFC3339Nano, lit.text); err == nil {
-				return t, nil
-			}
-		}
-		return nil, mismatch
-	case introspect.KindInt:
-		if lit.kind == tokNumber {
-			if n, err := strconv.ParseInt(lit.text, 10, 64); err == nil {
-				return n, nil
-			}
-		}
-		return nil, mismatch
-	case introspect.KindUint:
-		if lit.kind == tokNumber {
-			if n, err := strconv.ParseUint(lit.text, 10, 64); err == nil {
-				return n, nil
-			}
-		}
-		return nil, mismatch
-	case introspect.KindFloat:
-		if lit.kind == tokNumber {
-			if x, err := strconv.ParseFloat(lit.text, 64); err == nil {
-				return x, nil
-			}
-		}
-		return nil, mismatch
+		want = tokIdent
+	default:
+		return nil, false
 	}
-	return nil, mismatch
+	if lit.kind != want {
+		return nil, false
+	}
+	return parseText(f.Kind, lit.text)
 }

@@ -8,9 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/internal/introspect"
 )
@@ -41,10 +38,11 @@ type readQuery struct {
 	includeDeleted *bool
 	onlyDeleted    bool
 	// fields is the sparse field set, nil for all fields.
-	fields  []*introspect.Field
-	filters []condition
-	// expr is the compiled ?filter= expression, or nil.
-	expr *filterSQL
+	fields []*introspect.Field
+	// filters are the simple filters, one node each, and expr the tree of
+	// the ?filter= expression, or nil.
+	filters []cond
+	expr    *cond
 	// sort is the full order: the requested keys, then the primary key.
 	sort []sortKey
 	// cursor is the ?cursor= token, "" for the first or an offset page.
@@ -90,13 +88,6 @@ type sortKey struct {
 // nullable reports whether the key's values may be NULL in this query.
 func (k sortKey) nullable() bool { return k.field.NullInDB && !k.notNull }
 
-// condition is one "field op value" filter.
-type condition struct {
-	field *introspect.Field
-	op    string
-	value any
-}
-
 // Filter operators of the simple form ?field[op]=value.
 const (
 	opEq   = "eq"
@@ -110,26 +101,8 @@ const (
 	opNull = "null"
 )
 
-var comparisons = map[string]string{opEq: "=", opNe: "<>", opGt: ">", opGte: ">=", opLt: "<", opLte: "<="}
-
-// sql renders the condition with the column from the whitelist and the
-// value as a bound parameter.
-func (c condition) sql() (string, []any) {
-	switch c.op {
-	case opIn:
-		return "? IN (?)", []any{c.field.Ident, bun.In(c.value)}
-	case opNull:
-		if isNull, _ := c.value.(bool); isNull {
-			return "? IS NULL", []any{c.field.Ident}
-		}
-		return "? IS NOT NULL", []any{c.field.Ident}
-	case opLike:
-		// Case-insensitive on every engine, as ~ in expressions.
-		return `LOWER(?) LIKE LOWER(?) ESCAPE '\'`, []any{c.field.Ident, c.value}
-	default:
-		return "? " + comparisons[c.op] + " ?", []any{c.field.Ident, c.value}
-	}
-}
+// comparisons are the simple form's operators that compare with one value.
+var comparisons = map[string]cmpOp{opEq: cmpEq, opNe: cmpNe, opGt: cmpGt, opGte: cmpGte, opLt: cmpLt, opLte: cmpLte}
 
 // filtered reports whether the request has conditions of its own.
 func (rq *readQuery) filtered() bool { return len(rq.filters) > 0 || rq.expr != nil }
@@ -138,20 +111,30 @@ func (rq *readQuery) filtered() bool { return len(rq.filters) > 0 || rq.expr != 
 // inside one pair of parentheses; ok is false when there are none. The
 // soft-delete predicate is never part of it: callers AND it outside.
 func (rq *readQuery) where() (query string, args []any, ok bool) {
-	var parts []string
-	for _, c := range rq.filters {
-		q, a := c.sql()
-		parts = append(parts, "("+q+")")
-		args = append(args, a...)
-	}
-	if rq.expr != nil {
-		parts = append(parts, rq.expr.query)
-		args = append(args, rq.expr.args...)
-	}
-	if len(parts) == 0 {
+	if !rq.filtered() {
 		return "", nil, false
 	}
-	return "(" + strings.Join(parts, " AND ") + ")", args, true
+	var w sqlWriter
+	// Room for a comparison per node, its column and its value, so a
+	// request of simple filters fills one buffer and one slice.
+	n := len(rq.filters) + 1
+	w.sb.Grow(24 * n)
+	w.args = make([]any, 0, 2*n)
+	w.sb.WriteByte('(')
+	for i := range rq.filters {
+		if i > 0 {
+			w.sb.WriteString(" AND ")
+		}
+		w.cond(&rq.filters[i])
+	}
+	if rq.expr != nil {
+		if len(rq.filters) > 0 {
+			w.sb.WriteString(" AND ")
+		}
+		w.cond(rq.expr)
+	}
+	w.sb.WriteByte(')')
+	return w.sb.String(), w.args, true
 }
 
 // params parses the query string strictly. Echo's QueryParams drops
@@ -214,7 +197,7 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 		case paramSort:
 			rq.sort, err = parseSort(v, res, withDeleted)
 		case paramFilter:
-			rq.expr, err = compileFilter(v, res, withDeleted, lim.Filter)
+			rq.expr, err = parseFilter(v, res, withDeleted, lim.Filter)
 		case paramCursor, paramInclude:
 			if v == "" {
 				err = fieldProblem(name, "must not be empty")
@@ -224,7 +207,7 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 				rq.include = v
 			}
 		default:
-			var c condition
+			var c cond
 			c, err = parseCondition(name, v, res, withDeleted)
 			rq.filters = append(rq.filters, c)
 		}
@@ -302,11 +285,8 @@ func parseBoundedInt(name, v string, lo, hi int) (int, error) {
 // parseStrictBool accepts exactly "true" and "false": a permission switch
 // must not turn on by a lucky spelling, nor off by a typo.
 func parseStrictBool(name, v string) (bool, error) {
-	switch v {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
+	if b, ok := parseText(introspect.KindBool, v); ok {
+		return b.(bool), nil
 	}
 	return false, fieldProblem(name, `must be "true" or "false"`)
 }
@@ -333,92 +313,67 @@ func parseSort(v string, res *introspect.Resource, withDeleted bool) ([]sortKey,
 	return keys, nil
 }
 
-func parseCondition(param, v string, res *introspect.Resource, withDeleted bool) (condition, error) {
+// parseCondition parses one simple filter, the parameter param with the
+// value v, to its node.
+func parseCondition(param, v string, res *introspect.Resource, withDeleted bool) (cond, error) {
 	name, op := param, opEq
 	if i := strings.IndexByte(param, '['); i > 0 && strings.HasSuffix(param, "]") {
 		name, op = param[:i], param[i+1:len(param)-1]
 	}
 	f, ok := res.Lookup(name, withDeleted)
 	if !ok {
-		return condition{}, fieldProblem(param, "unknown query parameter or field")
+		return cond{}, fieldProblem(param, "unknown query parameter or field")
 	}
 	if f.Kind == introspect.KindOther {
-		return condition{}, fieldProblem(param, "cannot filter on this field")
+		return cond{}, fieldProblem(param, "cannot filter on this field")
 	}
-	c := condition{field: f, op: op}
-	var err error
+	if cmp, ok := comparisons[op]; ok {
+		value, err := parseParamValue(param, f, v)
+		return compareCond(f, cmp, value), err
+	}
 	switch op {
-	case opEq, opNe, opGt, opGte, opLt, opLte:
-		c.value, err = parseValue(param, f, v)
 	case opLike:
 		if f.Kind != introspect.KindString {
-			return c, fieldProblem(param, "like applies to text fields only")
+			return cond{}, fieldProblem(param, "like applies to text fields only")
 		}
-		if _, err = parseValue(param, f, v); err == nil {
-			c.value = likePattern(v)
+		if _, err := parseParamValue(param, f, v); err != nil {
+			return cond{}, err
 		}
+		return likeCond(f, wildcardPattern(v), false), nil
 	case opIn:
-		parts := strings.Split(v, ",")
-		if len(parts) > maxInValues {
-			return c, fieldProblem(param, "lists more than "+strconv.Itoa(maxInValues)+" values")
+		n := strings.Count(v, ",") + 1
+		if n > maxInValues {
+			return cond{}, fieldProblem(param, "lists more than "+strconv.Itoa(maxInValues)+" values")
 		}
-		values := make([]any, len(parts))
-		for i, p := range parts {
-			if values[i], err = parseValue(param, f, p); err != nil {
-				return c, err
+		values := make([]any, 0, n)
+		for p := range strings.SplitSeq(v, ",") {
+			value, err := parseParamValue(param, f, p)
+			if err != nil {
+				return cond{}, err
 			}
+			values = append(values, value)
 		}
-		c.value = values
+		return inCond(f, values), nil
 	case opNull:
-		c.value, err = parseStrictBool(param, v)
-	default:
-		return c, fieldProblem(param, "unknown operator "+strconv.Quote(op))
+		isNull, err := parseStrictBool(param, v)
+		return nullCond(f, isNull), err
 	}
-	return c, err
+	return cond{}, fieldProblem(param, "unknown operator "+strconv.Quote(op))
 }
 
-// likePattern turns the API's "*" wildcard into SQL's "%", escaping the
-// characters LIKE would otherwise treat as wildcards.
-func likePattern(v string) string {
-	return strings.ReplaceAll(likeEscaper.Replace(v), "*", "%")
-}
-
-// parseValue converts a query-string value to the field's type.
-func parseValue(param string, f *introspect.Field, v string) (any, error) {
-	var (
-		val any
-		err error
-	)
+// parseParamValue reads the value of a simple filter as f's kind, naming
+// the parameter in its fault.
+func parseParamValue(param string, f *introspect.Field, v string) (any, error) {
+	if value, ok := parseText(f.Kind, v); ok {
+		return value, nil
+	}
 	switch f.Kind {
 	case introspect.KindString:
-		if strings.IndexByte(v, 0) >= 0 {
-			return nil, fieldProblem(param, "must not contain NUL characters")
-		}
-		return v, nil
-	case introspect.KindInt:
-		val, err = strconv.ParseInt(v, 10, 64)
-	case introspect.KindUint:
-		val, err = strconv.ParseUint(v, 10, 64)
-	case introspect.KindFloat:
-		val, err = strconv.ParseFloat(v, 64)
+		return nil, fieldProblem(param, "must not contain NUL characters")
 	case introspect.KindBool:
-		return parseStrictBool(param, v)
-	case introspect.KindTime:
-		val, err = time.Parse(time.RFC3339Nano, v)
-	default:
-		return nil, fieldProblem(param, "cannot filter on this field")
+		return nil, fieldProblem(param, `must be "true" or "false"`)
 	}
-	if err != nil {
-		return nil, fieldProblem(param, "must be "+article(f.Kind)+" "+f.Kind.String())
-	}
-	return val, nil
-}
-
-func article(k introspect.Kind) string {
-	if k == introspect.KindInt || k == introspect.KindUint {
-		return "an"
-	}
-	return "a"
+	return nil, fieldProblem(param, mustBe(f))
 }
 
 // parseID converts the :id path parameter to the primary key's type. An id
