@@ -37,9 +37,9 @@ type countRow struct {
 type countTriggers interface {
 	// create returns the statements that drop the triggers of table
 	// (quoted) named after prefix, if they exist, and create them anew for
-	// soft-delete column sd (quoted; "" for none). key is the table's name
+	// the soft-delete strategy sd (nil for none). key is the table's name
 	// as a SQL string.
-	create(prefix, table, sd, key string) []string
+	create(prefix, table string, sd *introspect.SoftDelete, key string) []string
 }
 
 func countTriggersFor(d schema.Dialect) (countTriggers, error) {
@@ -55,17 +55,17 @@ func countTriggersFor(d schema.Dialect) (countTriggers, error) {
 // countUpdate is the statement adding (sign "+") or taking away ("-") the
 // row row (NEW or OLD) to the counts of key; asInt casts a condition to an
 // integer where the engine needs it.
-func countUpdate(row, sign, sd, key, asInt string) string {
+func countUpdate(row, sign string, sd *introspect.SoftDelete, key, asInt string) string {
 	live, deleted := "1", "0"
-	if sd != "" {
-		live, deleted = "("+row+"."+sd+" IS NULL)"+asInt, "("+row+"."+sd+" IS NOT NULL)"+asInt
+	if sd != nil {
+		live, deleted = "("+sd.LiveOf(row)+")"+asInt, "("+sd.DeletedOf(row)+")"+asInt
 	}
 	return "UPDATE " + countsTable + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
 }
 
 type sqliteTriggers struct{}
 
-func (sqliteTriggers) create(prefix, table, sd, key string) []string {
+func (sqliteTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
 	var stmts []string
 	for _, suffix := range []string{"_ins", "_del", "_upd"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`"`)
@@ -73,16 +73,16 @@ func (sqliteTriggers) create(prefix, table, sd, key string) []string {
 	stmts = append(stmts,
 		`CREATE TRIGGER "`+prefix+`_ins" AFTER INSERT ON `+table+` BEGIN `+countUpdate("NEW", "+", sd, key, "")+` END`,
 		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+countUpdate("OLD", "-", sd, key, "")+` END`)
-	if sd != "" {
-		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
-			` WHEN (OLD.`+sd+` IS NULL) <> (NEW.`+sd+` IS NULL) BEGIN `+countUpdate("OLD", "-", sd, key, "")+" "+countUpdate("NEW", "+", sd, key, "")+` END`)
+	if sd != nil {
+		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+string(sd.Marker().Ident)+` ON `+table+
+			` WHEN (`+sd.LiveOf("OLD")+`) <> (`+sd.LiveOf("NEW")+`) BEGIN `+countUpdate("OLD", "-", sd, key, "")+" "+countUpdate("NEW", "+", sd, key, "")+` END`)
 	}
 	return stmts
 }
 
 type pgTriggers struct{}
 
-func (pgTriggers) create(prefix, table, sd, key string) []string {
+func (pgTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
 	fn := `"` + prefix + `"`
 	var stmts []string
 	for _, suffix := range []string{"_insdel", "_upd", "_trunc"} {
@@ -103,9 +103,9 @@ BEGIN
 END $$`,
 		`CREATE TRIGGER "`+prefix+`_insdel" AFTER INSERT OR DELETE ON `+table+` FOR EACH ROW EXECUTE FUNCTION `+fn+`()`,
 		`CREATE TRIGGER "`+prefix+`_trunc" AFTER TRUNCATE ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+fn+`()`)
-	if sd != "" {
-		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+sd+` ON `+table+
-			` FOR EACH ROW WHEN ((OLD.`+sd+` IS NULL) IS DISTINCT FROM (NEW.`+sd+` IS NULL)) EXECUTE FUNCTION `+fn+`()`)
+	if sd != nil {
+		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+string(sd.Marker().Ident)+` ON `+table+
+			` FOR EACH ROW WHEN ((`+sd.LiveOf("OLD")+`) IS DISTINCT FROM (`+sd.LiveOf("NEW")+`)) EXECUTE FUNCTION `+fn+`()`)
 	}
 	return stmts
 }
@@ -122,10 +122,7 @@ func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resourc
 	}
 	for _, desc := range resources {
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			sd := ""
-			if desc.SoftDelete != nil {
-				sd = string(desc.SoftDelete.Ident)
-			}
+			sd := desc.SoftDelete
 			key := db.QueryGen().FormatQuery("?", desc.Table.Name)
 			prefix := shortName("autoapi_count_"+desc.Table.Name, 8)
 			for _, stmt := range a.triggers.create(prefix, string(desc.Table.SQLName), sd, key) {
@@ -140,9 +137,9 @@ func (a *App) migrateCounts(ctx context.Context, resources []*introspect.Resourc
 			}
 			row := countRow{Table: desc.Table.Name}
 			live, deleted := "count(*)", "0"
-			if sd != "" {
-				live = "COALESCE(SUM(CASE WHEN " + sd + " IS NULL THEN 1 ELSE 0 END), 0)"
-				deleted = "COALESCE(SUM(CASE WHEN " + sd + " IS NULL THEN 0 ELSE 1 END), 0)"
+			if sd != nil {
+				live = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 1 ELSE 0 END), 0)"
+				deleted = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 0 ELSE 1 END), 0)"
 			}
 			if err := tx.NewSelect().TableExpr("?", desc.Table.SQLName).
 				ColumnExpr(live).ColumnExpr(deleted).Scan(ctx, &row.Live, &row.Deleted); err != nil {

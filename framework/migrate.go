@@ -45,15 +45,17 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 			log.InfoContext(ctx, "migrate: created table", "table", desc.Table.Name)
 		} else {
-			for _, f := range []*introspect.Field{desc.SoftDelete, desc.DeletedBy} {
-				if err := a.addMissingColumn(ctx, desc, f); err != nil {
-					return err
-				}
+			if err := a.addSoftDeleteColumns(ctx, desc); err != nil {
+				return err
 			}
 		}
 		if sd := desc.SoftDelete; sd != nil {
 			name := softDeleteIndexName(desc)
-			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?, ?", sd.Ident, desc.PK.Ident)
+			q := db.NewCreateIndex().Model(model).Index(name)
+			for _, f := range sd.IndexColumns() {
+				q = q.ColumnExpr("?", f.Ident)
+			}
+			q = q.ColumnExpr("?", desc.PK.Ident)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
@@ -61,7 +63,8 @@ func (a *App) Migrate(ctx context.Context) error {
 			// stops after one page, however many rows are deleted, and a
 			// count of live rows reads it alone.
 			name = liveIndexName(desc)
-			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where("? IS NULL", sd.Ident)
+			live, args := sd.Live()
+			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where(live, args...)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
@@ -75,8 +78,8 @@ func (a *App) Migrate(ctx context.Context) error {
 			// On a soft-deletable resource the index is partial, so a
 			// deleted row no longer holds its values: deleting a user
 			// frees the email.
-			if sd := desc.SoftDelete; sd != nil {
-				q = q.Where("? IS NULL", sd.Ident)
+			if live, args := desc.SoftDelete.Live(); live != "" {
+				q = q.Where(live, args...)
 			}
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
@@ -110,29 +113,64 @@ func liveIndexName(desc *introspect.Resource) string {
 }
 
 // softDeleteIndexName is the name Migrate gives the index on a resource's
-// soft-delete column.
+// soft-delete columns, after the first of them.
 func softDeleteIndexName(desc *introspect.Resource) string {
-	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column), 0)
+	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.IndexColumns()[0].Column), 0)
 }
 
-func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field) error {
-	if f == nil {
+// addSoftDeleteColumns adds the soft-delete strategy's columns that an
+// existing table lacks. A flag added beside a deletion time is set on the
+// rows that time says are deleted, so that they stay deleted.
+func (a *App) addSoftDeleteColumns(ctx context.Context, desc *introspect.Resource) error {
+	sd := desc.SoftDelete
+	if sd == nil {
 		return nil
 	}
+	for _, f := range sd.Columns() {
+		added, err := a.addMissingColumn(ctx, desc, f, sd.ColumnDefault(f))
+		if err != nil {
+			return err
+		}
+		if !added || f != sd.Flag {
+			continue
+		}
+		q, ok := sd.FlagFromStamp(a.cfg.DB.NewUpdate().Model(desc.New().Interface()))
+		if !ok {
+			continue
+		}
+		if _, err := unscopedUpdate(q, desc).Exec(ctx); err != nil {
+			return fmt.Errorf("framework: migrate %s: set %s from %s: %w", desc.Name, sd.Flag.Column, sd.At.Column, err)
+		}
+	}
+	return nil
+}
+
+// unscopedUpdate switches off bun's own soft-delete filter, as the
+// handlers do, on a model that carries bun's soft_delete tag.
+func unscopedUpdate(q *bun.UpdateQuery, desc *introspect.Resource) *bun.UpdateQuery {
+	if desc.Table.SoftDeleteField != nil {
+		return q.WhereAllWithDeleted()
+	}
+	return q
+}
+
+// addMissingColumn adds column f, its type followed by suffix, to the
+// table when it lacks it, and reports whether it did.
+func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field, suffix string) (bool, error) {
 	// Qualified, because SQLite reads an unknown double-quoted name as a
 	// string literal rather than failing.
 	has, err := probe(ctx, a.cfg.DB, desc, string(desc.Table.SQLName)+"."+string(f.Ident))
 	if err != nil || has {
-		return err
+		return false, err
 	}
 	bf := desc.Table.FieldMap[f.Column]
 	_, err = a.cfg.DB.NewAddColumn().Model(desc.New().Interface()).
-		ColumnExpr("? "+bf.CreateTableSQLType, f.Ident).Exec(ctx)
+		ColumnExpr("? "+bf.CreateTableSQLType+suffix, f.Ident).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("framework: migrate %s: add column %s: %w", desc.Name, f.Column, err)
+		return false, fmt.Errorf("framework: migrate %s: add column %s: %w", desc.Name, f.Column, err)
 	}
 	a.cfg.Logger.InfoContext(ctx, "migrate: added column", "table", desc.Table.Name, "column", f.Column)
-	return nil
+	return true, nil
 }
 
 // probe reports whether "SELECT expr FROM table" is valid, which tells
