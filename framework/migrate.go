@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 
 	"github.com/uptrace/bun"
@@ -21,7 +22,8 @@ import (
 //     view and purges search, and a partial index on the primary key of
 //     the live rows, which the default list walks;
 //   - unless Config.ComputeCounts, it keeps each table's live and deleted
-//     row counts in countsTable, through triggers.
+//     row counts in the counts table, through triggers (see
+//     internal/counts).
 //
 // Tables are created parents first, whatever the order of registration:
 // PostgreSQL checks that the table a foreign key references exists.
@@ -86,8 +88,8 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 		}
 	}
-	if a.triggers != nil {
-		return a.migrateCounts(ctx, order)
+	if a.counts != nil {
+		return a.counts.Migrate(ctx, log, order)
 	}
 	return nil
 }
@@ -216,4 +218,18 @@ func creationOrder(resources []*resource) []*introspect.Resource {
 		visit(r.desc)
 	}
 	return order
+}
+
+// shortName is name when it fits PostgreSQL's 63-byte identifiers with
+// room for a suffix of reserve bytes; a longer one is cut and given a hash
+// of the whole, so that two long names never meet where the database
+// would cut them to the same.
+func shortName(name string, reserve int) string {
+	limit := 63 - reserve
+	if len(name) <= limit {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s_%08x", name[:limit-9], h.Sum32())
 }

@@ -676,6 +676,14 @@ func formatKey(v reflect.Value) string {
 	return url.PathEscape(v.String())
 }
 
+// Counter reads the number of live and of soft-deleted rows of a
+// resource's table, which the database keeps right. An error means the
+// numbers are not known (the database was not migrated by this app, say):
+// the list then counts.
+type Counter interface {
+	Counts(ctx context.Context, res *introspect.Resource) (live, deleted int64, err error)
+}
+
 // listTotal is the total of a list of the rows listed: read from the
 // counts table when the request has no filters and the caller sees those
 // rows whole (not only their own), else counted.
@@ -686,12 +694,10 @@ func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRo
 	if res.SoftDeletable() && listed != liveRows {
 		ownDeleted, _ = c.ownOnly(res, rq.deletedScope)
 	}
-	if c.ep.CountsTable == "" || rq.filtered() || own != "" || ownDeleted != "" {
+	if c.ep.Counts == nil || rq.filtered() || own != "" || ownDeleted != "" {
 		return count()
 	}
-	var live, deleted int64
-	err := c.ep.DB.NewSelect().TableExpr("?", bun.Ident(c.ep.CountsTable)).Column("live", "deleted").
-		Where("tbl = ?", res.Table.Name).Scan(ctx, &live, &deleted)
+	live, deleted, err := c.ep.Counts.Counts(ctx, res)
 	switch {
 	case err != nil:
 		// No row or no table: the database was not migrated by this app.
