@@ -115,9 +115,14 @@ func liveIndexName(desc *introspect.Resource) string {
 }
 
 // softDeleteIndexName is the name Migrate gives the index on a resource's
-// soft-delete columns, after the first of them.
+// soft-delete columns: after the deletion time, or the flag when there is
+// none.
 func softDeleteIndexName(desc *introspect.Resource) string {
-	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.IndexColumns()[0].Column), 0)
+	f := desc.SoftDelete.At
+	if f == nil {
+		f = desc.SoftDelete.Flag
+	}
+	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, f.Column), 0)
 }
 
 // addSoftDeleteColumns adds the soft-delete strategy's columns that an

@@ -300,8 +300,8 @@ type StringTomb struct {
 }
 
 type IntTomb struct {
-	ID   int64 `bun:"id,pk,autoincrement"`
-	Gone int64 `bun:"deleted_at"`
+	ID   int64  `bun:"id,pk,autoincrement"`
+	Gone *int64 `bun:"deleted_at"`
 }
 
 type BoolTomb struct {
