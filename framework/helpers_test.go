@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,40 @@ type Note struct {
 	ArchivedAt *time.Time `bun:"archived_at,soft_delete,nullzero" json:"archivedAt"`
 }
 
+// Ticket is soft-deleted through a boolean flag alone, Go name IsDeleted
+// (JSON "isDeleted"): false while live.
+type Ticket struct {
+	bun.BaseModel `bun:"table:tickets"`
+
+	ID        int64  `bun:"id,pk,autoincrement" json:"id"`
+	Name      string `bun:"name,notnull" json:"name"`
+	Qty       int64  `bun:"qty,notnull" json:"qty"`
+	IsDeleted bool   `bun:"is_deleted" json:"isDeleted"`
+}
+
+// Draft is soft-deleted through the flag is_deleted beside a *time.Time
+// deletion timestamp (JSON "deletedAt"); every write keeps them together.
+type Draft struct {
+	bun.BaseModel `bun:"table:drafts"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Name      string     `bun:"name,notnull" json:"name"`
+	Qty       int64      `bun:"qty,notnull" json:"qty"`
+	IsDeleted bool       `bun:"is_deleted" json:"is_deleted"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// Stamp is soft-deleted through an int64 deleted_at of Unix seconds, 0
+// while live, as gorm.io/plugin/soft_delete stores it.
+type Stamp struct {
+	bun.BaseModel `bun:"table:stamps"`
+
+	ID        int64  `bun:"id,pk,autoincrement" json:"id"`
+	Name      string `bun:"name,notnull" json:"name"`
+	Qty       int64  `bun:"qty,notnull" json:"qty"`
+	DeletedAt int64  `bun:"deleted_at" json:"deletedAt"`
+}
+
 // Tag has no soft-delete column: DELETE removes the row.
 type Tag struct {
 	bun.BaseModel `bun:"table:tags"`
@@ -106,6 +141,9 @@ type modelSpec struct {
 	createdKey string // JSON key of the creation timestamp (column created_at), or ""
 	updatedKey string // JSON key of the update timestamp (column updated_at), or ""
 	anonRead   bool   // the policy lets anonymous callers read it
+	// state is how the deletion columns read in JSON and are seeded, for
+	// the conventions other than a nullable timestamp; nil for those.
+	state *deletionState
 }
 
 var (
@@ -114,8 +152,11 @@ var (
 	ledgers = modelSpec{resource: "ledgers", table: "ledgers", deletedKey: "deletedDate", deletedCol: "deleted_date", createdKey: "created_at"}
 	notes   = modelSpec{resource: "notes", table: "notes", deletedKey: "archivedAt", deletedCol: "archived_at", updatedKey: "updated_at", anonRead: true}
 	tags    = modelSpec{resource: "tags", table: "tags", anonRead: true}
+	tickets = modelSpec{resource: "tickets", table: "tickets", deletedKey: "isDeleted", deletedCol: "is_deleted", anonRead: true, state: flagState}
+	drafts  = modelSpec{resource: "drafts", table: "drafts", deletedKey: "deletedAt", deletedCol: "deleted_at", anonRead: true, state: flagBesideTimeState}
+	stamps  = modelSpec{resource: "stamps", table: "stamps", deletedKey: "deletedAt", deletedCol: "deleted_at", anonRead: true, state: unixState}
 
-	softDeleteModels = []modelSpec{widgets, gadgets, ledgers, notes}
+	softDeleteModels = []modelSpec{widgets, gadgets, ledgers, notes, tickets, drafts, stamps}
 )
 
 // ---------------------------------------------------------------------------
@@ -146,6 +187,9 @@ p, anonymous, widgets, read
 p, anonymous, gadgets, read
 p, anonymous, notes, read
 p, anonymous, tags, read
+p, anonymous, tickets, read
+p, anonymous, drafts, read
+p, anonymous, stamps, read
 p, anonymous, countries, read
 `
 
@@ -188,6 +232,9 @@ func registerAll(t *testing.T, app *framework.App) {
 		framework.Register[Gadget],
 		framework.Register[Ledger],
 		framework.Register[Note],
+		framework.Register[Ticket],
+		framework.Register[Draft],
+		framework.Register[Stamp],
 		framework.Register[Tag],
 		framework.Register[Country],
 	} {
@@ -234,7 +281,8 @@ func seed(t *testing.T, db *bun.DB) {
 	}
 	for _, m := range softDeleteModels {
 		for i, name := range seedNames {
-			row := map[string]any{"id": i + 1, "name": name, "qty": (i + 1) * 10, m.deletedCol: nil}
+			row := map[string]any{"id": i + 1, "name": name, "qty": (i + 1) * 10}
+			maps.Copy(row, m.seedColumns(i == 3))
 			if m.createdKey != "" {
 				row["created_at"] = seedCreated
 			}
@@ -243,9 +291,6 @@ func seed(t *testing.T, db *bun.DB) {
 			}
 			if m.table == "widgets" {
 				row["secret"] = fmt.Sprintf("%s%d", secretPrefix, i+1)
-			}
-			if i == 3 {
-				row[m.deletedCol] = seedDeleted
 			}
 			insert(m.table, row)
 		}

@@ -1,8 +1,11 @@
 package framework_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +39,8 @@ func TestSoftDeleteLifecycle(t *testing.T) {
 func softDeleteScenarios(m modelSpec) []scenario {
 	base := "/api/" + m.resource
 	key := `"` + m.deletedKey + `"`
-	stamp := key + `:"` + seedDeletedJSON + `"`
+	st := m.deletion()
+	stamp := key + ":" + st.deadJSON
 	live3 := `"meta":{"total":3,"limit":20,"offset":0`
 	row1 := `{"data":{"id":1,"name":"alpha","qty":10`
 
@@ -56,7 +60,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		{Name: "list/admin sees live rows with a null deletion column",
 			request:            request{Token: adminToken, Method: get, URL: base},
 			ExpectedStatus:     200,
-			ExpectedContent:    []string{key + ":null", live3},
+			ExpectedContent:    []string{key + ":" + st.liveJSON, live3},
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "list/offset and limit page through live rows",
 			request:            request{Token: userToken, Method: get, URL: base + "?limit=2&offset=1"},
@@ -162,7 +166,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- the soft-delete column is invisible to callers without read_deleted
 	s = append(s,
 		scenario{Name: "leak/user filter on the deletion column is an unknown field",
-			request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "=" + seedDeletedJSON},
+			request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey), "unknown query parameter or field"}},
 		scenario{Name: "leak/user null filter on the deletion column is an unknown field",
@@ -174,7 +178,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("sort"), `unknown field \"` + m.deletedKey + `\"`}},
 		anon(m, scenario{Name: "leak/anonymous filter on the deletion column is an unknown field",
-			request:         request{Method: get, URL: base + "?" + m.deletedKey + "=" + seedDeletedJSON},
+			request:         request{Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey), "unknown query parameter or field"}}),
 		anon(m, scenario{Name: "leak/anonymous sort on the deletion column is an unknown field",
@@ -182,17 +186,17 @@ func softDeleteScenarios(m modelSpec) []scenario {
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("sort"), `unknown field \"` + m.deletedKey + `\"`}}),
 		scenario{Name: "leak/admin filters on the deletion timestamp",
-			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + m.deletedKey + "=" + seedDeletedJSON},
+			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"delta"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`}},
 		scenario{Name: "leak/admin null filter on the deletion column",
-			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + m.deletedKey + "[null]=false"},
+			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + st.deletedFilter},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"delta"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`}},
 		scenario{Name: "leak/admin filter on the deletion column cannot widen past live rows",
-			request:         request{Token: adminToken, Method: get, URL: base + "?" + m.deletedKey + "=" + seedDeletedJSON},
+			request:         request{Token: adminToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":[],"meta":{"total":0,`}},
 		scenario{Name: "leak/admin sorts on the deletion column",
@@ -214,7 +218,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		scenario{Name: "get/admin sees a null deletion column",
 			request:         request{Token: adminToken, Method: get, URL: base + "/1"},
 			ExpectedStatus:  200,
-			ExpectedContent: []string{row1, key + ":null"}},
+			ExpectedContent: []string{row1, key + ":" + st.liveJSON}},
 		scenario{Name: "get/missing record",
 			request:        request{Token: userToken, Method: get, URL: base + "/999"},
 			ExpectedStatus: 404},
@@ -252,7 +256,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		scenario{Name: "create/admin sees a null deletion column",
 			request:         request{Token: adminToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			ExpectedStatus:  201,
-			ExpectedContent: []string{`"id":5,`, key + ":null"}},
+			ExpectedContent: []string{`"id":5,`, key + ":" + st.liveJSON}},
 		scenario{Name: "create/id is read-only",
 			request:         request{Token: userToken, Method: post, URL: base, Body: `{"id":9,"name":"echo","qty":5}`},
 			ExpectedStatus:  400,
@@ -408,7 +412,7 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		scenario{Name: "restore/admin restores a deleted record",
 			request:         request{Token: adminToken, Method: post, URL: base + "/4/restore"},
 			ExpectedStatus:  200,
-			ExpectedContent: []string{`{"data":{"id":4,"name":"delta","qty":40`, key + ":null", `"restored":true`},
+			ExpectedContent: []string{`{"data":{"id":4,"name":"delta","qty":40`, key + ":" + st.liveJSON, `"restored":true`},
 			After:           checkRestored},
 		scenario{Name: "restore/user without permission, deleted record",
 			request:        request{Token: userToken, Method: post, URL: base + "/4/restore"},
@@ -482,7 +486,7 @@ func checkCreated(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 	if m.createdKey != "" && m.updatedKey != "" && data[m.createdKey] != data[m.updatedKey] {
 		t.Errorf("a new record's %s (%v) and %s (%v) differ", m.createdKey, data[m.createdKey], m.updatedKey, data[m.updatedKey])
 	}
-	if rows, deleted := rowCount(t, h.db, m.table, m.deletedCol, 5); rows != 1 || deleted != 0 {
+	if rows, deleted := deletedCount(t, h, 5); rows != 1 || deleted != 0 {
 		t.Errorf("database: %d rows with id 5, %d with a non-NULL %s; want 1 live row", rows, deleted, m.deletedCol)
 	}
 	if got := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/5"}); got.Code != 200 {
@@ -536,9 +540,14 @@ func checkUnchanged(id, name string, qty int, deletedJSON string) func(*testing.
 		if m.updatedKey != "" && d[m.updatedKey] != seedCreatedJSON {
 			t.Errorf("record %s: %s = %v, want untouched %s", id, m.updatedKey, d[m.updatedKey], seedCreatedJSON)
 		}
-		var want any = deletedJSON
-		if deletedJSON == "" {
-			want = nil
+		st := m.deletion()
+		raw := st.liveJSON
+		if deletedJSON != "" {
+			raw = st.deadJSON
+		}
+		var want any
+		if err := json.Unmarshal([]byte(raw), &want); err != nil {
+			t.Fatal(err)
 		}
 		if d[m.deletedKey] != want {
 			t.Errorf("record %s: %s = %v, want %v", id, m.deletedKey, d[m.deletedKey], want)
@@ -555,15 +564,18 @@ func checkSoftDeleted(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 	if got := h.do(t, request{Token: userToken, Method: get, URL: url}); got.Code != 404 {
 		t.Errorf("user GET after delete: %d, want 404", got.Code)
 	}
-	if rows, deleted := rowCount(t, h.db, m.table, m.deletedCol, 1); rows != 1 || deleted != 1 {
+	if rows, deleted := deletedCount(t, h, 1); rows != 1 || deleted != 1 {
 		t.Errorf("database: %d rows, %d deleted; want the row kept and marked deleted", rows, deleted)
 	}
 	before := h.adminGet(t, "1")
 	if before == nil {
 		t.Fatalf("admin GET after delete failed")
 	}
-	stamp := timeAt(t, before, m.deletedKey)
-	if !stamp.After(seedDeleted) || stamp.After(time.Now()) {
+	if stamp, ok := m.deletion().stamp(t, before); !ok {
+		if before[m.deletedKey] != true {
+			t.Errorf("%s = %v after the delete, want true", m.deletedKey, before[m.deletedKey])
+		}
+	} else if !stamp.After(seedDeleted) || stamp.After(time.Now()) {
 		t.Errorf("deletion timestamp %v is not the time of the delete", stamp)
 	}
 	if m.updatedKey != "" && before[m.updatedKey] == seedCreatedJSON {
@@ -591,7 +603,7 @@ func checkRestored(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 	if got.Code != 200 {
 		t.Errorf("user GET after restore: %d %s", got.Code, got.Body)
 	}
-	if rows, deleted := rowCount(t, h.db, m.table, m.deletedCol, 4); rows != 1 || deleted != 0 {
+	if rows, deleted := deletedCount(t, h, 4); rows != 1 || deleted != 0 {
 		t.Errorf("database after restore: %d rows, %d deleted", rows, deleted)
 	}
 	if m.updatedKey != "" {
@@ -603,4 +615,100 @@ func checkRestored(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 	if again.Code != 409 {
 		t.Errorf("second restore: %d, want 409", again.Code)
 	}
+}
+
+// deletionState says how a soft-delete convention's columns read in
+// responses, are filtered on, are seeded and look in the database.
+type deletionState struct {
+	liveJSON, deadJSON string // the deletion key's JSON on a live row and on the seeded deleted one
+	deadParam          string // the seeded deleted value as a query parameter
+	deletedFilter      string // a filter that matches deleted rows only
+	deletedSQL         string // the row is deleted, on the raw table
+	inconsistentSQL    string // the columns disagree, on the raw table; "" when one column
+	seed               func(deleted bool) map[string]any
+	// stamp is the deletion time a record shows; ok is false when the
+	// convention records none.
+	stamp func(t *testing.T, obj map[string]any) (time.Time, bool)
+}
+
+// timestampAt reads an RFC 3339 deletion time from key.
+func timestampAt(key string) func(*testing.T, map[string]any) (time.Time, bool) {
+	return func(t *testing.T, obj map[string]any) (time.Time, bool) { return timeAt(t, obj, key), true }
+}
+
+var (
+	// flagState is a boolean is_deleted alone.
+	flagState = &deletionState{liveJSON: "false", deadJSON: "true", deadParam: "true", deletedFilter: "isDeleted=true",
+		deletedSQL: "is_deleted = TRUE",
+		seed:       func(deleted bool) map[string]any { return map[string]any{"is_deleted": deleted} },
+		stamp:      func(*testing.T, map[string]any) (time.Time, bool) { return time.Time{}, false }}
+	// flagBesideTimeState is is_deleted beside a nullable deleted_at.
+	flagBesideTimeState = &deletionState{liveJSON: "null", deadJSON: `"` + seedDeletedJSON + `"`, deadParam: seedDeletedJSON, deletedFilter: "is_deleted=true",
+		deletedSQL: "is_deleted = TRUE", inconsistentSQL: "(is_deleted = TRUE) <> (deleted_at IS NOT NULL)",
+		seed: func(deleted bool) map[string]any {
+			if deleted {
+				return map[string]any{"is_deleted": true, "deleted_at": seedDeleted}
+			}
+			return map[string]any{"is_deleted": false, "deleted_at": nil}
+		},
+		stamp: timestampAt("deletedAt")}
+	// unixState is an int64 deleted_at of Unix seconds, 0 while live.
+	unixState = &deletionState{liveJSON: "0", deadJSON: strconv.FormatInt(seedDeleted.Unix(), 10), deadParam: strconv.FormatInt(seedDeleted.Unix(), 10), deletedFilter: "deletedAt[gt]=0",
+		deletedSQL: "deleted_at <> 0",
+		seed: func(deleted bool) map[string]any {
+			if deleted {
+				return map[string]any{"deleted_at": seedDeleted.Unix()}
+			}
+			return map[string]any{"deleted_at": 0}
+		},
+		stamp: func(t *testing.T, obj map[string]any) (time.Time, bool) {
+			n, ok := obj["deletedAt"].(float64)
+			if !ok {
+				t.Fatalf("deletedAt is %v, want Unix seconds", obj["deletedAt"])
+			}
+			return time.Unix(int64(n), 0), n != 0
+		}}
+)
+
+// deletion is how m's soft-delete columns behave: m.state, or a nullable
+// timestamp's ways.
+func (m modelSpec) deletion() deletionState {
+	if m.state != nil {
+		return *m.state
+	}
+	return deletionState{liveJSON: "null", deadJSON: `"` + seedDeletedJSON + `"`, deadParam: seedDeletedJSON, deletedFilter: m.deletedKey + "[null]=false",
+		deletedSQL: m.deletedCol + " IS NOT NULL",
+		seed: func(deleted bool) map[string]any {
+			if deleted {
+				return map[string]any{m.deletedCol: seedDeleted}
+			}
+			return map[string]any{m.deletedCol: nil}
+		},
+		stamp: timestampAt(m.deletedKey)}
+}
+
+// seedColumns are the deletion columns of a seeded row.
+func (m modelSpec) seedColumns(deleted bool) map[string]any { return m.deletion().seed(deleted) }
+
+// deletedCount counts the rows with key id of the harness's model, and of
+// those the deleted ones, on the raw table; it fails when the model's
+// deletion columns disagree.
+func deletedCount(t *testing.T, h *harness, id any) (rows, deleted int) {
+	t.Helper()
+	m, st := h.spec, h.spec.deletion()
+	ctx := context.Background()
+	count := func(cond string) (n int) {
+		q := h.db.NewSelect().TableExpr(m.table).ColumnExpr("count(*)").Where("id = ?", id)
+		if cond != "" {
+			q = q.Where(cond)
+		}
+		if err := q.Scan(ctx, &n); err != nil {
+			t.Fatalf("count %s: %v", m.table, err)
+		}
+		return n
+	}
+	if st.inconsistentSQL != "" && count(st.inconsistentSQL) != 0 {
+		t.Errorf("%s %v: the deletion columns disagree", m.table, id)
+	}
+	return count(""), count(st.deletedSQL)
 }

@@ -37,8 +37,8 @@ type TextTomb struct {
 
 type CounterTomb struct {
 	bun.BaseModel `bun:"table:counter_tombs"`
-	ID            int64 `bun:"id,pk,autoincrement"`
-	DeletedDate   int64 `bun:"deleted_date"`
+	ID            int64  `bun:"id,pk,autoincrement"`
+	DeletedDate   *int64 `bun:"deleted_date"` // an int64 would be Unix seconds; a pointer is neither convention
 }
 
 type DoubleTomb struct {

@@ -36,6 +36,8 @@ type Options struct {
 var (
 	softDeleteGoNames = []string{"DeletedAt", "DeletedDate"}
 	softDeleteNames   = []string{"deletedAt", "deleted_at", "deletedDate"}
+	deletedFlagGoName = []string{"IsDeleted"}
+	deletedFlagNames  = []string{"isDeleted", "is_deleted"}
 	createdGoNames    = []string{"CreatedAt", "CreatedOn", "CreatedDate"}
 	createdNames      = []string{"createdAt", "created_at", "createdOn", "created_on", "createdDate", "created_date"}
 	updatedGoNames    = []string{"UpdatedAt", "UpdatedOn", "UpdatedDate", "ModifiedAt"}
@@ -99,7 +101,10 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		return nil, res.errorf(nil, "composite primary key (%s) is not supported; use a single-column key", strings.Join(names, ", "))
 	}
 
-	var softCandidates []*Field
+	var softCandidates, flagCandidates []*Field
+	var deletedBy *Field
+	nullZero := map[*Field]bool{}
+	var bunSoftDelete *Field
 	for _, bf := range table.Fields {
 		f := newField(bf)
 		if err := res.parseTag(f, bf.StructField.Tag.Get("autoapi")); err != nil {
@@ -123,14 +128,21 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			// chosen by the client.
 			f.ReadOnly = f.Kind == KindInt || f.Kind == KindUint
 		}
+		nullZero[f] = bf.NullZero
+		if bf == table.SoftDeleteField {
+			bunSoftDelete = f
+		}
 		if bf == table.SoftDeleteField || f.matches(softDeleteGoNames, softDeleteNames) {
 			softCandidates = append(softCandidates, f)
 		}
+		if f.matches(deletedFlagGoName, deletedFlagNames) {
+			flagCandidates = append(flagCandidates, f)
+		}
 		if f.matches(deletedByGoNames, deletedByNames) {
-			if res.DeletedBy != nil {
-				return nil, res.errorf(f, "fields %s and %s both look like the deleted-by column; keep one", res.DeletedBy.GoName, f.GoName)
+			if deletedBy != nil {
+				return nil, res.errorf(f, "fields %s and %s both look like the deleted-by column; keep one", deletedBy.GoName, f.GoName)
 			}
-			res.DeletedBy = f
+			deletedBy = f
 		}
 		if f.matches(createdGoNames, createdNames) {
 			if err := res.setTimestamp(&res.CreatedAt, f, "creation"); err != nil {
@@ -144,23 +156,12 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		}
 	}
 
-	switch len(softCandidates) {
-	case 0:
-	case 1:
-		f := softCandidates[0]
-		if f.Time == NotTime {
-			return nil, res.errorf(f, "soft-delete column has unsupported type %s; use time.Time, *time.Time, bun.NullTime or sql.NullTime", f.Type)
-		}
-		if f.IsPK() {
-			return nil, res.errorf(f, "the primary key cannot be the soft-delete column")
-		}
-		f.ReadOnly = true
-		f.NullInDB = true
-		f.Codec = CodecTimestamp
-		res.SoftDelete = f
-	default:
-		return nil, res.errorf(nil, "fields %s and %s both look like the soft-delete column; keep one, or rename the other",
-			softCandidates[0].GoName, softCandidates[1].GoName)
+	at, unix, flag, err := res.softDeleteColumns(softCandidates, flagCandidates, nullZero, bunSoftDelete)
+	if err != nil {
+		return nil, err
+	}
+	if at != nil || flag != nil {
+		res.SoftDelete = newSoftDelete(at, unix, flag, deletedBy)
 	}
 
 	if opts.Owner != "" {
@@ -184,7 +185,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			return nil, res.errorf(f, "the owner column must be a visible, ordinary column")
 		}
 	}
-	if f := res.DeletedBy; f != nil {
+	if f := deletedBy; f != nil {
 		switch {
 		case res.SoftDelete == nil:
 			return nil, res.errorf(f, "a deleted-by column needs a soft-delete column next to it")
@@ -243,7 +244,67 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	for name := range cascades {
 		return nil, res.errorf(nil, "cascade: no relation %q", name)
 	}
+	if sd := res.SoftDelete; sd != nil && sd.At == nil {
+		for _, rel := range res.Relations {
+			if rel.Cascade != nil {
+				return nil, fmt.Errorf("introspect: model %s, field %s: %s records deletions with the flag %s alone, so a restore could not tell the rows a cascade deleted from rows deleted on their own; add a deletion timestamp beside it",
+					res.ModelName, rel.GoName, res.ModelName, sd.Flag.GoName)
+			}
+		}
+	}
 	return res, nil
+}
+
+// softDeleteColumns decides the soft-delete strategy's columns from the
+// fields that look like a deletion time and those that look like a
+// deletion flag, refusing an ambiguous model or an unsupported type.
+func (r *Resource) softDeleteColumns(times, flags []*Field, nullZero map[*Field]bool, bunTag *Field) (at *Field, unix bool, flag *Field, err error) {
+	if len(times) > 1 {
+		return nil, false, nil, r.errorf(nil, "fields %s and %s both look like the soft-delete column; keep one, or rename the other",
+			times[0].GoName, times[1].GoName)
+	}
+	if len(flags) > 1 {
+		return nil, false, nil, r.errorf(nil, "fields %s and %s both look like the is_deleted flag; keep one, or rename the other",
+			flags[0].GoName, flags[1].GoName)
+	}
+	if len(times) == 1 {
+		at = times[0]
+		switch {
+		case at.IsPK():
+			return nil, false, nil, r.errorf(at, "the primary key cannot be the soft-delete column")
+		case at.Time != NotTime:
+			at.NullInDB = true
+			at.Codec = CodecTimestamp
+		case (at.Kind == KindInt || at.Kind == KindUint) && at.Type.Kind() != reflect.Pointer:
+			// Unix seconds, 0 while live, as gorm.io/plugin/soft_delete
+			// stores them.
+			unix = true
+			switch {
+			case at == bunTag:
+				return nil, false, nil, r.errorf(at, "bun's soft_delete tag on an integer column stores Unix nanoseconds, and the framework stores Unix seconds there; remove the tag")
+			case nullZero[at]:
+				return nil, false, nil, r.errorf(at, "a Unix-time soft-delete column holds 0 while the row is live, which bun's nullzero would store as NULL; remove nullzero")
+			}
+		default:
+			return nil, false, nil, r.errorf(at, "soft-delete column has unsupported type %s; use time.Time, *time.Time, bun.NullTime or sql.NullTime, or int64 for Unix seconds (0 while live)", at.Type)
+		}
+		at.ReadOnly = true
+	}
+	if len(flags) == 1 {
+		flag = flags[0]
+		switch {
+		case flag == at:
+			return nil, false, nil, r.errorf(flag, "the field looks like both the soft-delete column and the is_deleted flag; rename it")
+		case flag.Type.Kind() != reflect.Bool:
+			return nil, false, nil, r.errorf(flag, "is_deleted flag has unsupported type %s; use bool", flag.Type)
+		case nullZero[flag]:
+			return nil, false, nil, r.errorf(flag, "the is_deleted flag is false while the row is live, which bun's nullzero would store as NULL; remove nullzero")
+		case flag.IsPK():
+			return nil, false, nil, r.errorf(flag, "the primary key cannot be the is_deleted flag")
+		}
+		flag.ReadOnly = true
+	}
+	return at, unix, flag, nil
 }
 
 // cascade marks rel to follow soft deletes and restores of this resource.
@@ -263,6 +324,10 @@ func (r *Resource) cascade(src TableSource, rel *Relation, visiting map[reflect.
 	}
 	if !child.SoftDeletable() {
 		return fmt.Errorf("introspect: model %s, field %s: cascade target %s has no soft-delete column", r.ModelName, rel.GoName, child.ModelName)
+	}
+	if child.SoftDelete.At == nil {
+		return fmt.Errorf("introspect: model %s, field %s: cascade target %s records deletions with the flag %s alone, so a restore could not tell the rows the cascade deleted from rows deleted on their own; add a deletion timestamp beside it",
+			r.ModelName, rel.GoName, child.ModelName, child.SoftDelete.Flag.GoName)
 	}
 	rel.Cascade = child
 	return nil
