@@ -20,6 +20,11 @@ import (
 // test copies (PocketBase's test app does the same with a data
 // directory): migrating and seeding cost more than most requests, and a
 // suite builds hundreds of apps of a few fixtures.
+//
+// A fixture describes its app by Config and Register, which App uses, and
+// its rows by Seed; the template is an app of them migrated and seeded.
+// A suite that builds its apps itself sets Prepare instead, and takes
+// copies of the template from DB.
 type Fixture struct {
 	// Name names the template in failure messages.
 	Name string
@@ -31,6 +36,9 @@ type Fixture struct {
 	// Seed runs after Migrate: it creates what Migrate does not and
 	// inserts the rows.
 	Seed func(t testing.TB, db *bun.DB)
+	// Prepare, when set, migrates and seeds the new, empty database of
+	// the template in place of Config, Register and Seed.
+	Prepare func(t testing.TB, db *bun.DB)
 }
 
 // templates holds the built template of each fixture, per engine, for the
@@ -68,6 +76,14 @@ type template struct {
 // migrated without it.
 func (f *Fixture) App(t testing.TB, configure func(*framework.Config)) (*framework.App, *bun.DB) {
 	t.Helper()
+	db := f.DB(t)
+	return f.newApp(t, db, configure), db
+}
+
+// DB returns a new database, closed and removed when t ends, holding a
+// copy of f's template: its tables migrated and its rows seeded.
+func (f *Fixture) DB(t testing.TB) *bun.DB {
+	t.Helper()
 	tpl := f.template(t)
 	var db *bun.DB
 	if dbtest.Current() == dbtest.Postgres {
@@ -90,7 +106,7 @@ func (f *Fixture) App(t testing.TB, configure func(*framework.Config)) (*framewo
 		t.Cleanup(func() { _ = db.Close() })
 	}
 	dbtest.SyncSequences(t, db)
-	return f.newApp(t, db, configure), db
+	return db
 }
 
 // newApp builds an app of f on db and registers its models.
@@ -137,11 +153,15 @@ func (f *Fixture) build(t testing.TB, tpl *template) {
 	if dbtest.Current() == dbtest.Postgres {
 		db.AddQueryHook(rec)
 	}
-	app := f.newApp(t, db, nil)
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatalf("apitest: %s: migrate: %v", f.Name, err)
+	if f.Prepare != nil {
+		f.Prepare(t, db)
+	} else {
+		app := f.newApp(t, db, nil)
+		if err := app.Migrate(ctx); err != nil {
+			t.Fatalf("apitest: %s: migrate: %v", f.Name, err)
+		}
+		f.Seed(t, db)
 	}
-	f.Seed(t, db)
 	if dbtest.Current() == dbtest.Postgres {
 		tpl.stmts = rec.script()
 	} else {
