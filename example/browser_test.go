@@ -47,7 +47,7 @@ func TestDocsPageInBrowser(t *testing.T) {
 	if dbtest.Current() != dbtest.SQLite {
 		t.Skip("the page is the same on every engine: it is tested on SQLite")
 	}
-	e, _ := newTestServer(t)
+	e := newTestServer(t).E
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	server, err := url.Parse(srv.URL)

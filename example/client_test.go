@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -28,8 +26,7 @@ import (
 // example served on a real listener: a client that compiles against the
 // document and talks to the server is what the document is for.
 func TestGeneratedClient(t *testing.T) {
-	db := dbtest.Open(t)
-	_, e, err := newServer(context.Background(), db, options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	_, e, err := newServer(context.Background(), demo.DB(t), options{logger: quietLogger(), skipMigrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

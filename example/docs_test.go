@@ -46,7 +46,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -56,8 +55,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // envRunExample makes the test binary act as the example's command, for
@@ -232,13 +229,13 @@ func runPage(t *testing.T, page string, blocks []fence) {
 	if len(todo) == 0 {
 		return
 	}
-	db := dbtest.Open(t)
 	o := options{
-		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		logger:       quietLogger(),
 		cursorSecret: []byte(rand.Text()),
 		jwtSecret:    []byte(jwtSecret),
+		skipMigrate:  true,
 	}
-	_, e, err := newServer(t.Context(), db, o)
+	_, e, err := newServer(t.Context(), demo.DB(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/autoapi-go/autoapi/framework/dbtest"
+	"github.com/autoapi-go/autoapi/internal/apitest"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 )
 
-// step is one request of a scenario and what its answer must (not) contain.
+// step is one request of a scenario and what its answer must (not)
+// contain, in the short form of the example's tables.
 type step struct {
 	name        string
 	token       string
@@ -28,55 +28,50 @@ type step struct {
 	notExpect   []string
 }
 
-func newTestServer(t *testing.T) (*echo.Echo, *bun.DB) {
+// harness is the example's server and database.
+type harness = apitest.Harness[struct{}]
+
+// demo is the example's database as a fresh deployment has it: migrated,
+// with the demo users. It is built once per run and copied into each test.
+var demo = &apitest.Fixture{
+	Name: "example",
+	Prepare: func(t testing.TB, db *bun.DB) {
+		t.Helper()
+		if _, _, err := newServer(context.Background(), db, options{logger: quietLogger()}); err != nil {
+			t.Fatal(err)
+		}
+	},
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestServer(t *testing.T) *harness {
 	t.Helper()
 	return newTestServerWith(t, options{})
 }
 
-func newTestServerWith(t *testing.T, o options) (*echo.Echo, *bun.DB) {
+// newTestServerWith serves the example with o on a copy of the demo
+// database, which is already migrated and seeded.
+func newTestServerWith(t *testing.T, o options) *harness {
 	t.Helper()
-	db := dbtest.Open(t)
-	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, e, err := newServer(context.Background(), db, o)
+	db := demo.DB(t)
+	o.logger, o.skipMigrate = quietLogger(), true
+	app, e, err := newServer(context.Background(), db, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, db
+	return &harness{App: app, E: e, DB: db}
 }
 
-// play plays the steps in order against e; each step sees the effects of
+// play plays the steps in order against h; each step sees the effects of
 // the ones before it.
-func play(t *testing.T, e *echo.Echo, steps []step) {
+func play(t *testing.T, h *harness, steps []step) {
 	t.Helper()
-	for _, s := range steps {
-		var body io.Reader
-		if s.body != "" {
-			body = strings.NewReader(s.body)
-		}
-		req := httptest.NewRequest(s.method, s.url, body)
-		if s.body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if s.token != "" {
-			req.Header.Set("Authorization", "Bearer "+s.token)
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		got := rec.Body.String()
-		if rec.Code != s.status {
-			t.Fatalf("%s: %s %s: status %d, want %d; body %s", s.name, s.method, s.url, rec.Code, s.status, got)
-		}
-		for _, want := range s.expect {
-			if !strings.Contains(got, want) {
-				t.Errorf("%s: body %s does not contain %s", s.name, got, want)
-			}
-		}
-		for _, bad := range s.notExpect {
-			if strings.Contains(got, bad) {
-				t.Errorf("%s: body %s contains %s", s.name, got, bad)
-			}
-		}
+	out := make([]apitest.Step, len(steps))
+	for i, s := range steps {
+		out[i] = apitest.Step{Name: s.name, Token: s.token, Method: s.method, URL: s.url, Body: s.body, Status: s.status, Expect: s.expect, NotExpect: s.notExpect}
 	}
+	apitest.Play(t, h, out)
 }
 
 const (
@@ -86,8 +81,8 @@ const (
 )
 
 func TestExampleCreateBodies(t *testing.T) {
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{"user by admin", admin, "POST", "/api/users", `{"name":"Carol","email":"carol@example.com"}`, 201, []string{`"id":4`, `"deletedAt":null`}, nil},
 		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, []string{`"views":0`, `"userId":2`}, nil},
 		{"not in bob's name", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":3}`, 403, nil, nil},
@@ -104,8 +99,9 @@ func TestExampleCreateBodies(t *testing.T) {
 }
 
 func TestExampleAttachmentDeleteIsPermanent(t *testing.T) {
-	e, db := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	db := h.DB
+	play(t, h, []step{
 		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil},
 		{"attachment", alice, "POST", "/api/attachments", `{"postId":1,"filename":"a.png"}`, 201, nil, nil},
 		{"anonymous may not delete", "", "DELETE", "/api/attachments/1", "", 401, nil, nil},
@@ -125,18 +121,19 @@ func TestExampleAttachmentDeleteIsPermanent(t *testing.T) {
 // never was, only canonical ids name a row, query strings are checked, and
 // the bulk delete erases too, within the same reach.
 func TestExampleAttachmentOverridesAreSafe(t *testing.T) {
-	e, db := newTestServer(t)
+	h := newTestServer(t)
+	db := h.DB
 	steps := []step{{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil}}
 	for _, name := range []string{"a.png", "b.png", "c.png", "d.png", "e.png"} {
 		steps = append(steps, step{name, alice, "POST", "/api/attachments", `{"postId":1,"filename":"` + name + `"}`, 201, nil, nil})
 	}
-	play(t, e, steps)
+	play(t, h, steps)
 	ctx := context.Background()
 	// No API route soft-deletes an attachment; the database can.
 	if _, err := db.NewUpdate().Model((*Attachment)(nil)).Set("deleted_at = ?", time.Now()).Where("id = 2").Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	play(t, e, []step{
+	play(t, h, []step{
 		{"a deleted attachment is not found", alice, "DELETE", "/api/attachments/2", "", 404, []string{`"detail":"attachments 2 not found"`}, nil},
 		{"like a missing one", alice, "DELETE", "/api/attachments/99", "", 404, []string{`"detail":"attachments 99 not found"`}, nil},
 		{"only the canonical id", alice, "DELETE", "/api/attachments/05", "", 404, nil, nil},
@@ -158,8 +155,8 @@ func TestExampleAttachmentOverridesAreSafe(t *testing.T) {
 }
 
 func TestExampleOwnersRestoreTheirPosts(t *testing.T) {
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{"alice's post", alice, "POST", "/api/posts", `{"title":"Mine","content":"x","userId":2}`, 201, nil, nil},
 		{"bob's post", bob, "POST", "/api/posts", `{"title":"His","content":"x","userId":3}`, 201, nil, nil},
 		{"bob may not delete alice's", bob, "DELETE", "/api/posts/1", "", 404, nil, nil},
@@ -178,8 +175,8 @@ func TestExampleOwnersRestoreTheirPosts(t *testing.T) {
 }
 
 func TestExampleDeletedPostsStayPrivate(t *testing.T) {
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{"post", alice, "POST", "/api/posts", `{"title":"Gone","content":"x","userId":2}`, 201, nil, nil},
 		{"delete", alice, "DELETE", "/api/posts/1", "", 200, nil, nil},
 		{"list", bob, "GET", "/api/posts", "", 200, []string{`"total":0`}, []string{"Gone"}},
@@ -199,8 +196,8 @@ func TestExampleDeletedPostsStayPrivate(t *testing.T) {
 }
 
 func TestExampleInvoicesAreOwnedRows(t *testing.T) {
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{"alice's", alice, "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, nil, nil},
 		{"bob's", bob, "POST", "/api/invoices", `{"number":"INV-2","amount":10}`, 201, []string{`"userId":3`}, nil},
 		{"alice sees hers only", alice, "GET", "/api/invoices", "", 200, []string{"INV-1", `"total":1`}, []string{"INV-2"}},
@@ -211,19 +208,19 @@ func TestExampleInvoicesAreOwnedRows(t *testing.T) {
 }
 
 func TestExampleRejectsUnknownToken(t *testing.T) {
-	e, _ := newTestServer(t)
+	h := newTestServer(t)
 	req := httptest.NewRequest(http.MethodGet, "/api/posts", nil)
 	req.Header.Set("Authorization", "Bearer nope")
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	h.E.ServeHTTP(rec, req)
 	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != "Bearer" {
 		t.Fatalf("status %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }
 
 func TestExamplePostCommentsCascade(t *testing.T) {
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{"post", alice, "POST", "/api/posts", `{"title":"Hello","content":"x","userId":2}`, 201, nil, nil},
 		{"comment", bob, "POST", "/api/comments", `{"postId":1,"body":"nice"}`, 201, nil, nil},
 		{"another", bob, "POST", "/api/comments", `{"postId":1,"body":"spam"}`, 201, nil, nil},
@@ -239,7 +236,7 @@ func TestExamplePostCommentsCascade(t *testing.T) {
 
 func TestExampleAcceptsJWTs(t *testing.T) {
 	secret := []byte("example-secret-example-secret-32")
-	e, _ := newTestServerWith(t, options{jwtSecret: secret})
+	h := newTestServerWith(t, options{jwtSecret: secret})
 	token := func(exp time.Duration) string {
 		s, err := mintToken(secret, defaultJWTIssuer, defaultJWTAudience, "2", []string{"user"}, exp, time.Now())
 		if err != nil {
@@ -277,7 +274,7 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 		t.Fatal(err)
 	}
 	bobJWT := strings.TrimSpace(minted.String())
-	play(t, e, []step{
+	play(t, h, []step{
 		{"a JWT for alice", token(time.Hour), "POST", "/api/invoices", `{"number":"INV-1","amount":1200,"userId":2}`, 201, nil, nil},
 		{"an expired JWT", token(-time.Hour), "GET", "/api/invoices", "", 401, []string{"expired"}, nil},
 		{"a JWT for another audience", claims(jwt.MapClaims{"aud": "billing-api"}), "GET", "/api/invoices", "", 401, []string{"another audience"}, nil},
@@ -292,7 +289,7 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/api/invoices", nil)
 	req.Header.Set("Authorization", "Bearer "+token(-time.Hour))
 	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, req)
+	h.E.ServeHTTP(rec, req)
 	if got := rec.Header().Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
 		t.Fatalf("WWW-Authenticate %q", got)
 	}
@@ -303,7 +300,7 @@ func TestExampleAcceptsJWTs(t *testing.T) {
 // refuses those of the defaults.
 func TestExampleJWTIssuerAndAudienceFlags(t *testing.T) {
 	secret := "example-secret-example-secret-32"
-	e, _ := newTestServerWith(t, options{jwtSecret: []byte(secret), jwtIssuer: "https://id.example.com", jwtAudience: "https://api.example.com"})
+	h := newTestServerWith(t, options{jwtSecret: []byte(secret), jwtIssuer: "https://id.example.com", jwtAudience: "https://api.example.com"})
 	mint := func(args ...string) string {
 		var out strings.Builder
 		if err := tokenCommand(append([]string{"-jwt-secret", secret, "-sub", "1", "-roles", "admin"}, args...), &out); err != nil {
@@ -311,7 +308,7 @@ func TestExampleJWTIssuerAndAudienceFlags(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
-	play(t, e, []step{
+	play(t, h, []step{
 		{"minted for this deployment", mint("-jwt-issuer", "https://id.example.com", "-jwt-audience", "https://api.example.com"), "GET", "/api/invoices", "", 200, nil, nil},
 		{"minted with the defaults", mint(), "GET", "/api/invoices", "", 401, []string{"another issuer"}, nil},
 	})

@@ -55,7 +55,7 @@ func TestOpenAPILint(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e, _ := newTestServer(t)
+	e := newTestServer(t).E
 	dir := t.TempDir()
 	var files []string
 	for _, caller := range []struct{ name, token string }{{"anonymous", ""}, {"alice", alice}, {"admin", admin}} {

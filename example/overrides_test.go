@@ -31,8 +31,8 @@ func TestOverridesAnswerAsDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _ := newTestServer(t)
-	play(t, e, []step{
+	h := newTestServer(t)
+	play(t, h, []step{
 		{name: "bob's post", token: "bob-token", method: http.MethodPost, url: "/api/posts", body: `{"title":"p","content":"c"}`, status: http.StatusCreated},
 		{name: "an attachment", token: "bob-token", method: http.MethodPost, url: "/api/attachments", body: `{"postId":1,"filename":"a.png"}`, status: http.StatusCreated},
 		{name: "another", token: "bob-token", method: http.MethodPost, url: "/api/attachments", body: `{"postId":1,"filename":"b.png"}`, status: http.StatusCreated},
@@ -44,7 +44,7 @@ func TestOverridesAnswerAsDeclared(t *testing.T) {
 		req := httptest.NewRequest(c.method, c.url, nil)
 		req.Header.Set("Authorization", "Bearer bob-token")
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
+		h.E.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s %s: %d %s", c.method, c.url, rec.Code, rec.Body)
 		}

@@ -21,67 +21,67 @@ func TestHardDelete(t *testing.T) {
 	t.Parallel()
 	runScenarios(t, []scenario{
 		{Name: "tags/delete removes the row",
-			request:         request{Token: userToken, Method: del, URL: "/api/tags/1"},
+			Request:         request{Token: userToken, Method: del, URL: "/api/tags/1"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"success":true,"softDeleted":false,"message":"Record permanently deleted"}`},
 			After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-				if rows, _ := rowCount(t, h.db, "tags", "", 1); rows != 0 {
+				if rows, _ := rowCount(t, h.DB, "tags", "", 1); rows != 0 {
 					t.Errorf("row 1 still in the database")
 				}
 				for _, tok := range []string{userToken, adminToken} {
-					if got := h.do(t, request{Token: tok, Method: get, URL: "/api/tags/1"}); got.Code != 404 {
+					if got := h.Do(t, request{Token: tok, Method: get, URL: "/api/tags/1"}); got.Code != 404 {
 						t.Errorf("GET after delete as %s: %d", tok, got.Code)
 					}
 				}
-				if got := h.do(t, request{Token: userToken, Method: del, URL: "/api/tags/1"}); got.Code != 404 {
+				if got := h.Do(t, request{Token: userToken, Method: del, URL: "/api/tags/1"}); got.Code != 404 {
 					t.Errorf("second DELETE: %d, want 404", got.Code)
 				}
 			}},
 		{Name: "tags/delete missing record",
-			request:        request{Token: userToken, Method: del, URL: "/api/tags/999"},
+			Request:        request{Token: userToken, Method: del, URL: "/api/tags/999"},
 			ExpectedStatus: 404},
 		{Name: "tags/there is no restore route",
-			request:        request{Token: adminToken, Method: post, URL: "/api/tags/1/restore"},
+			Request:        request{Token: adminToken, Method: post, URL: "/api/tags/1/restore"},
 			ExpectedStatus: 404},
 		// A generated restore would answer 403 or 401 before anything else.
 		{Name: "tags/there is no restore route for a user either",
-			request:        request{Token: userToken, Method: post, URL: "/api/tags/1/restore"},
+			Request:        request{Token: userToken, Method: post, URL: "/api/tags/1/restore"},
 			ExpectedStatus: 404},
 		{Name: "tags/there is no restore route for anonymous either",
-			request:        request{Method: post, URL: "/api/tags/1/restore"},
+			Request:        request{Method: post, URL: "/api/tags/1/restore"},
 			ExpectedStatus: 404},
 		{Name: "tags/admin list has no deletion column",
-			request:            request{Token: adminToken, Method: get, URL: "/api/tags"},
+			Request:            request{Token: adminToken, Method: get, URL: "/api/tags"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`{"data":[{"id":1,"name":"alpha","qty":10}`, `"meta":{"total":3,"limit":20,"offset":0`},
 			NotExpectedContent: []string{"deleted"}},
 		{Name: "tags/create and patch",
-			request:         request{Token: userToken, Method: post, URL: "/api/tags", Body: `{"name":"echo","qty":1}`},
+			Request:         request{Token: userToken, Method: post, URL: "/api/tags", Body: `{"name":"echo","qty":1}`},
 			ExpectedStatus:  201,
 			ExpectedContent: []string{`{"data":{"id":4,"name":"echo","qty":1}}`},
 			ExpectedHeaders: map[string]string{"Location": "/api/tags/4"},
 			After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-				got := h.do(t, request{Token: userToken, Method: patch, URL: "/api/tags/4", Body: `{"name":"foxtrot"}`})
+				got := h.Do(t, request{Token: userToken, Method: patch, URL: "/api/tags/4", Body: `{"name":"foxtrot"}`})
 				if got.Code != 200 || got.Body.String() != `{"data":{"id":4,"name":"foxtrot","qty":1}}` {
 					t.Errorf("PATCH: %d %s", got.Code, got.Body)
 				}
 			}},
 		{Name: "tags/unique violation is a conflict naming the field",
-			request:            request{Token: userToken, Method: post, URL: "/api/tags", Body: `{"name":"alpha","qty":1}`},
+			Request:            request{Token: userToken, Method: post, URL: "/api/tags", Body: `{"name":"alpha","qty":1}`},
 			ExpectedStatus:     409,
 			ExpectedContent:    []string{fieldErr("name")},
 			NotExpectedContent: []string{"UNIQUE", "constraint", "tags.name"}},
 		{Name: "countries/default order is the primary key ascending",
-			request:         request{Token: userToken, Method: get, URL: "/api/countries"},
+			Request:         request{Token: userToken, Method: get, URL: "/api/countries"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":[{"code":"de","name":"Germany"}`},
 			After:           inOrder(`"code":"de"`, `"code":"fr"`, `"code":"se"`)},
 		{Name: "countries/sort by another field still works",
-			request:        request{Token: userToken, Method: get, URL: "/api/countries?sort=-name"},
+			Request:        request{Token: userToken, Method: get, URL: "/api/countries?sort=-name"},
 			ExpectedStatus: 200,
 			After:          inOrder(`"code":"se"`, `"code":"de"`, `"code":"fr"`)},
 		{Name: "countries/client-chosen string key",
-			request:         request{Token: userToken, Method: post, URL: "/api/countries", Body: `{"code":"it","name":"Italy"}`},
+			Request:         request{Token: userToken, Method: post, URL: "/api/countries", Body: `{"code":"it","name":"Italy"}`},
 			ExpectedStatus:  201,
 			ExpectedHeaders: map[string]string{"Location": "/api/countries/it"},
 			ExpectedContent: []string{`{"data":{"code":"it","name":"Italy"}}`}},
@@ -96,18 +96,18 @@ func TestHiddenField(t *testing.T) {
 	for _, key := range []string{"secret", "Secret"} {
 		cases = append(cases,
 			scenario{Name: "create with " + key,
-				request:         request{Token: adminToken, Method: post, URL: "/api/widgets", Body: `{"name":"echo","qty":1,"` + key + `":"x"}`},
+				Request:         request{Token: adminToken, Method: post, URL: "/api/widgets", Body: `{"name":"echo","qty":1,"` + key + `":"x"}`},
 				ExpectedStatus:  400,
 				ExpectedContent: []string{fieldErr(key), "unknown field"}},
 			scenario{Name: "patch with " + key,
-				request:         request{Token: adminToken, Method: patch, URL: "/api/widgets/1", Body: `{"` + key + `":"x"}`},
+				Request:         request{Token: adminToken, Method: patch, URL: "/api/widgets/1", Body: `{"` + key + `":"x"}`},
 				ExpectedStatus:  400,
 				ExpectedContent: []string{fieldErr(key), "unknown field"}},
 			scenario{Name: "filter on " + key,
-				request:        request{Token: adminToken, Method: get, URL: "/api/widgets?" + key + "=x"},
+				Request:        request{Token: adminToken, Method: get, URL: "/api/widgets?" + key + "=x"},
 				ExpectedStatus: 400},
 			scenario{Name: "sort on " + key,
-				request:        request{Token: adminToken, Method: get, URL: "/api/widgets?sort=" + key},
+				Request:        request{Token: adminToken, Method: get, URL: "/api/widgets?sort=" + key},
 				ExpectedStatus: 400},
 		)
 	}
@@ -122,7 +122,7 @@ func TestHiddenField(t *testing.T) {
 		{request{Token: adminToken, Method: post, URL: "/api/widgets/4/restore"}, 200},
 	} {
 		cases = append(cases, scenario{Name: "never shown: " + c.r.Method + " " + c.r.URL,
-			request:            c.r,
+			Request:            c.r,
 			ExpectedStatus:     c.status,
 			NotExpectedContent: []string{"secret", "Secret", secretPrefix}})
 	}
@@ -151,25 +151,25 @@ func TestListLimits(t *testing.T) {
 	small := func(c *framework.Config) { c.DefaultLimit, c.MaxLimit = 2, 3 }
 	runScenarios(t, []scenario{
 		{Name: "default limit is 20",
-			request: request{Token: userToken, Method: get, URL: "/api/tags"}, Setup: moreTags,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags"}, Setup: moreTags,
 			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":20,"offset":0`}, After: count(20)},
 		{Name: "limit 100 is the maximum",
-			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100"}, Setup: moreTags,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100"}, Setup: moreTags,
 			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":0`}, After: count(100)},
 		{Name: "limit 101 is too many",
-			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=101"}, Setup: moreTags,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags?limit=101"}, Setup: moreTags,
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("limit")}},
 		{Name: "last page",
-			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100&offset=100"}, Setup: moreTags,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags?limit=100&offset=100"}, Setup: moreTags,
 			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":130,"limit":100,"offset":100`}, After: count(30)},
 		{Name: "configured default limit",
-			request: request{Token: userToken, Method: get, URL: "/api/tags"}, Config: small,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags"}, Config: small,
 			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":2,"offset":0`}, After: count(2)},
 		{Name: "configured maximum is allowed",
-			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=3"}, Config: small,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags?limit=3"}, Config: small,
 			ExpectedStatus: 200, ExpectedContent: []string{`"meta":{"total":3,"limit":3,"offset":0`}, After: count(3)},
 		{Name: "above the configured maximum",
-			request: request{Token: userToken, Method: get, URL: "/api/tags?limit=4"}, Config: small,
+			Request: request{Token: userToken, Method: get, URL: "/api/tags?limit=4"}, Config: small,
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("limit")}},
 	})
 }
@@ -202,42 +202,42 @@ func TestErrors(t *testing.T) {
 	}
 	runScenarios(t, []scenario{
 		{Name: "unknown route under the prefix",
-			request: request{Token: userToken, Method: get, URL: "/api/nope"}, ExpectedStatus: 404},
+			Request: request{Token: userToken, Method: get, URL: "/api/nope"}, ExpectedStatus: 404},
 		{Name: "unknown route outside the prefix",
-			request: request{Method: get, URL: "/elsewhere"}, ExpectedStatus: 404},
+			Request: request{Method: get, URL: "/elsewhere"}, ExpectedStatus: 404},
 		{Name: "PUT on an item is not allowed",
-			request: request{Token: userToken, Method: http.MethodPut, URL: "/api/widgets/1", Body: `{"name":"x"}`}, ExpectedStatus: 405},
+			Request: request{Token: userToken, Method: http.MethodPut, URL: "/api/widgets/1", Body: `{"name":"x"}`}, ExpectedStatus: 405},
 		{Name: "PUT on the collection is not allowed",
-			request: request{Token: userToken, Method: "PUT", URL: "/api/widgets"}, ExpectedStatus: 405},
+			Request: request{Token: userToken, Method: "PUT", URL: "/api/widgets"}, ExpectedStatus: 405},
 		{Name: "DELETE on the collection needs a filter",
-			request: request{Token: userToken, Method: del, URL: "/api/widgets"}, ExpectedStatus: 400,
+			Request: request{Token: userToken, Method: del, URL: "/api/widgets"}, ExpectedStatus: 400,
 			ExpectedContent: []string{"at least one filter"}},
 		{Name: "a panicking handler is a 500 without the panic",
-			request: request{Token: userToken, Method: get, URL: "/api/widgets/1"}, Setup: panicky,
+			Request: request{Token: userToken, Method: get, URL: "/api/widgets/1"}, Setup: panicky,
 			ExpectedStatus: 500, NotExpectedContent: []string{"kaboom", "secret", "goroutine", ".go:", "PANIC", "panic"}},
 		{Name: "an error returned by an override is a 500 without its text",
-			request: request{Token: userToken, Method: get, URL: "/api/widgets"}, Setup: failing,
+			Request: request{Token: userToken, Method: get, URL: "/api/widgets"}, Setup: failing,
 			ExpectedStatus: 500, NotExpectedContent: []string{"10.0.0.7", "refused", "dial"}},
 		{Name: "database error on list",
-			request: request{Token: userToken, Method: get, URL: "/api/widgets"}, Setup: dropWidgets,
+			Request: request{Token: userToken, Method: get, URL: "/api/widgets"}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "database error on get",
-			request: request{Token: userToken, Method: get, URL: "/api/widgets/1"}, Setup: dropWidgets,
+			Request: request{Token: userToken, Method: get, URL: "/api/widgets/1"}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "database error on create",
-			request: request{Token: userToken, Method: post, URL: "/api/widgets", Body: `{"name":"x","qty":1}`}, Setup: dropWidgets,
+			Request: request{Token: userToken, Method: post, URL: "/api/widgets", Body: `{"name":"x","qty":1}`}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "database error on update",
-			request: request{Token: userToken, Method: patch, URL: "/api/widgets/1", Body: `{"qty":2}`}, Setup: dropWidgets,
+			Request: request{Token: userToken, Method: patch, URL: "/api/widgets/1", Body: `{"qty":2}`}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "database error on delete",
-			request: request{Token: userToken, Method: del, URL: "/api/widgets/1"}, Setup: dropWidgets,
+			Request: request{Token: userToken, Method: del, URL: "/api/widgets/1"}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "database error on restore",
-			request: request{Token: adminToken, Method: post, URL: "/api/widgets/4/restore"}, Setup: dropWidgets,
+			Request: request{Token: adminToken, Method: post, URL: "/api/widgets/4/restore"}, Setup: dropWidgets,
 			ExpectedStatus: 500, NotExpectedContent: internals},
 		{Name: "the caller's request id is echoed",
-			request:         request{Token: userToken, Method: get, URL: "/api/nope", Headers: map[string]string{"X-Request-Id": "req-42"}},
+			Request:         request{Token: userToken, Method: get, URL: "/api/nope", Headers: map[string]string{"X-Request-Id": "req-42"}},
 			ExpectedStatus:  404,
 			ExpectedHeaders: map[string]string{"X-Request-Id": "req-42"}},
 	})
@@ -271,7 +271,7 @@ func TestRequestIDs(t *testing.T) {
 		{"a slash", "req/42", false},
 	} {
 		cases = append(cases, scenario{Name: c.name,
-			request:        request{Method: get, URL: "/api/tags", Headers: map[string]string{"X-Request-Id": c.id}},
+			Request:        request{Method: get, URL: "/api/tags", Headers: map[string]string{"X-Request-Id": c.id}},
 			ExpectedStatus: 200,
 			After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				got := rec.Header().Values("X-Request-Id")
@@ -286,7 +286,7 @@ func TestRequestIDs(t *testing.T) {
 			}})
 	}
 	cases = append(cases, scenario{Name: "none sent",
-		request:        request{Method: get, URL: "/api/tags"},
+		Request:        request{Method: get, URL: "/api/tags"},
 		ExpectedStatus: 200,
 		After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 			if got := rec.Header().Get("X-Request-Id"); !generated.MatchString(got) {
@@ -301,34 +301,34 @@ func TestAuth(t *testing.T) {
 	t.Parallel()
 	runScenarios(t, []scenario{
 		{Name: "unknown bearer token",
-			request:        request{Token: "no-such-token", Method: get, URL: "/api/widgets"},
+			Request:        request{Token: "no-such-token", Method: get, URL: "/api/widgets"},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "unknown bearer token on a public read is still rejected",
-			request:        request{Token: "no-such-token", Method: get, URL: "/api/tags"},
+			Request:        request{Token: "no-such-token", Method: get, URL: "/api/tags"},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "Basic credentials are malformed here",
-			request:        request{Method: get, URL: "/api/widgets", Headers: map[string]string{"Authorization": "Basic abc"}},
+			Request:        request{Method: get, URL: "/api/widgets", Headers: map[string]string{"Authorization": "Basic abc"}},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "Bearer without a token",
-			request:        request{Method: get, URL: "/api/widgets", Headers: map[string]string{"Authorization": "Bearer "}},
+			Request:        request{Method: get, URL: "/api/widgets", Headers: map[string]string{"Authorization": "Bearer "}},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "anonymous denied is 401",
-			request:        request{Method: get, URL: "/api/ledgers"},
+			Request:        request{Method: get, URL: "/api/ledgers"},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "anonymous denied on a write is 401",
-			request:        request{Method: patch, URL: "/api/tags/1", Body: `{"qty":1}`},
+			Request:        request{Method: patch, URL: "/api/tags/1", Body: `{"qty":1}`},
 			ExpectedStatus: 401, ExpectedHeaders: bearer},
 		{Name: "authenticated denied is 403",
-			request:        request{Token: readerToken, Method: post, URL: "/api/tags", Body: `{"name":"x","qty":1}`},
+			Request:        request{Token: readerToken, Method: post, URL: "/api/tags", Body: `{"name":"x","qty":1}`},
 			ExpectedStatus: 403, NotExpectedContent: []string{"Bearer"}},
 		{Name: "anonymous allowed read on a granted resource",
-			request:        request{Method: get, URL: "/api/tags"},
+			Request:        request{Method: get, URL: "/api/tags"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"name":"alpha"`}},
 		{Name: "anonymous allowed item read on a granted resource",
-			request:        request{Method: get, URL: "/api/countries/de"},
+			Request:        request{Method: get, URL: "/api/countries/de"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"code":"de","name":"Germany"}}`}},
 		{Name: "reader reads what anonymous may not",
-			request:        request{Token: readerToken, Method: get, URL: "/api/ledgers/1"},
+			Request:        request{Token: readerToken, Method: get, URL: "/api/ledgers/1"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"name":"alpha"`}},
 	})
 }
@@ -341,11 +341,12 @@ func TestRestoreNoExistenceOracle(t *testing.T) {
 		t.Run(m.resource, func(t *testing.T) {
 			t.Parallel()
 			app, db := newTestApp(t, nil)
-			h := &harness{app: app, e: app.NewEcho(), db: db, spec: m}
+			h := newHarness(app, db)
+			h.Subject = m
 			for _, tok := range []string{userToken, ""} {
 				var bodies []string
 				for _, id := range []string{"4", "1", "999", "abc"} {
-					rec := h.do(t, request{Token: tok, Method: post, URL: "/api/" + m.resource + "/" + id + "/restore"})
+					rec := h.Do(t, request{Token: tok, Method: post, URL: "/api/" + m.resource + "/" + id + "/restore"})
 					want := 403
 					if tok == "" {
 						want = 401
@@ -371,19 +372,19 @@ func TestPrefix(t *testing.T) {
 	v1 := func(c *framework.Config) { c.Prefix = "/v1" }
 	runScenarios(t, []scenario{
 		{Name: "list under the prefix", Config: v1,
-			request:        request{Token: userToken, Method: get, URL: "/v1/widgets"},
+			Request:        request{Token: userToken, Method: get, URL: "/v1/widgets"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"name":"alpha"`}},
 		{Name: "the default prefix is gone", Config: v1,
-			request:        request{Token: userToken, Method: get, URL: "/api/widgets"},
+			Request:        request{Token: userToken, Method: get, URL: "/api/widgets"},
 			ExpectedStatus: 404},
 		{Name: "Location uses the prefix", Config: v1,
-			request:        request{Token: userToken, Method: post, URL: "/v1/widgets", Body: `{"name":"echo","qty":1}`},
+			Request:        request{Token: userToken, Method: post, URL: "/v1/widgets", Body: `{"name":"echo","qty":1}`},
 			ExpectedStatus: 201, ExpectedHeaders: map[string]string{"Location": "/v1/widgets/5"}},
 		{Name: "restore under the prefix", Config: v1,
-			request:        request{Token: adminToken, Method: post, URL: "/v1/widgets/4/restore"},
+			Request:        request{Token: adminToken, Method: post, URL: "/v1/widgets/4/restore"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"restored":true`}},
 		{Name: "trailing slash is trimmed", Config: func(c *framework.Config) { c.Prefix = "/v2/" },
-			request:        request{Token: userToken, Method: get, URL: "/v2/widgets/1"},
+			Request:        request{Token: userToken, Method: get, URL: "/v2/widgets/1"},
 			ExpectedStatus: 200},
 	})
 }
@@ -427,7 +428,8 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 func TestConcurrentDeletesStampOnce(t *testing.T) {
 	t.Parallel()
 	app, db := newTestApp(t, nil)
-	h := &harness{app: app, e: app.NewEcho(), db: db, spec: widgets}
+	h := newHarness(app, db)
+	h.Subject = widgets
 	const n = 8
 	codes := make(chan int, n)
 	for i := 0; i < n; i++ {
@@ -435,7 +437,7 @@ func TestConcurrentDeletesStampOnce(t *testing.T) {
 			req := httptest.NewRequest(del, "/api/widgets/2", nil)
 			req.Header.Set("Authorization", "Bearer "+userToken)
 			rec := httptest.NewRecorder()
-			h.e.ServeHTTP(rec, req)
+			h.E.ServeHTTP(rec, req)
 			codes <- rec.Code
 		}()
 	}
@@ -446,10 +448,10 @@ func TestConcurrentDeletesStampOnce(t *testing.T) {
 	if got[200] != 1 || got[404] != n-1 {
 		t.Errorf("status counts %v, want one 200 and %d 404s", got, n-1)
 	}
-	if d := h.adminGet(t, "2"); d == nil || d["deletedAt"] == nil {
+	if d := adminGet(t, h, "2"); d == nil || d["deletedAt"] == nil {
 		t.Errorf("row 2 not soft-deleted: %v", d)
 	}
-	if !strings.Contains(h.do(t, request{Token: userToken, Method: get, URL: "/api/widgets"}).Body.String(), `"total":2,`) {
+	if !strings.Contains(h.Do(t, request{Token: userToken, Method: get, URL: "/api/widgets"}).Body.String(), `"total":2,`) {
 		t.Errorf("list after concurrent deletes is not 2 rows")
 	}
 }

@@ -56,10 +56,10 @@ func TestCascadingSoftDeletes(t *testing.T) {
 	h := buildApp(t, appSpec{models: []func(*framework.App) error{
 		registered[Thread](), registered[Reply](framework.Cascade("reactions")), registered[Reaction](), registered[Watcher](),
 	}})
-	db := h.db
+	db := h.DB
 	step := func(name, token, method, url, body string, status int) string {
 		t.Helper()
-		rec := h.do(t, request{Token: token, Method: method, URL: url, Body: body})
+		rec := h.Do(t, request{Token: token, Method: method, URL: url, Body: body})
 		if rec.Code != status {
 			t.Fatalf("%s: %s %s: %d %s, want %d", name, method, url, rec.Code, rec.Body.String(), status)
 		}

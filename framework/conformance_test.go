@@ -18,13 +18,20 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
+	"github.com/autoapi-go/autoapi/internal/apitest"
 )
 
-// conformance holds the documents a harness's responses are checked
+// conformance holds the documents one harness's responses are checked
 // against: the full one, built when first needed.
 type conformance struct {
 	mu   sync.Mutex
 	full routers.Router
+}
+
+// newConformance returns the conformance check of a new harness.
+func newConformance() func(*testing.T, *harness, *http.Request, string, *httptest.ResponseRecorder) {
+	return (&conformance{}).conform
 }
 
 // parsedDocuments keeps every document the suite has parsed, by the hash
@@ -32,6 +39,23 @@ type conformance struct {
 // serve the same documents, and parsing one costs far more than the
 // requests it checks.
 var parsedDocuments sync.Map // [sha256.Size]byte -> routers.Router
+
+// fixtureDocuments keeps the routers of the documents that the apps of a
+// fixture serve, for the whole run. An app built from a fixture, with
+// nothing configured or set up on it, serves the same document to a
+// caller as every other app of that fixture; building one costs more
+// than the rest of a scenario, so each is fetched from the first such app
+// only.
+var fixtureDocuments sync.Map // fixtureDocument -> routers.Router (nil: none)
+
+// fixtureDocument names a document of a fixture's apps: the full one
+// (full), or the one the caller with the given Authorization header gets.
+type fixtureDocument struct {
+	f      *apitest.Fixture
+	engine dbtest.Engine
+	full   bool
+	authz  string
+}
 
 func loadRouter(t *testing.T, body []byte) routers.Router {
 	t.Helper()
@@ -51,53 +75,74 @@ func loadRouter(t *testing.T, body []byte) routers.Router {
 	return r
 }
 
-// fullRouter returns the router of h's full document.
-func (h *harness) fullRouter(t *testing.T) routers.Router {
-	t.Helper()
-	h.conf.mu.Lock()
-	defer h.conf.mu.Unlock()
-	if h.conf.full == nil {
-		body, err := framework.FullDocument(h.app)
-		if err != nil {
-			t.Fatalf("conformance: full document: %v", err)
-		}
-		h.conf.full = loadRouter(t, body)
+// shared returns the router the fixture document key names, getting it
+// with get the first time; without a fixture it is get's.
+func shared(h *harness, key fixtureDocument, get func() routers.Router) routers.Router {
+	if h.Fixture == nil {
+		return get()
 	}
-	return h.conf.full
+	key.f, key.engine = h.Fixture, dbtest.Current()
+	if r, ok := fixtureDocuments.Load(key); ok {
+		r, _ := r.(routers.Router)
+		return r
+	}
+	r := get()
+	fixtureDocuments.Store(key, r)
+	return r
+}
+
+// fullRouter returns the router of h's full document.
+func (c *conformance) fullRouter(t *testing.T, h *harness) routers.Router {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.full == nil {
+		c.full = shared(h, fixtureDocument{full: true}, func() routers.Router {
+			body, err := framework.FullDocument(h.App)
+			if err != nil {
+				t.Fatalf("conformance: full document: %v", err)
+			}
+			return loadRouter(t, body)
+		})
+	}
+	return c.full
 }
 
 // callerRouter returns the router of the document the caller with the
 // given Authorization header gets, or nil when it gets none. A caller's
-// document changes with the policy, so it is fetched for every request.
-func (h *harness) callerRouter(t *testing.T, authz string) routers.Router {
+// document changes with the policy, so it is fetched for every request
+// (from an app of a fixture, once per fixture and caller).
+func callerRouter(t *testing.T, h *harness, authz string) routers.Router {
 	t.Helper()
-	var r routers.Router
-	for _, route := range h.e.Routes() {
-		if route.Method != http.MethodGet || !strings.HasSuffix(route.Path, "/openapi.json") {
-			continue
+	return shared(h, fixtureDocument{authz: authz}, func() routers.Router {
+		var r routers.Router
+		for _, route := range h.E.Routes() {
+			if route.Method != http.MethodGet || !strings.HasSuffix(route.Path, "/openapi.json") {
+				continue
+			}
+			req := httptest.NewRequest(http.MethodGet, route.Path, nil)
+			if authz != "" {
+				req.Header.Set("Authorization", authz)
+			}
+			rec := httptest.NewRecorder()
+			h.E.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				continue
+			}
+			r = loadRouter(t, rec.Body.Bytes())
 		}
-		req := httptest.NewRequest(http.MethodGet, route.Path, nil)
-		if authz != "" {
-			req.Header.Set("Authorization", authz)
-		}
-		rec := httptest.NewRecorder()
-		h.e.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			continue
-		}
-		r = loadRouter(t, rec.Body.Bytes())
-	}
-	return r
+		return r
+	})
 }
 
 // servesDocuments reports whether method and path are one of the routes
 // that serve the document and its docs page, which the document leaves
 // out.
-func (h *harness) servesDocuments(method, path string) bool {
+func servesDocuments(h *harness, method, path string) bool {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	for _, r := range framework.TableOf(h.app) {
+	for _, r := range framework.TableOf(h.App) {
 		if r.Hidden && r.Method == method && r.Path == path {
 			return true
 		}
@@ -109,10 +154,10 @@ func (h *harness) servesDocuments(method, path string) bool {
 // caller's own document when it has the operation, else the full one,
 // where the answer must be a refusal. A request the document rejects may
 // only fail.
-func (h *harness) conform(t *testing.T, req *http.Request, reqBody string, rec *httptest.ResponseRecorder) {
+func (c *conformance) conform(t *testing.T, h *harness, req *http.Request, reqBody string, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	path := req.URL.Path
-	if h.servesDocuments(req.Method, path) {
+	if servesDocuments(h, req.Method, path) {
 		return
 	}
 	if req.Method == http.MethodOptions {
@@ -124,7 +169,7 @@ func (h *harness) conform(t *testing.T, req *http.Request, reqBody string, rec *
 	if rec.Code == http.StatusMethodNotAllowed && rec.Header().Get("Allow") != "" {
 		return // a method the path does not serve: no operation answers it
 	}
-	caller := h.callerRouter(t, req.Header.Get("Authorization"))
+	caller := callerRouter(t, h, req.Header.Get("Authorization"))
 	probe := req.Clone(context.Background())
 	probe.Host = "" // the document's server is "/": any host
 	head := probe.Method == http.MethodHead
@@ -140,7 +185,7 @@ func (h *harness) conform(t *testing.T, req *http.Request, reqBody string, rec *
 		own = err == nil
 	}
 	if !own {
-		route, params, err = h.fullRouter(t).FindRoute(probe)
+		route, params, err = c.fullRouter(t, h).FindRoute(probe)
 	}
 	if err != nil {
 		var re *routers.RouteError

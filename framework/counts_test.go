@@ -20,9 +20,9 @@ func TestCountsTableStaysExact(t *testing.T) {
 		registered[Thread](), registered[Reply](framework.Cascade("reactions")), registered[Reaction](), registered[Watcher](), registered[Tag](),
 	}
 	kept := buildApp(t, appSpec{models: models})
-	counted := buildApp(t, appSpec{db: kept.db, models: models, config: func(cfg *framework.Config) { cfg.ComputeCounts = true }})
+	counted := buildApp(t, appSpec{db: kept.DB, models: models, config: func(cfg *framework.Config) { cfg.ComputeCounts = true }})
 	total := func(h *harness, url string) int64 {
-		rec := h.do(t, request{Token: adminToken, Method: "GET", URL: url})
+		rec := h.Do(t, request{Token: adminToken, Method: "GET", URL: url})
 		var body struct{ Meta struct{ Total *int64 } }
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Meta.Total == nil {
 			t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())
@@ -60,21 +60,21 @@ func TestCountsTableStaysExact(t *testing.T) {
 		{Token: userToken, Method: "DELETE", URL: "/api/tags/1"},
 	}
 	for _, r := range steps {
-		if rec := kept.do(t, r); rec.Code >= 300 {
+		if rec := kept.Do(t, r); rec.Code >= 300 {
 			t.Fatalf("%s %s: %d %s", r.Method, r.URL, rec.Code, rec.Body.String())
 		}
 		check(r.Method + " " + r.URL)
 	}
 	ctx := context.Background()
-	if _, err := kept.db.ExecContext(ctx, `INSERT INTO threads (title) VALUES ('from outside')`); err != nil {
+	if _, err := kept.DB.ExecContext(ctx, `INSERT INTO threads (title) VALUES ('from outside')`); err != nil {
 		t.Fatal(err)
 	}
 	check("an INSERT from outside the app")
-	if _, err := kept.db.ExecContext(ctx, `UPDATE threads SET deleted_at = CURRENT_TIMESTAMP WHERE title = 'from outside'`); err != nil {
+	if _, err := kept.DB.ExecContext(ctx, `UPDATE threads SET deleted_at = CURRENT_TIMESTAMP WHERE title = 'from outside'`); err != nil {
 		t.Fatal(err)
 	}
 	check("an UPDATE from outside the app")
-	if _, err := kept.app.Purge(ctx, framework.PurgeOptions{Resource: "threads"}); err != nil {
+	if _, err := kept.App.Purge(ctx, framework.PurgeOptions{Resource: "threads"}); err != nil {
 		t.Fatal(err)
 	}
 	check("a purge")
@@ -84,7 +84,7 @@ func TestCountsTableStaysExact(t *testing.T) {
 		{Token: userToken, Method: "POST", URL: "/api/tags", Body: `{"name":"u","qty":1}`},
 		{Token: userToken, Method: "POST", URL: "/api/tags", Body: `{"name":"v","qty":1}`},
 	} {
-		if rec := kept.do(t, r); rec.Code != 201 {
+		if rec := kept.Do(t, r); rec.Code != 201 {
 			t.Fatalf("%s %s: %d %s", r.Method, r.URL, rec.Code, rec.Body.String())
 		}
 	}
@@ -92,24 +92,24 @@ func TestCountsTableStaysExact(t *testing.T) {
 	if dbtest.Current() == dbtest.Postgres {
 		replace = `TRUNCATE tags`
 	}
-	if _, err := kept.db.ExecContext(ctx, replace); err != nil {
+	if _, err := kept.DB.ExecContext(ctx, replace); err != nil {
 		t.Fatal(err)
 	}
 	check(replace)
 
 	// A table dropped and created again by Migrate starts from its true
 	// count, not the old row.
-	if _, err := kept.db.ExecContext(ctx, `DROP TABLE tags`); err != nil {
+	if _, err := kept.DB.ExecContext(ctx, `DROP TABLE tags`); err != nil {
 		t.Fatal(err)
 	}
-	if err := kept.app.Migrate(ctx); err != nil {
+	if err := kept.App.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("tags dropped and migrated again")
 
 	// Without the counts table at all (a schema this app did not migrate),
 	// totals are counted.
-	if _, err := kept.db.ExecContext(ctx, `DROP TABLE `+framework.CountsTable); err != nil {
+	if _, err := kept.DB.ExecContext(ctx, `DROP TABLE `+framework.CountsTable); err != nil {
 		t.Fatal(err)
 	}
 	check("the counts table dropped")

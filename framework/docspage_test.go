@@ -38,7 +38,7 @@ func TestDocsPageLoadsOnlyFromTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := h.do(t, request{Method: http.MethodGet, URL: page.Path})
+	rec := h.Do(t, request{Method: http.MethodGet, URL: page.Path})
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET %s: %d %s", page.Path, rec.Code, rec.Header().Get("Content-Type"))
 	}
@@ -93,7 +93,7 @@ func TestDocsPageLoadsOnlyFromTheServer(t *testing.T) {
 		}
 		loaded[u.Path] = true
 		delete(want, u.Path)
-		rec := h.do(t, request{Method: http.MethodGet, URL: u.Path})
+		rec := h.Do(t, request{Method: http.MethodGet, URL: u.Path})
 		if rec.Code != http.StatusOK {
 			t.Errorf("GET %s, which %s references: %d", u.Path, from, rec.Code)
 			return
@@ -138,7 +138,7 @@ func TestDocsPageLoadsOnlyFromTheServer(t *testing.T) {
 // them.
 func TestDocsPageFiles(t *testing.T) {
 	h := subscriberHarness(t, nil)
-	plain := h.do(t, request{Method: http.MethodGet, URL: "/api/docs/swagger-ui-bundle.js"})
+	plain := h.Do(t, request{Method: http.MethodGet, URL: "/api/docs/swagger-ui-bundle.js"})
 	if plain.Code != http.StatusOK || plain.Header().Get("Content-Encoding") != "" || !strings.Contains(plain.Body.String(), "SwaggerUIBundle") {
 		t.Fatalf("the bundle without Accept-Encoding: %d %q", plain.Code, plain.Header().Get("Content-Encoding"))
 	}
@@ -154,7 +154,7 @@ func TestDocsPageFiles(t *testing.T) {
 		{"br", false},
 		{"identity", false},
 	} {
-		rec := h.do(t, request{Method: http.MethodGet, URL: "/api/docs/swagger-ui-bundle.js", Headers: map[string]string{"Accept-Encoding": c.accept}})
+		rec := h.Do(t, request{Method: http.MethodGet, URL: "/api/docs/swagger-ui-bundle.js", Headers: map[string]string{"Accept-Encoding": c.accept}})
 		body := rec.Body.Bytes()
 		if gz := rec.Header().Get("Content-Encoding") == "gzip"; gz != c.gzip {
 			t.Errorf("Accept-Encoding %q: Content-Encoding %q", c.accept, rec.Header().Get("Content-Encoding"))
@@ -176,17 +176,17 @@ func TestDocsPageFiles(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/api/docs", "/api/docs/docs.js", "/api/docs/swagger-ui.css", "/api/docs/favicon-32x32.png"} {
-		rec := h.do(t, request{Method: http.MethodGet, URL: path, Token: "no-such-token"})
+		rec := h.Do(t, request{Method: http.MethodGet, URL: path, Token: "no-such-token"})
 		etag := rec.Header().Get("ETag")
 		if rec.Code != http.StatusOK || etag == "" || rec.Header().Get("Cache-Control") != "no-cache" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("GET %s with a bad token: %d, ETag %q, headers %v", path, rec.Code, etag, rec.Header())
 			continue
 		}
-		again := h.do(t, request{Method: http.MethodGet, URL: path, Headers: map[string]string{"If-None-Match": etag}})
+		again := h.Do(t, request{Method: http.MethodGet, URL: path, Headers: map[string]string{"If-None-Match": etag}})
 		if again.Code != http.StatusNotModified || again.Body.Len() > 0 {
 			t.Errorf("GET %s again with its ETag: %d", path, again.Code)
 		}
-		head := h.do(t, request{Method: http.MethodHead, URL: path})
+		head := h.Do(t, request{Method: http.MethodHead, URL: path})
 		if head.Code != http.StatusOK || head.Body.Len() > 0 || head.Header().Get("Content-Type") != rec.Header().Get("Content-Type") {
 			t.Errorf("HEAD %s: %d %q", path, head.Code, head.Header().Get("Content-Type"))
 		}
@@ -198,7 +198,7 @@ func TestDocsPageFiles(t *testing.T) {
 		{"GET", "/api/docs/swagger-ui-bundle.js.gz"},
 		{"POST", "/api/docs"},
 	} {
-		if rec := h.do(t, request{Method: c.method, URL: c.url}); rec.Code < 400 {
+		if rec := h.Do(t, request{Method: c.method, URL: c.url}); rec.Code < 400 {
 			t.Errorf("%s %s: %d", c.method, c.url, rec.Code)
 		}
 	}
@@ -213,11 +213,11 @@ func TestDocsPageOff(t *testing.T) {
 	} {
 		h := subscriberHarness(t, configure)
 		for _, path := range []string{"/api/docs", "/api/docs/docs.js"} {
-			if rec := h.do(t, request{Method: http.MethodGet, URL: path}); rec.Code != http.StatusNotFound {
+			if rec := h.Do(t, request{Method: http.MethodGet, URL: path}); rec.Code != http.StatusNotFound {
 				t.Errorf("%s: GET %s: %d", name, path, rec.Code)
 			}
 		}
-		for _, r := range framework.TableOf(h.app) {
+		for _, r := range framework.TableOf(h.App) {
 			if strings.HasPrefix(r.Path, "/api/docs") {
 				t.Errorf("%s: the table has %s %s", name, r.Method, r.Path)
 			}

@@ -1,7 +1,6 @@
 package framework_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,20 +8,17 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
-	"github.com/autoapi-go/autoapi/framework/dbtest"
+	"github.com/autoapi-go/autoapi/internal/apitest"
 )
 
 // ---------------------------------------------------------------------------
@@ -225,8 +221,7 @@ func baseConfig(db *bun.DB) framework.Config {
 }
 
 // registerAll registers every test model on app.
-func registerAll(t *testing.T, app *framework.App) {
-	t.Helper()
+func registerAll(app *framework.App, _ *bun.DB) error {
 	for _, register := range []func(*framework.App, ...framework.Option) error{
 		framework.Register[Widget],
 		framework.Register[Gadget],
@@ -239,39 +234,28 @@ func registerAll(t *testing.T, app *framework.App) {
 		framework.Register[Country],
 	} {
 		if err := register(app); err != nil {
-			t.Fatalf("register: %v", err)
+			return err
 		}
 	}
+	return nil
 }
 
-// newTestApp returns an App with every test model registered, its tables
-// migrated into a fresh database and seeded; routes are not mounted yet, so
-// the caller may still add overrides.
+// basic is the app most tests start from: every test model, seeded.
+var basic = &apitest.Fixture{Name: "basic", Config: baseConfig, Register: registerAll, Seed: seed}
+
+// newTestApp returns an App with every test model registered, on a
+// database with their tables migrated and seeded; routes are not mounted
+// yet, so the caller may still add overrides.
 func newTestApp(t *testing.T, configure func(*framework.Config)) (*framework.App, *bun.DB) {
 	t.Helper()
-	db := dbtest.Open(t)
-	cfg := baseConfig(db)
-	if configure != nil {
-		configure(&cfg)
-	}
-	app, err := framework.New(cfg)
-	if err != nil {
-		t.Fatalf("framework.New: %v", err)
-	}
-	registerAll(t, app)
-	if err := app.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	seed(t, db)
-	dbtest.SyncSequences(t, db)
-	return app, db
+	return basic.App(t, configure)
 }
 
 // seed inserts rows 1..4 into every soft-delete model (row 4 soft-deleted
 // at seedDeleted), rows 1..3 into tags, and three countries out of key
 // order. Rows are written as plain column maps so that seeding does not
 // depend on the code under test.
-func seed(t *testing.T, db *bun.DB) {
+func seed(t testing.TB, db *bun.DB) {
 	t.Helper()
 	ctx := context.Background()
 	insert := func(table string, row map[string]any) {
@@ -304,191 +288,38 @@ func seed(t *testing.T, db *bun.DB) {
 }
 
 // ---------------------------------------------------------------------------
-// Requests and the checks every response must pass.
+// Requests, harnesses and scenarios: the shared harness (internal/apitest),
+// with this suite's fixture, secret and conformance check.
 
-// harness is a mounted app: its router and its database.
-type harness struct {
-	app  *framework.App
-	e    *echo.Echo
-	db   *bun.DB
-	spec modelSpec // the model a generated scenario is about, if any
+// request describes one HTTP request.
+type request = apitest.Request
 
-	// synced moves the database's sequences past the fixtures' explicit
-	// keys once, before the first request.
-	synced sync.Once
-	// conf checks every response against the OpenAPI document.
-	conf conformance
-}
+// harness is a mounted app; its Subject is the model a generated scenario
+// is about, if any.
+type harness = apitest.Harness[modelSpec]
 
-// request describes one HTTP request. Token "" means an anonymous caller; a
-// non-empty Body is sent as application/json unless Headers say otherwise.
-type request struct {
-	Token   string
-	Method  string
-	URL     string
-	Body    string
-	Headers map[string]string
-}
+// scenario is one request against a freshly built, seeded app.
+type scenario = apitest.Scenario[modelSpec]
 
-// do serves r through the router and checks the envelope every response
-// must have (see checkEnvelope).
-func (h *harness) do(t *testing.T, r request) *httptest.ResponseRecorder {
-	t.Helper()
-	h.synced.Do(func() { dbtest.SyncSequences(t, h.db) })
-	var body io.Reader
-	if r.Body != "" {
-		body = strings.NewReader(r.Body)
-	}
-	req := httptest.NewRequest(r.Method, r.URL, body)
-	if r.Body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if r.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.Token)
-	}
-	for k, v := range r.Headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.e.ServeHTTP(rec, req)
-	checkEnvelope(t, rec)
-	h.conform(t, req, r.Body, rec)
-	return rec
-}
+// suite builds this package's harnesses: responses never hold secretPrefix
+// and conform to the app's OpenAPI document.
+var suite = &apitest.Suite[modelSpec]{Fixture: basic, Secrets: []string{secretPrefix}, NewCheck: newConformance}
 
-// docsTypes are the types of the docs page's files.
-var docsTypes = map[string]bool{
-	"text/html; charset=utf-8": true, "text/css; charset=utf-8": true, "text/javascript; charset=utf-8": true, "image/png": true,
-}
-
-// checkEnvelope checks what holds for every response: an X-Request-Id
-// header; application/problem+json with type, title, status and detail for
-// every status >= 400, valid application/json otherwise; and never a value
-// of a json:"-" field.
-func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder) {
-	t.Helper()
-	if rec.Header().Get(echo.HeaderXRequestID) == "" {
-		t.Errorf("response has no X-Request-Id header")
-	}
-	body := rec.Body.Bytes()
-	if rec.Code == http.StatusNoContent {
-		if len(body) > 0 {
-			t.Errorf("204 with a body: %s", body)
-		}
-		return
-	}
-	if len(body) == 0 && rec.Code >= 400 && rec.Header().Get("Content-Type") == "application/problem+json" {
-		return // a HEAD request's problem: its headers without the body
-	}
-	want := "application/json"
-	if rec.Header().Get("Content-Type") == "application/yaml" && rec.Code == http.StatusOK {
-		return // the OpenAPI document as YAML
-	}
-	if rec.Code < 400 && docsTypes[rec.Header().Get("Content-Type")] {
-		return // the docs page and its files
-	}
-	if rec.Code >= 400 {
-		want = "application/problem+json"
-	}
-	ct := rec.Header().Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
-		t.Errorf("status %d: Content-Type = %q, want %s (body %s)", rec.Code, ct, want, body)
-	}
-	if bytes.Contains(body, []byte(secretPrefix)) {
-		t.Errorf("response leaks a json:\"-\" field: %s", body)
-	}
-	if rec.Code < 400 {
-		if len(body) > 0 && !json.Valid(body) {
-			t.Errorf("status %d: body is not valid JSON: %s", rec.Code, body)
-		}
-		return
-	}
-	var p map[string]any
-	if err := json.Unmarshal(body, &p); err != nil {
-		t.Errorf("status %d: problem body is not a JSON object: %v: %s", rec.Code, err, body)
-		return
-	}
-	for _, k := range []string{"type", "title", "detail"} {
-		if s, _ := p[k].(string); s == "" {
-			t.Errorf("status %d: problem member %q missing or empty: %s", rec.Code, k, body)
-		}
-	}
-	if st, _ := p["status"].(float64); int(st) != rec.Code {
-		t.Errorf("problem status member = %v, want %d: %s", p["status"], rec.Code, body)
-	}
-}
-
-// ---------------------------------------------------------------------------
-// Scenarios.
-
-// scenario is one request against a freshly built, seeded app, with what
-// must and must not come back (in the style of PocketBase's ApiScenario).
-type scenario struct {
-	Name string
-	request
-
-	ExpectedStatus     int
-	ExpectedContent    []string          // substrings the body must contain
-	NotExpectedContent []string          // substrings the body must not contain
-	ExpectedHeaders    map[string]string // exact header values
-
-	// Config adjusts the app's Config before New.
-	Config func(*framework.Config)
-	// Setup runs after migration and seeding, before the routes are
-	// mounted: register overrides or break the database here.
-	Setup func(t *testing.T, app *framework.App, db *bun.DB)
-	// After runs extra checks, with follow-up requests if need be.
-	After func(t *testing.T, h *harness, rec *httptest.ResponseRecorder)
-
-	spec modelSpec
-}
+// newHarness mounts app, on db.
+func newHarness(app *framework.App, db *bun.DB) *harness { return suite.Harness(app, db) }
 
 // runScenarios runs each scenario as a parallel subtest with its own app
 // and database.
 func runScenarios(t *testing.T, scenarios []scenario) {
 	t.Helper()
-	seen := map[string]bool{}
-	for _, s := range scenarios {
-		if seen[s.Name] {
-			t.Fatalf("duplicate scenario name %q", s.Name)
-		}
-		seen[s.Name] = true
-		t.Run(s.Name, func(t *testing.T) {
-			t.Parallel()
-			s.run(t)
-		})
-	}
+	suite.Run(t, scenarios)
 }
 
-func (s scenario) run(t *testing.T) {
-	app, db := newTestApp(t, s.Config)
-	if s.Setup != nil {
-		s.Setup(t, app, db)
-	}
-	h := &harness{app: app, e: app.NewEcho(), db: db, spec: s.spec}
-	rec := h.do(t, s.request)
-	body := rec.Body.String()
-	if rec.Code != s.ExpectedStatus {
-		t.Errorf("%s %s: status %d, want %d; body: %s", s.Method, s.URL, rec.Code, s.ExpectedStatus, clip(body))
-	}
-	for _, want := range s.ExpectedContent {
-		if !strings.Contains(body, want) {
-			t.Errorf("%s %s: body lacks %s; body: %s", s.Method, s.URL, want, clip(body))
-		}
-	}
-	for _, bad := range s.NotExpectedContent {
-		if strings.Contains(body, bad) {
-			t.Errorf("%s %s: body contains %s; body: %s", s.Method, s.URL, bad, clip(body))
-		}
-	}
-	for k, want := range s.ExpectedHeaders {
-		if got := rec.Header().Get(k); got != want {
-			t.Errorf("%s %s: header %s = %q, want %q", s.Method, s.URL, k, got, want)
-		}
-	}
-	if s.After != nil && !t.Failed() {
-		s.After(t, h, rec)
-	}
+// checkEnvelope checks what holds for every response (see
+// apitest.CheckEnvelope), and that no seeded secret leaks.
+func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	apitest.CheckEnvelope(t, rec, secretPrefix)
 }
 
 // ---------------------------------------------------------------------------
@@ -562,9 +393,9 @@ func inOrder(subs ...string) func(*testing.T, *harness, *httptest.ResponseRecord
 
 // adminGet fetches a record as admin, deleted or not, and returns its data
 // object (nil when the answer is not 200).
-func (h *harness) adminGet(t *testing.T, id string) map[string]any {
+func adminGet(t *testing.T, h *harness, id string) map[string]any {
 	t.Helper()
-	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/" + h.spec.resource + "/" + id})
+	rec := h.Do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/" + h.Subject.resource + "/" + id})
 	if rec.Code != http.StatusOK {
 		return nil
 	}
@@ -590,13 +421,7 @@ func rowCount(t *testing.T, db *bun.DB, table, deleteCol string, id any) (rows, 
 }
 
 // clip shortens a body for a failure message.
-func clip(body string) string {
-	const max = 600
-	if len(body) <= max {
-		return body
-	}
-	return body[:max] + fmt.Sprintf("... (%d bytes)", len(body))
-}
+func clip(body string) string { return apitest.Clip(body) }
 
 // Shorthands for scenario expectations.
 

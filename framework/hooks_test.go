@@ -92,7 +92,7 @@ func TestLifecycleHooks(t *testing.T) {
 			return app.Override("memos", framework.OpGet, func(c *framework.Context) error { return c.Default() })
 		},
 	})
-	db := h.db
+	db := h.DB
 	playSteps(t, h, []step{
 		{"create", userToken, "POST", "/api/memos", `{"text":"one"}`, 201, `"id":1`, ""},
 		{"refused create", userToken, "POST", "/api/memos", `{"text":"forbidden words"}`, 403, "memos may not say that", ""},

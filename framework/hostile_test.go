@@ -14,55 +14,55 @@ import (
 func TestHostileInput(t *testing.T) {
 	nots := strings.Repeat("!", 999)
 	runScenarios(t, []scenario{
-		{Name: "duplicate JSON key", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","name":"b","qty":1}`},
+		{Name: "duplicate JSON key", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","name":"b","qty":1}`},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("name"), "more than once"}},
-		{Name: "NUL in a body string", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a\u0000b","qty":1}`},
+		{Name: "NUL in a body string", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a\u0000b","qty":1}`},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("name"), "NUL"}},
-		{Name: "NUL in a patch", request: request{Token: userToken, Method: "PATCH", URL: "/api/widgets/1", Body: `{"name":"\u0000"}`},
+		{Name: "NUL in a patch", Request: request{Token: userToken, Method: "PATCH", URL: "/api/widgets/1", Body: `{"name":"\u0000"}`},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("name")}},
-		{Name: "trailing data after the object", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1} {}`},
+		{Name: "trailing data after the object", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1} {}`},
 			ExpectedStatus: 400},
-		{Name: "invalid UTF-8", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: "{\"name\":\"\xff\",\"qty\":1}"},
+		{Name: "invalid UTF-8", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: "{\"name\":\"\xff\",\"qty\":1}"},
 			ExpectedStatus: 400, ExpectedContent: []string{"UTF-8"}},
-		{Name: "no content type", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": ""}},
+		{Name: "no content type", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": ""}},
 			ExpectedStatus: 415},
-		{Name: "form content type", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
+		{Name: "form content type", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
 			ExpectedStatus: 415},
-		{Name: "latin1 charset", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": "application/json; charset=latin1"}},
+		{Name: "latin1 charset", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1}`, Headers: map[string]string{"Content-Type": "application/json; charset=latin1"}},
 			ExpectedStatus: 415},
-		{Name: "integer out of range", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":9223372036854775808}`},
+		{Name: "integer out of range", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":9223372036854775808}`},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("qty")}},
-		{Name: "number too large for any type", request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1e400}`},
+		{Name: "number too large for any type", Request: request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: `{"name":"a","qty":1e400}`},
 			ExpectedStatus: 400},
-		{Name: "NUL in a filter value", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name=a%00b"},
+		{Name: "NUL in a filter value", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name=a%00b"},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("name")}},
-		{Name: "NUL in a like pattern", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name%5Blike%5D=a%00"},
+		{Name: "NUL in a like pattern", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name%5Blike%5D=a%00"},
 			ExpectedStatus: 400},
-		{Name: "NUL in an expression string", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?filter=name%3D%22a%00b%22"},
+		{Name: "NUL in an expression string", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?filter=name%3D%22a%00b%22"},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("filter")}},
-		{Name: "a thousand nots", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?filter=" + nots + "id%3D1"},
+		{Name: "a thousand nots", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?filter=" + nots + "id%3D1"},
 			ExpectedStatus: 400, ExpectedContent: []string{"nested deeper"}},
-		{Name: "too many in values", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?id%5Bin%5D=" + strings.Repeat("1,", 150) + "1"},
+		{Name: "too many in values", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?id%5Bin%5D=" + strings.Repeat("1,", 150) + "1"},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("id[in]")}},
-		{Name: "id with a leading zero", request: request{Token: userToken, Method: "GET", URL: "/api/widgets/01"},
+		{Name: "id with a leading zero", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets/01"},
 			ExpectedStatus: 404},
-		{Name: "id with a plus sign", request: request{Token: userToken, Method: "GET", URL: "/api/widgets/+1"},
+		{Name: "id with a plus sign", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets/+1"},
 			ExpectedStatus: 404},
-		{Name: "limit with a plus sign", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?limit=+5"},
+		{Name: "limit with a plus sign", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?limit=+5"},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("limit")}},
-		{Name: "SQL in a value", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name=alpha%27%20OR%201%3D1%20--"},
+		{Name: "SQL in a value", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?name=alpha%27%20OR%201%3D1%20--"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"total":0`}},
-		{Name: "SQL as a field name", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?sort=name;DROP%20TABLE%20widgets"},
+		{Name: "SQL as a field name", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?sort=name;DROP%20TABLE%20widgets"},
 			ExpectedStatus: 400},
-		{Name: "includeDeleted as 1", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?includeDeleted=1"},
+		{Name: "includeDeleted as 1", Request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?includeDeleted=1"},
 			ExpectedStatus: 400},
-		{Name: "includeDeleted with a space", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?includeDeleted=true%20"},
+		{Name: "includeDeleted with a space", Request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?includeDeleted=true%20"},
 			ExpectedStatus: 400},
-		{Name: "empty cursor", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?cursor="},
+		{Name: "empty cursor", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?cursor="},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("cursor")}},
-		{Name: "empty include", request: request{Token: userToken, Method: "GET", URL: "/api/widgets?include="},
+		{Name: "empty include", Request: request{Token: userToken, Method: "GET", URL: "/api/widgets?include="},
 			ExpectedStatus: 400, ExpectedContent: []string{fieldErr("include")}},
-		{Name: "include_deleted", request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?include_deleted=true"},
+		{Name: "include_deleted", Request: request{Token: adminToken, Method: "GET", URL: "/api/widgets?include_deleted=true"},
 			ExpectedStatus: 400},
 	})
 }
@@ -81,7 +81,7 @@ func TestContentEncoding(t *testing.T) {
 	nothingWritten := func(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 		t.Helper()
 		var n int
-		if err := h.db.NewSelect().TableExpr("widgets").ColumnExpr("count(*)").Where("name = ?", "zeta").Scan(context.Background(), &n); err != nil {
+		if err := h.DB.NewSelect().TableExpr("widgets").ColumnExpr("count(*)").Where("name = ?", "zeta").Scan(context.Background(), &n); err != nil {
 			t.Fatal(err)
 		}
 		if n != 0 {
@@ -106,18 +106,18 @@ func TestContentEncoding(t *testing.T) {
 		{"an unknown coding", "POST", "/api/widgets", plain, "x-made-up", `Content-Encoding \"x-made-up\"`},
 	} {
 		cases = append(cases, scenario{Name: c.name,
-			request:         request{Token: userToken, Method: c.method, URL: c.url, Body: c.body, Headers: map[string]string{"Content-Encoding": c.coding}},
+			Request:         request{Token: userToken, Method: c.method, URL: c.url, Body: c.body, Headers: map[string]string{"Content-Encoding": c.coding}},
 			ExpectedStatus:  415,
 			ExpectedContent: []string{c.detail},
 			After:           nothingWritten})
 	}
 	for _, coding := range []string{"identity", "IDENTITY"} {
 		cases = append(cases, scenario{Name: "Content-Encoding " + coding + " is read",
-			request:        request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: plain, Headers: map[string]string{"Content-Encoding": coding}},
+			Request:        request{Token: userToken, Method: "POST", URL: "/api/widgets", Body: plain, Headers: map[string]string{"Content-Encoding": coding}},
 			ExpectedStatus: 201, ExpectedContent: []string{`"name":"zeta"`}})
 	}
 	cases = append(cases, scenario{Name: "a coding on a request without a body is not looked at",
-		request:        request{Token: userToken, Method: "GET", URL: "/api/widgets/1", Headers: map[string]string{"Content-Encoding": "gzip"}},
+		Request:        request{Token: userToken, Method: "GET", URL: "/api/widgets/1", Headers: map[string]string{"Content-Encoding": "gzip"}},
 		ExpectedStatus: 200})
 	runScenarios(t, cases)
 }

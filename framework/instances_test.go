@@ -38,7 +38,7 @@ func TestInstancesShareOneDatabase(t *testing.T) {
 				registered[Memo](), registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher](),
 			},
 		})
-		go h.app.RunPolicyReload(ctx)
+		go h.App.RunPolicyReload(ctx)
 		return h
 	}
 	// The policy lives in the database, written once by an operator.
@@ -79,7 +79,7 @@ func TestInstancesShareOneDatabase(t *testing.T) {
 	// A rule written to the database by a third party (an operator's
 	// tool, say) reaches both instances within their reload interval.
 	perms := func(h *harness) string {
-		return h.do(t, request{Token: userToken, Method: "GET", URL: "/api/memos/permissions"}).Body.String()
+		return h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/memos/permissions"}).Body.String()
 	}
 	for _, h := range []*harness{a, b} {
 		if strings.Contains(perms(h), `"restore"`) {

@@ -87,7 +87,7 @@ func TestBodiesFollowEncodingJSON(t *testing.T) {
 
 	// The database holds the Go values, not their JSON spelling.
 	var status, budget int64
-	if err := h.db.NewSelect().Table("jtasks").Column("status", "budget").Where("id = 1").Scan(context.Background(), &status, &budget); err != nil {
+	if err := h.DB.NewSelect().Table("jtasks").Column("status", "budget").Where("id = 1").Scan(context.Background(), &status, &budget); err != nil {
 		t.Fatal(err)
 	}
 	if status != int64(TaskArchived) || budget != -7 {

@@ -47,118 +47,118 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	s := []scenario{
 		// ---- list
 		{Name: "list/user sees live rows in key order",
-			request:            request{Token: userToken, Method: get, URL: base},
+			Request:            request{Token: userToken, Method: get, URL: base},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`{"data":[{"id":1,"name":"alpha","qty":10`, `"name":"bravo"`, `"name":"charlie"`, live3},
 			NotExpectedContent: []string{`"name":"delta"`},
 			After:              inOrder(`"id":1,`, `"id":2,`, `"id":3,`)},
 		anon(m, scenario{Name: "list/anonymous sees live rows",
-			request:            request{Method: get, URL: base},
+			Request:            request{Method: get, URL: base},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"alpha"`, live3},
 			NotExpectedContent: []string{`"name":"delta"`}}),
 		{Name: "list/admin sees live rows with a null deletion column",
-			request:            request{Token: adminToken, Method: get, URL: base},
+			Request:            request{Token: adminToken, Method: get, URL: base},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{key + ":" + st.liveJSON, live3},
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "list/offset and limit page through live rows",
-			request:            request{Token: userToken, Method: get, URL: base + "?limit=2&offset=1"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?limit=2&offset=1"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"bravo"`, `"name":"charlie"`, `"meta":{"total":3,"limit":2,"offset":1`},
 			NotExpectedContent: []string{`"name":"alpha"`, `"name":"delta"`}},
 		{Name: "list/limit 100 is allowed",
-			request:         request{Token: userToken, Method: get, URL: base + "?limit=100"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?limit=100"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`"meta":{"total":3,"limit":100,"offset":0`}},
 		{Name: "list/limit 0 is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?limit=0"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?limit=0"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("limit")}},
 		{Name: "list/limit 101 is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?limit=101"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?limit=101"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("limit")}},
 		{Name: "list/non-numeric limit is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?limit=abc"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?limit=abc"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("limit")}},
 		{Name: "list/negative offset is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?offset=-1"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?offset=-1"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("offset")}},
 		{Name: "list/equality filter on a string",
-			request:            request{Token: userToken, Method: get, URL: base + "?name=bravo"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?name=bravo"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"bravo"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`, `"name":"charlie"`}},
 		{Name: "list/equality filter on an integer",
-			request:            request{Token: userToken, Method: get, URL: base + "?qty=30"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?qty=30"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"charlie"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`}},
 		{Name: "list/filter on a deleted row's values finds nothing",
-			request:            request{Token: userToken, Method: get, URL: base + "?name=delta"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?name=delta"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`{"data":[],"meta":{"total":0,`},
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "list/non-integer value for an integer field is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?qty=abc"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?qty=abc"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("qty"), "integer"}},
 		{Name: "list/unknown field is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?nope=1"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?nope=1"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("nope")}},
 		{Name: "list/parameter given twice is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?name=alpha&name=bravo"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?name=alpha&name=bravo"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("name")}},
 		{Name: "list/sort descending",
-			request:        request{Token: userToken, Method: get, URL: base + "?sort=-qty"},
+			Request:        request{Token: userToken, Method: get, URL: base + "?sort=-qty"},
 			ExpectedStatus: 200,
 			After:          inOrder(`"name":"charlie"`, `"name":"bravo"`, `"name":"alpha"`)},
 		{Name: "list/sort ascending by name",
-			request:        request{Token: userToken, Method: get, URL: base + "?sort=name"},
+			Request:        request{Token: userToken, Method: get, URL: base + "?sort=name"},
 			ExpectedStatus: 200,
 			After:          inOrder(`"name":"alpha"`, `"name":"bravo"`, `"name":"charlie"`)},
 		{Name: "list/sort on unknown field is rejected",
-			request:         request{Token: userToken, Method: get, URL: base + "?sort=nope"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?sort=nope"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("sort"), `nope`}},
 
 		// ---- includeDeleted
 		{Name: "includeDeleted/admin sees deleted rows with their timestamp",
-			request:         request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true"},
+			Request:         request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`"name":"delta"`, stamp, `"meta":{"total":4,`}},
 		{Name: "includeDeleted/false is accepted for admin",
-			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=false"},
+			Request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=false"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{live3},
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "includeDeleted/false is accepted for user",
-			request:            request{Token: userToken, Method: get, URL: base + "?includeDeleted=false"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?includeDeleted=false"},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{live3},
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "includeDeleted/user is forbidden",
-			request:            request{Token: userToken, Method: get, URL: base + "?includeDeleted=true"},
+			Request:            request{Token: userToken, Method: get, URL: base + "?includeDeleted=true"},
 			ExpectedStatus:     403,
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "includeDeleted/anonymous must authenticate",
-			request:            request{Method: get, URL: base + "?includeDeleted=true"},
+			Request:            request{Method: get, URL: base + "?includeDeleted=true"},
 			ExpectedStatus:     401,
 			ExpectedHeaders:    bearer,
 			NotExpectedContent: []string{`"name":"delta"`}},
 		{Name: "includeDeleted/wrong case parameter is unknown",
-			request:         request{Token: adminToken, Method: get, URL: base + "?includedeleted=true"},
+			Request:         request{Token: adminToken, Method: get, URL: base + "?includedeleted=true"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("includedeleted")}},
 	}
 	for _, v := range []string{"TRUE", "1", "yes", ""} {
 		s = append(s, scenario{Name: "includeDeleted/value " + quoteName(v) + " is rejected",
-			request:         request{Token: adminToken, Method: get, URL: base + "?includeDeleted=" + v},
+			Request:         request{Token: adminToken, Method: get, URL: base + "?includeDeleted=" + v},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("includeDeleted")}})
 	}
@@ -166,41 +166,41 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- the soft-delete column is invisible to callers without read_deleted
 	s = append(s,
 		scenario{Name: "leak/user filter on the deletion column is an unknown field",
-			request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
+			Request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey), "unknown query parameter or field"}},
 		scenario{Name: "leak/user null filter on the deletion column is an unknown field",
-			request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "[null]=false"},
+			Request:         request{Token: userToken, Method: get, URL: base + "?" + m.deletedKey + "[null]=false"},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{"unknown query parameter or field"}},
 		scenario{Name: "leak/user sort on the deletion column is an unknown field",
-			request:         request{Token: userToken, Method: get, URL: base + "?sort=" + m.deletedKey},
+			Request:         request{Token: userToken, Method: get, URL: base + "?sort=" + m.deletedKey},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("sort"), `unknown field \"` + m.deletedKey + `\"`}},
 		anon(m, scenario{Name: "leak/anonymous filter on the deletion column is an unknown field",
-			request:         request{Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
+			Request:         request{Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey), "unknown query parameter or field"}}),
 		anon(m, scenario{Name: "leak/anonymous sort on the deletion column is an unknown field",
-			request:         request{Method: get, URL: base + "?sort=-" + m.deletedKey},
+			Request:         request{Method: get, URL: base + "?sort=-" + m.deletedKey},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("sort"), `unknown field \"` + m.deletedKey + `\"`}}),
 		scenario{Name: "leak/admin filters on the deletion timestamp",
-			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + m.deletedKey + "=" + st.deadParam},
+			Request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"delta"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`}},
 		scenario{Name: "leak/admin null filter on the deletion column",
-			request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + st.deletedFilter},
+			Request:            request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&" + st.deletedFilter},
 			ExpectedStatus:     200,
 			ExpectedContent:    []string{`"name":"delta"`, `"total":1,`},
 			NotExpectedContent: []string{`"name":"alpha"`}},
 		scenario{Name: "leak/admin filter on the deletion column cannot widen past live rows",
-			request:         request{Token: adminToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
+			Request:         request{Token: adminToken, Method: get, URL: base + "?" + m.deletedKey + "=" + st.deadParam},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":[],"meta":{"total":0,`}},
 		scenario{Name: "leak/admin sorts on the deletion column",
-			request:        request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&sort=-" + m.deletedKey},
+			Request:        request{Token: adminToken, Method: get, URL: base + "?includeDeleted=true&sort=-" + m.deletedKey},
 			ExpectedStatus: 200,
 			After:          inOrder(`"name":"delta"`, `"name":"alpha"`)},
 	)
@@ -208,111 +208,111 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- get
 	s = append(s,
 		scenario{Name: "get/user gets a live record",
-			request:         request{Token: userToken, Method: get, URL: base + "/1"},
+			Request:         request{Token: userToken, Method: get, URL: base + "/1"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{row1}},
 		anon(m, scenario{Name: "get/anonymous gets a live record",
-			request:         request{Method: get, URL: base + "/1"},
+			Request:         request{Method: get, URL: base + "/1"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{row1}}),
 		scenario{Name: "get/admin sees a null deletion column",
-			request:         request{Token: adminToken, Method: get, URL: base + "/1"},
+			Request:         request{Token: adminToken, Method: get, URL: base + "/1"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{row1, key + ":" + st.liveJSON}},
 		scenario{Name: "get/missing record",
-			request:        request{Token: userToken, Method: get, URL: base + "/999"},
+			Request:        request{Token: userToken, Method: get, URL: base + "/999"},
 			ExpectedStatus: 404},
 		scenario{Name: "get/id that cannot be a key",
-			request:        request{Token: userToken, Method: get, URL: base + "/abc"},
+			Request:        request{Token: userToken, Method: get, URL: base + "/abc"},
 			ExpectedStatus: 404},
 		scenario{Name: "get/user cannot see a deleted record",
-			request:            request{Token: userToken, Method: get, URL: base + "/4"},
+			Request:            request{Token: userToken, Method: get, URL: base + "/4"},
 			ExpectedStatus:     404,
 			NotExpectedContent: []string{`"name":"delta"`}},
 		anon(m, scenario{Name: "get/anonymous cannot see a deleted record",
-			request:            request{Method: get, URL: base + "/4"},
+			Request:            request{Method: get, URL: base + "/4"},
 			ExpectedStatus:     404,
 			NotExpectedContent: []string{`"name":"delta"`}}),
 		scenario{Name: "get/admin sees a deleted record with its timestamp",
-			request:         request{Token: adminToken, Method: get, URL: base + "/4"},
+			Request:         request{Token: adminToken, Method: get, URL: base + "/4"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":{"id":4,"name":"delta","qty":40`, stamp}},
 		scenario{Name: "get/admin asking includeDeleted=false gets 404 for a deleted record",
-			request:        request{Token: adminToken, Method: get, URL: base + "/4?includeDeleted=false"},
+			Request:        request{Token: adminToken, Method: get, URL: base + "/4?includeDeleted=false"},
 			ExpectedStatus: 404},
 		scenario{Name: "get/user asking includeDeleted=true is forbidden",
-			request:        request{Token: userToken, Method: get, URL: base + "/4?includeDeleted=true"},
+			Request:        request{Token: userToken, Method: get, URL: base + "/4?includeDeleted=true"},
 			ExpectedStatus: 403},
 	)
 
 	// ---- create
 	s = append(s,
 		scenario{Name: "create/user creates a record",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			ExpectedStatus:  201,
 			ExpectedContent: []string{`{"data":{"id":5,"name":"echo","qty":5`},
 			ExpectedHeaders: map[string]string{"Location": base + "/5"},
 			After:           checkCreated},
 		scenario{Name: "create/admin sees a null deletion column",
-			request:         request{Token: adminToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
+			Request:         request{Token: adminToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			ExpectedStatus:  201,
 			ExpectedContent: []string{`"id":5,`, key + ":" + st.liveJSON}},
 		scenario{Name: "create/id is read-only",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"id":9,"name":"echo","qty":5}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"id":9,"name":"echo","qty":5}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("id")}},
 		scenario{Name: "create/deletion column is read-only",
-			request:         request{Token: adminToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,` + key + `:"` + seedDeletedJSON + `"}`},
+			Request:         request{Token: adminToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,` + key + `:"` + seedDeletedJSON + `"}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey)}},
 		scenario{Name: "create/user setting the deletion column is rejected",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,` + key + `:null}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,` + key + `:null}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey)}},
 		scenario{Name: "create/unknown field",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,"bogus":1}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,"bogus":1}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("bogus"), "unknown field"}},
 		scenario{Name: "create/wrong JSON type for an integer",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":"many"}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":"many"}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("qty")}},
 		scenario{Name: "create/wrong JSON type for a string",
-			request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":7,"qty":1}`},
+			Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":7,"qty":1}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("name")}},
 		scenario{Name: "create/malformed JSON",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":`},
 			ExpectedStatus: 400},
 		scenario{Name: "create/array body",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `[{"name":"echo"}]`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `[{"name":"echo"}]`},
 			ExpectedStatus: 400},
 		scenario{Name: "create/string body",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `"echo"`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `"echo"`},
 			ExpectedStatus: 400},
 		scenario{Name: "create/null body",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `null`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `null`},
 			ExpectedStatus: 400},
 		scenario{Name: "create/empty body",
-			request:        request{Token: userToken, Method: post, URL: base, Headers: map[string]string{"Content-Type": "application/json"}},
+			Request:        request{Token: userToken, Method: post, URL: base, Headers: map[string]string{"Content-Type": "application/json"}},
 			ExpectedStatus: 400},
 		scenario{Name: "create/wrong content type",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`, Headers: map[string]string{"Content-Type": textPlain}},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`, Headers: map[string]string{"Content-Type": textPlain}},
 			ExpectedStatus: 415},
 		scenario{Name: "create/body over MaxBodyBytes",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"` + strings.Repeat("x", 300) + `","qty":5}`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"` + strings.Repeat("x", 300) + `","qty":5}`},
 			Config:         func(c *framework.Config) { c.MaxBodyBytes = 128 },
 			ExpectedStatus: 413},
 		scenario{Name: "create/body under MaxBodyBytes",
-			request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
+			Request:        request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			Config:         func(c *framework.Config) { c.MaxBodyBytes = 128 },
 			ExpectedStatus: 201},
 		scenario{Name: "create/anonymous must authenticate",
-			request:         request{Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
+			Request:         request{Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			ExpectedStatus:  401,
 			ExpectedHeaders: bearer},
 		scenario{Name: "create/reader is forbidden",
-			request:        request{Token: readerToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
+			Request:        request{Token: readerToken, Method: post, URL: base, Body: `{"name":"echo","qty":5}`},
 			ExpectedStatus: 403},
 	)
 	for _, k := range []string{m.createdKey, m.updatedKey} {
@@ -321,11 +321,11 @@ func softDeleteScenarios(m modelSpec) []scenario {
 		}
 		s = append(s,
 			scenario{Name: "create/" + k + " is read-only",
-				request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,"` + k + `":"` + seedCreatedJSON + `"}`},
+				Request:         request{Token: userToken, Method: post, URL: base, Body: `{"name":"echo","qty":5,"` + k + `":"` + seedCreatedJSON + `"}`},
 				ExpectedStatus:  400,
 				ExpectedContent: []string{fieldErr(k)}},
 			scenario{Name: "update/" + k + " is read-only",
-				request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"` + k + `":"` + seedCreatedJSON + `"}`},
+				Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"` + k + `":"` + seedCreatedJSON + `"}`},
 				ExpectedStatus:  400,
 				ExpectedContent: []string{fieldErr(k)}},
 		)
@@ -334,45 +334,45 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- update
 	s = append(s,
 		scenario{Name: "update/partial update",
-			request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"qty":99}`},
+			Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"qty":99}`},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":{"id":1,"name":"alpha","qty":99`},
 			After:           checkPatched},
 		scenario{Name: "update/empty patch changes nothing",
-			request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{}`},
+			Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{}`},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{row1}},
 		scenario{Name: "update/id is read-only",
-			request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"id":7}`},
+			Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"id":7}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("id")}},
 		scenario{Name: "update/deletion column is read-only",
-			request:         request{Token: adminToken, Method: patch, URL: base + "/1", Body: `{` + key + `:"` + seedDeletedJSON + `"}`},
+			Request:         request{Token: adminToken, Method: patch, URL: base + "/1", Body: `{` + key + `:"` + seedDeletedJSON + `"}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr(m.deletedKey)},
 			After:           checkUnchanged("1", "alpha", 10, "")},
 		scenario{Name: "update/unknown field",
-			request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"bogus":true}`},
+			Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"bogus":true}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("bogus")}},
 		scenario{Name: "update/wrong JSON type",
-			request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"qty":"lots"}`},
+			Request:         request{Token: userToken, Method: patch, URL: base + "/1", Body: `{"qty":"lots"}`},
 			ExpectedStatus:  400,
 			ExpectedContent: []string{fieldErr("qty")},
 			After:           checkUnchanged("1", "alpha", 10, "")},
 		scenario{Name: "update/a deleted record is not found and unchanged",
-			request:        request{Token: userToken, Method: patch, URL: base + "/4", Body: `{"qty":1,"name":"zulu"}`},
+			Request:        request{Token: userToken, Method: patch, URL: base + "/4", Body: `{"qty":1,"name":"zulu"}`},
 			ExpectedStatus: 404,
 			After:          checkUnchanged("4", "delta", 40, seedDeletedJSON)},
 		scenario{Name: "update/admin cannot patch a deleted record either",
-			request:        request{Token: adminToken, Method: patch, URL: base + "/4", Body: `{"qty":1}`},
+			Request:        request{Token: adminToken, Method: patch, URL: base + "/4", Body: `{"qty":1}`},
 			ExpectedStatus: 404,
 			After:          checkUnchanged("4", "delta", 40, seedDeletedJSON)},
 		scenario{Name: "update/missing record",
-			request:        request{Token: userToken, Method: patch, URL: base + "/999", Body: `{"qty":1}`},
+			Request:        request{Token: userToken, Method: patch, URL: base + "/999", Body: `{"qty":1}`},
 			ExpectedStatus: 404},
 		scenario{Name: "update/reader is forbidden",
-			request:        request{Token: readerToken, Method: patch, URL: base + "/1", Body: `{"qty":1}`},
+			Request:        request{Token: readerToken, Method: patch, URL: base + "/1", Body: `{"qty":1}`},
 			ExpectedStatus: 403,
 			After:          checkUnchanged("1", "alpha", 10, "")},
 	)
@@ -380,29 +380,29 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- delete
 	s = append(s,
 		scenario{Name: "delete/soft delete",
-			request:         request{Token: userToken, Method: del, URL: base + "/1"},
+			Request:         request{Token: userToken, Method: del, URL: base + "/1"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"success":true,"softDeleted":true,"message":"Record marked as deleted"}`},
 			After:           checkSoftDeleted},
 		scenario{Name: "delete/an already deleted record is not found and keeps its timestamp",
-			request:        request{Token: userToken, Method: del, URL: base + "/4"},
+			Request:        request{Token: userToken, Method: del, URL: base + "/4"},
 			ExpectedStatus: 404,
 			After:          checkUnchanged("4", "delta", 40, seedDeletedJSON)},
 		scenario{Name: "delete/body over MaxBodyBytes is refused before anything happens",
-			request:        request{Token: userToken, Method: del, URL: base + "/1", Body: `{"pad":"` + strings.Repeat("x", 300) + `"}`},
+			Request:        request{Token: userToken, Method: del, URL: base + "/1", Body: `{"pad":"` + strings.Repeat("x", 300) + `"}`},
 			Config:         func(c *framework.Config) { c.MaxBodyBytes = 128 },
 			ExpectedStatus: 413,
 			After:          checkUnchanged("1", "alpha", 10, "")},
 		scenario{Name: "delete/missing record",
-			request:        request{Token: userToken, Method: del, URL: base + "/999"},
+			Request:        request{Token: userToken, Method: del, URL: base + "/999"},
 			ExpectedStatus: 404},
 		scenario{Name: "delete/anonymous must authenticate",
-			request:         request{Method: del, URL: base + "/1"},
+			Request:         request{Method: del, URL: base + "/1"},
 			ExpectedStatus:  401,
 			ExpectedHeaders: bearer,
 			After:           checkUnchanged("1", "alpha", 10, "")},
 		scenario{Name: "delete/reader is forbidden",
-			request:        request{Token: readerToken, Method: del, URL: base + "/1"},
+			Request:        request{Token: readerToken, Method: del, URL: base + "/1"},
 			ExpectedStatus: 403,
 			After:          checkUnchanged("1", "alpha", 10, "")},
 	)
@@ -410,37 +410,37 @@ func softDeleteScenarios(m modelSpec) []scenario {
 	// ---- restore
 	s = append(s,
 		scenario{Name: "restore/admin restores a deleted record",
-			request:         request{Token: adminToken, Method: post, URL: base + "/4/restore"},
+			Request:         request{Token: adminToken, Method: post, URL: base + "/4/restore"},
 			ExpectedStatus:  200,
 			ExpectedContent: []string{`{"data":{"id":4,"name":"delta","qty":40`, key + ":" + st.liveJSON, `"restored":true`},
 			After:           checkRestored},
 		scenario{Name: "restore/user without permission, deleted record",
-			request:        request{Token: userToken, Method: post, URL: base + "/4/restore"},
+			Request:        request{Token: userToken, Method: post, URL: base + "/4/restore"},
 			ExpectedStatus: 403,
 			After:          checkUnchanged("4", "delta", 40, seedDeletedJSON)},
 		scenario{Name: "restore/user without permission, missing record",
-			request:        request{Token: userToken, Method: post, URL: base + "/999/restore"},
+			Request:        request{Token: userToken, Method: post, URL: base + "/999/restore"},
 			ExpectedStatus: 403},
 		scenario{Name: "restore/anonymous must authenticate",
-			request:         request{Method: post, URL: base + "/4/restore"},
+			Request:         request{Method: post, URL: base + "/4/restore"},
 			ExpectedStatus:  401,
 			ExpectedHeaders: bearer,
 			After:           checkUnchanged("4", "delta", 40, seedDeletedJSON)},
 		scenario{Name: "restore/missing record",
-			request:        request{Token: adminToken, Method: post, URL: base + "/999/restore"},
+			Request:        request{Token: adminToken, Method: post, URL: base + "/999/restore"},
 			ExpectedStatus: 404},
 		scenario{Name: "restore/id that cannot be a key",
-			request:        request{Token: adminToken, Method: post, URL: base + "/abc/restore"},
+			Request:        request{Token: adminToken, Method: post, URL: base + "/abc/restore"},
 			ExpectedStatus: 404},
 		scenario{Name: "restore/live record conflicts",
-			request:        request{Token: adminToken, Method: post, URL: base + "/1/restore"},
+			Request:        request{Token: adminToken, Method: post, URL: base + "/1/restore"},
 			ExpectedStatus: 409,
 			After:          checkUnchanged("1", "alpha", 10, "")},
 	)
 
 	for i := range s {
 		s[i].Name = m.resource + "/" + s[i].Name
-		s[i].spec = m
+		s[i].Subject = m
 		// No successful answer to a caller without read_deleted may name
 		// the soft-delete column.
 		if s[i].Token != adminToken && s[i].ExpectedStatus < 400 {
@@ -473,7 +473,7 @@ func quoteName(v string) string {
 // checkCreated verifies that a record created as user 5 has its automatic
 // timestamps set, a NULL deletion column in the database, and is visible.
 func checkCreated(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
-	m := h.spec
+	m := h.Subject
 	data := dataOf(t, rec.Body.Bytes())
 	for _, k := range []string{m.createdKey, m.updatedKey} {
 		if k == "" {
@@ -489,10 +489,10 @@ func checkCreated(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 	if rows, deleted := deletedCount(t, h, 5); rows != 1 || deleted != 0 {
 		t.Errorf("database: %d rows with id 5, %d with a non-NULL %s; want 1 live row", rows, deleted, m.deletedCol)
 	}
-	if got := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/5"}); got.Code != 200 {
+	if got := h.Do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/5"}); got.Code != 200 {
 		t.Errorf("GET the new record: %d %s", got.Code, got.Body)
 	}
-	list := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource})
+	list := h.Do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource})
 	if !strings.Contains(list.Body.String(), `"total":4,`) {
 		t.Errorf("list after create: want 4 live rows, got %s", list.Body)
 	}
@@ -501,7 +501,7 @@ func checkCreated(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 // checkPatched verifies that PATCH {"qty":99} on row 1 changed qty only,
 // bumped the update timestamp and kept the creation timestamp.
 func checkPatched(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
-	m := h.spec
+	m := h.Subject
 	data := dataOf(t, rec.Body.Bytes())
 	if m.updatedKey != "" {
 		if ts := timeAt(t, data, m.updatedKey); !ts.After(seedCreated) {
@@ -513,7 +513,7 @@ func checkPatched(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 			t.Errorf("%s = %v, want unchanged %v", m.createdKey, ts, seedCreated)
 		}
 	}
-	after := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/1"})
+	after := h.Do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/1"})
 	got := dataOf(t, after.Body.Bytes())
 	if got["name"] != "alpha" || got["qty"] != float64(99) {
 		t.Errorf("after PATCH: %s, want name alpha and qty 99", after.Body)
@@ -529,8 +529,8 @@ func checkPatched(t *testing.T, h *harness, rec *httptest.ResponseRecorder) {
 func checkUnchanged(id, name string, qty int, deletedJSON string) func(*testing.T, *harness, *httptest.ResponseRecorder) {
 	return func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 		t.Helper()
-		m := h.spec
-		d := h.adminGet(t, id)
+		m := h.Subject
+		d := adminGet(t, h, id)
 		if d == nil {
 			t.Fatalf("admin GET %s/%s failed", m.resource, id)
 		}
@@ -559,15 +559,15 @@ func checkUnchanged(id, name string, qty int, deletedJSON string) func(*testing.
 // kept in the database with a deletion timestamp, a second DELETE is a 404
 // and does not re-stamp it.
 func checkSoftDeleted(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-	m := h.spec
+	m := h.Subject
 	url := "/api/" + m.resource + "/1"
-	if got := h.do(t, request{Token: userToken, Method: get, URL: url}); got.Code != 404 {
+	if got := h.Do(t, request{Token: userToken, Method: get, URL: url}); got.Code != 404 {
 		t.Errorf("user GET after delete: %d, want 404", got.Code)
 	}
 	if rows, deleted := deletedCount(t, h, 1); rows != 1 || deleted != 1 {
 		t.Errorf("database: %d rows, %d deleted; want the row kept and marked deleted", rows, deleted)
 	}
-	before := h.adminGet(t, "1")
+	before := adminGet(t, h, "1")
 	if before == nil {
 		t.Fatalf("admin GET after delete failed")
 	}
@@ -581,15 +581,15 @@ func checkSoftDeleted(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 	if m.updatedKey != "" && before[m.updatedKey] == seedCreatedJSON {
 		t.Errorf("%s not bumped by the delete", m.updatedKey)
 	}
-	again := h.do(t, request{Token: userToken, Method: del, URL: url})
+	again := h.Do(t, request{Token: userToken, Method: del, URL: url})
 	if again.Code != 404 {
 		t.Errorf("second DELETE: %d %s, want 404", again.Code, again.Body)
 	}
-	after := h.adminGet(t, "1")
+	after := adminGet(t, h, "1")
 	if after == nil || after[m.deletedKey] != before[m.deletedKey] {
 		t.Errorf("second DELETE re-stamped the row: before %v, after %v", before[m.deletedKey], after)
 	}
-	list := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource})
+	list := h.Do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource})
 	if !strings.Contains(list.Body.String(), `"total":2,`) || strings.Contains(list.Body.String(), `"name":"alpha"`) {
 		t.Errorf("list after delete: %s", list.Body)
 	}
@@ -598,8 +598,8 @@ func checkSoftDeleted(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 // checkRestored follows the restore of row 4: users see it again and the
 // database column is NULL.
 func checkRestored(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-	m := h.spec
-	got := h.do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/4"})
+	m := h.Subject
+	got := h.Do(t, request{Token: userToken, Method: get, URL: "/api/" + m.resource + "/4"})
 	if got.Code != 200 {
 		t.Errorf("user GET after restore: %d %s", got.Code, got.Body)
 	}
@@ -611,7 +611,7 @@ func checkRestored(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 			t.Errorf("restore did not bump %s: %v", m.updatedKey, ts)
 		}
 	}
-	again := h.do(t, request{Token: adminToken, Method: post, URL: "/api/" + m.resource + "/4/restore"})
+	again := h.Do(t, request{Token: adminToken, Method: post, URL: "/api/" + m.resource + "/4/restore"})
 	if again.Code != 409 {
 		t.Errorf("second restore: %d, want 409", again.Code)
 	}
@@ -695,10 +695,10 @@ func (m modelSpec) seedColumns(deleted bool) map[string]any { return m.deletion(
 // deletion columns disagree.
 func deletedCount(t *testing.T, h *harness, id any) (rows, deleted int) {
 	t.Helper()
-	m, st := h.spec, h.spec.deletion()
+	m, st := h.Subject, h.Subject.deletion()
 	ctx := context.Background()
 	count := func(cond string) (n int) {
-		q := h.db.NewSelect().TableExpr(m.table).ColumnExpr("count(*)").Where("id = ?", id)
+		q := h.DB.NewSelect().TableExpr(m.table).ColumnExpr("count(*)").Where("id = ?", id)
 		if cond != "" {
 			q = q.Where(cond)
 		}

@@ -103,8 +103,8 @@ func TestMigrateAddsMissingDeletionColumnsOnce(t *testing.T) {
 		t.Fatalf("second migrate changed something: %s", logs.String())
 	}
 	// The legacy row is live: the added column is NULL.
-	h := &harness{app: app, e: app.NewEcho(), db: db}
-	rec := h.do(t, request{Token: userToken, Method: http.MethodGet, URL: "/api/receipts"})
+	h := newHarness(app, db)
+	rec := h.Do(t, request{Token: userToken, Method: http.MethodGet, URL: "/api/receipts"})
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "legacy") {
 		t.Fatalf("list after migrate: %d %s", rec.Code, rec.Body.String())
 	}
@@ -159,7 +159,7 @@ func TestTrashViewUsesTheSoftDeleteIndex(t *testing.T) {
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
 	h := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt]()}})
-	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/receipts?onlyDeleted=true&count=false"})
+	rec := h.Do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/receipts?onlyDeleted=true&count=false"})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("trash view: %d %s", rec.Code, rec.Body.String())
 	}
@@ -185,7 +185,7 @@ func TestMigrateCreatesParentsFirst(t *testing.T) {
 	})
 	// The foreign keys are there: the database refuses to remove a
 	// referenced author.
-	if _, err := h.db.NewDelete().TableExpr("authors").Where("id = 1").Exec(context.Background()); err == nil {
+	if _, err := h.DB.NewDelete().TableExpr("authors").Where("id = 1").Exec(context.Background()); err == nil {
 		t.Fatal("an author with books was removed: the foreign key is missing")
 	}
 }

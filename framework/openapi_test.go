@@ -48,7 +48,7 @@ p, anonymous, widgets, read
 // fetchDocument GETs path as token's caller and parses the document.
 func fetchDocument(t *testing.T, h *harness, token, path string) (*openapi3.T, map[string]any) {
 	t.Helper()
-	rec := h.do(t, request{Token: token, Method: http.MethodGet, URL: path})
+	rec := h.Do(t, request{Token: token, Method: http.MethodGet, URL: path})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 	}
@@ -97,7 +97,7 @@ func subscriberHarness(t *testing.T, configure func(*framework.Config)) *harness
 	if err := app.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{app: app, e: app.NewEcho(), db: db}
+	return newHarness(app, db)
 }
 
 // at walks a decoded JSON document along keys.
@@ -342,14 +342,14 @@ func TestOpenAPIModes(t *testing.T) {
 	}
 	off := subscriberHarness(t, func(c *framework.Config) { c.OpenAPI.Mode = framework.DocumentOff })
 	for _, path := range []string{"/api/openapi.json", "/api/openapi.yaml"} {
-		if rec := off.do(t, request{Method: http.MethodGet, URL: path}); rec.Code != http.StatusNotFound {
+		if rec := off.Do(t, request{Method: http.MethodGet, URL: path}); rec.Code != http.StatusNotFound {
 			t.Errorf("GET %s with DocumentOff: %d", path, rec.Code)
 		}
 	}
-	if rec := full.do(t, request{Method: http.MethodGet, URL: "/api/openapi.json?x=1"}); rec.Code != http.StatusBadRequest {
+	if rec := full.Do(t, request{Method: http.MethodGet, URL: "/api/openapi.json?x=1"}); rec.Code != http.StatusBadRequest {
 		t.Errorf("a query string: %d", rec.Code)
 	}
-	if _, err := framework.New(framework.Config{DB: full.db, Policy: subscriberPolicy, OpenAPI: framework.OpenAPIConfig{Mode: 9}}); err == nil {
+	if _, err := framework.New(framework.Config{DB: full.DB, Policy: subscriberPolicy, OpenAPI: framework.OpenAPIConfig{Mode: 9}}); err == nil {
 		t.Error("New accepts an unknown document mode")
 	}
 }
@@ -379,7 +379,7 @@ func TestOpenAPIOverrides(t *testing.T) {
 	if err := app.Override("subscribers", framework.OpGet, func(c *framework.Context) error { return c.Default() }, framework.Responds(42, Report{})); err == nil {
 		t.Error("Responds accepts status 42")
 	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	doc, _ := fetchDocument(t, h, adminToken, "/api/openapi.json")
 	list := doc.Paths.Find("/api/subscribers").Get
 	if list.Extensions["x-autoapi-overridden"] != true {

@@ -66,7 +66,7 @@ func raceRequests(h *harness, rs []request) []*httptest.ResponseRecorder {
 			req.Header.Set("Authorization", "Bearer "+r.Token)
 			rec := httptest.NewRecorder()
 			<-start
-			h.e.ServeHTTP(rec, req)
+			h.E.ServeHTTP(rec, req)
 			out[i] = rec
 		}()
 	}
@@ -113,11 +113,11 @@ func createdID(t *testing.T, rec *httptest.ResponseRecorder) int64 {
 // write lost, and no other answers than the documented ones.
 func TestParentWritesExcludeChildWrites(t *testing.T) {
 	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Board](), registered[Card](), registered[Mark]()}})
-	db := h.db
+	db := h.DB
 	const children = 12
 	newBoard := func(t *testing.T) int64 {
 		t.Helper()
-		return createdID(t, h.do(t, request{Token: adminToken, Method: "POST", URL: "/api/boards", Body: `{"title":"b"}`}))
+		return createdID(t, h.Do(t, request{Token: adminToken, Method: "POST", URL: "/api/boards", Body: `{"title":"b"}`}))
 	}
 	newCard := func(board int64) request {
 		return request{Token: adminToken, Method: "POST", URL: "/api/cards", Body: fmt.Sprintf(`{"boardId":%d,"text":"c"}`, board)}
@@ -179,7 +179,7 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 	t.Run("restore against creates", func(t *testing.T) {
 		for round := 0; round < 20; round++ {
 			board := newBoard(t)
-			if rec := h.do(t, request{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", board)}); rec.Code != 200 {
+			if rec := h.Do(t, request{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", board)}); rec.Code != 200 {
 				t.Fatalf("delete: %d %s", rec.Code, rec.Body.String())
 			}
 			recs := raceCreates(t, round, request{Token: adminToken, Method: "POST", URL: fmt.Sprintf("/api/boards/%d/restore", board)}, board)
@@ -212,7 +212,7 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 	t.Run("permanent delete against grandchild creates", func(t *testing.T) {
 		for round := 0; round < 20; round++ {
 			board := newBoard(t)
-			card := createdID(t, h.do(t, newCard(board)))
+			card := createdID(t, h.Do(t, newCard(board)))
 			rs := []request{{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d?permanent=true", board)}}
 			for i := 0; i < children; i++ {
 				rs = append(rs, request{Token: adminToken, Method: "POST", URL: "/api/marks", Body: fmt.Sprintf(`{"cardId":%d}`, card)})
@@ -238,7 +238,7 @@ func TestParentWritesExcludeChildWrites(t *testing.T) {
 			from, to := newBoard(t), newBoard(t)
 			var cards []int64
 			for i := 0; i < children; i++ {
-				cards = append(cards, createdID(t, h.do(t, newCard(from))))
+				cards = append(cards, createdID(t, h.Do(t, newCard(from))))
 			}
 			rs := []request{{Token: adminToken, Method: "DELETE", URL: fmt.Sprintf("/api/boards/%d", to)}}
 			for _, id := range cards {

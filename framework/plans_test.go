@@ -54,7 +54,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			if url == "/api/bench_posts?count=false&sort=id&cursor=" {
 				url = "/api/bench_posts?count=false&sort=id&limit=100&cursor=" + nextCursor(t, h, "/api/bench_posts?count=false&sort=id&limit=100")
 			}
-			if rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: url}); rec.Code != http.StatusOK {
+			if rec := h.Do(t, request{Token: adminToken, Method: http.MethodGet, URL: url}); rec.Code != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())
 			}
 			q := queries.find(t, c.query)
@@ -69,7 +69,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 // nextCursor returns the nextCursor of the list at url.
 func nextCursor(t *testing.T, h *harness, url string) string {
 	t.Helper()
-	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: url})
+	rec := h.Do(t, request{Token: adminToken, Method: http.MethodGet, URL: url})
 	next, ok := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 	if rec.Code != http.StatusOK || !ok {
 		t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())

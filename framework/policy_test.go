@@ -36,18 +36,20 @@ func TestPolicyInTheDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		registerAll(t, app)
+		if err := registerAll(app, nil); err != nil {
+			t.Fatalf("register: %v", err)
+		}
 		if err := app.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
 		go app.RunPolicyReload(ctx)
-		return app, &harness{app: app, e: app.NewEcho(), db: db}
+		return app, newHarness(app, db)
 	}
 	a, ha := instance()
 	_, hb := instance()
 
 	perms := func(h *harness) string {
-		return h.do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets/permissions"}).Body.String()
+		return h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets/permissions"}).Body.String()
 	}
 	if strings.Contains(perms(hb), "restore") {
 		t.Fatal("users may not restore before the change")
@@ -75,7 +77,7 @@ func TestPolicyInTheDatabase(t *testing.T) {
 		{Token: userToken, Method: "DELETE", URL: "/api/widgets/1"},
 		{Token: userToken, Method: "POST", URL: "/api/widgets/1/restore"},
 	} {
-		if rec := hb.do(t, r); rec.Code >= 300 {
+		if rec := hb.Do(t, r); rec.Code >= 300 {
 			t.Fatalf("%s %s through B: %d %s", r.Method, r.URL, rec.Code, rec.Body.String())
 		}
 	}

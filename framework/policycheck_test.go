@@ -88,13 +88,15 @@ func TestMalformedPolicyReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registerAll(t, app)
+	if err := registerAll(app, nil); err != nil {
+		t.Fatalf("register: %v", err)
+	}
 	if err := app.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	perms := func() string {
-		return h.do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets/permissions"}).Body.String()
+		return h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/widgets/permissions"}).Body.String()
 	}
 	// A good rule and a bad one arrive together: neither applies.
 	bad := &auth.CasbinRule{PType: "p", V0: "user", V1: "widgets"}

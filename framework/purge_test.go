@@ -27,7 +27,7 @@ func TestPurge(t *testing.T) {
 	db := dbtest.Open(t)
 	queries := &capturedQueries{}
 	db.AddQueryHook(queries)
-	app := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt](), registered[ReceiptLine]()}}).app
+	app := buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[Receipt](), registered[ReceiptLine]()}}).App
 	old := time.Now().UTC().Add(-40 * 24 * time.Hour)
 	recent := time.Now().UTC().Add(-24 * time.Hour)
 	receipts := []Receipt{
@@ -104,7 +104,7 @@ func TestRunPurgesOnSchedule(t *testing.T) {
 		config: func(cfg *framework.Config) { cfg.Retention = map[string]time.Duration{"receipts": time.Hour} },
 		models: []func(*framework.App) error{registered[Receipt]()},
 	})
-	app, db := h.app, h.db
+	app, db := h.App, h.DB
 	old := time.Now().UTC().Add(-2 * time.Hour)
 	recent := time.Now().UTC().Add(-time.Minute)
 	rows := []Receipt{{Name: "old", DeletedAt: &old}, {Name: "recent", DeletedAt: &recent}, {Name: "live"}}

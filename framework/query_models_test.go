@@ -17,6 +17,7 @@ import (
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/internal/apitest"
 )
 
 // ---------------------------------------------------------------------------
@@ -241,7 +242,7 @@ var deletedMarkers = []string{"Deleted Go", "Gone Rust", "cyd", "Removed", "Old 
 //	labels:   1 fiction, 2 tech, 3 retired (deleted)
 //	book_labels: 1-2, 1-3, 2-1, 3-2, 6-1
 //	audits:   1 of book 1
-func seedLibrary(t *testing.T, db *bun.DB) {
+func seedLibrary(t testing.TB, db *bun.DB) {
 	t.Helper()
 	ins := func(table string, row map[string]any) { insertRow(t, db, table, row) }
 	for i, a := range []struct {
@@ -276,14 +277,14 @@ func seedLibrary(t *testing.T, db *bun.DB) {
 	ins("audits", map[string]any{"id": 1, "book_id": 1, "note": "checked"})
 }
 
-func insertRow(t *testing.T, db *bun.DB, table string, row map[string]any) {
+func insertRow(t testing.TB, db *bun.DB, table string, row map[string]any) {
 	t.Helper()
 	if _, err := db.NewInsert().Model(&row).TableExpr(table).Exec(context.Background()); err != nil {
 		t.Fatalf("seed %s: %v", table, err)
 	}
 }
 
-func insertBook(t *testing.T, db *bun.DB, b bookRow) {
+func insertBook(t testing.TB, db *bun.DB, b bookRow) {
 	t.Helper()
 	row := map[string]any{"id": b.id, "author_id": b.author, "title": b.title, "qty": b.qty,
 		"rating": nil, "price": b.price, "in_stock": b.inStock, "released_at": b.released,
@@ -297,11 +298,12 @@ func insertBook(t *testing.T, db *bun.DB, b bookRow) {
 	insertRow(t, db, "books", row)
 }
 
-// registerLibrary registers the library models on app, creates their
-// tables (and the junction table) and seeds them. It has the signature of
-// scenario.Setup.
-func registerLibrary(t *testing.T, app *framework.App, db *bun.DB) {
-	t.Helper()
+// registerLibrary registers every test model and the library models on
+// app, and the junction model on db.
+func registerLibrary(app *framework.App, db *bun.DB) error {
+	if err := registerAll(app, db); err != nil {
+		return err
+	}
 	// bun must know the junction model before any model using it.
 	db.RegisterModel((*BookLabel)(nil))
 	for _, register := range []func(*framework.App, ...framework.Option) error{
@@ -313,35 +315,35 @@ func registerLibrary(t *testing.T, app *framework.App, db *bun.DB) {
 		framework.Register[Audit],
 	} {
 		if err := register(app); err != nil {
-			t.Fatalf("register: %v", err)
+			return err
 		}
 	}
-	ctx := context.Background()
-	if err := app.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	if _, err := db.NewCreateTable().Model((*BookLabel)(nil)).IfNotExists().WithForeignKeys().Exec(ctx); err != nil {
-		t.Fatalf("create book_labels: %v", err)
-	}
-	seedLibrary(t, db)
+	return nil
 }
 
-// lib makes s run against the library: its policy and tokens, its models
-// registered and seeded, then s's own Config and Setup.
+// library is the app of the library tests: the basic fixture's models and
+// rows, and the library's, with the library's policy and tokens.
+var library = &apitest.Fixture{
+	Name: "library",
+	Config: func(db *bun.DB) framework.Config {
+		c := baseConfig(db)
+		libConfig(&c)
+		return c
+	},
+	Register: registerLibrary,
+	Seed: func(t testing.TB, db *bun.DB) {
+		t.Helper()
+		seed(t, db)
+		if _, err := db.NewCreateTable().Model((*BookLabel)(nil)).IfNotExists().WithForeignKeys().Exec(context.Background()); err != nil {
+			t.Fatalf("create book_labels: %v", err)
+		}
+		seedLibrary(t, db)
+	},
+}
+
+// lib makes s run against the library.
 func lib(s scenario) scenario {
-	cfg, setup := s.Config, s.Setup
-	s.Config = func(c *framework.Config) {
-		libConfig(c)
-		if cfg != nil {
-			cfg(c)
-		}
-	}
-	s.Setup = func(t *testing.T, app *framework.App, db *bun.DB) {
-		registerLibrary(t, app, db)
-		if setup != nil {
-			setup(t, app, db)
-		}
-	}
+	s.Fixture = library
 	return s
 }
 
@@ -358,10 +360,11 @@ func libs(ss ...scenario) []scenario {
 // before the routes are mounted.
 func newLibHarness(t *testing.T, configure func(*framework.Config), extra func(*testing.T, *framework.App, *bun.DB)) *harness {
 	t.Helper()
-	s := lib(scenario{Config: configure, Setup: extra})
-	app, db := newTestApp(t, s.Config)
-	s.Setup(t, app, db)
-	return &harness{app: app, e: app.NewEcho(), db: db}
+	app, db := library.App(t, configure)
+	if extra != nil {
+		extra(t, app, db)
+	}
+	return newHarness(app, db)
 }
 
 // ---------------------------------------------------------------------------
@@ -557,7 +560,7 @@ func walkCursor(t *testing.T, h *harness, token, first string, limit int) []curs
 	var pages []cursorPage
 	u := first
 	for i := 0; i < 200; i++ {
-		rec := h.do(t, request{Token: token, Method: get, URL: u})
+		rec := h.Do(t, request{Token: token, Method: get, URL: u})
 		if rec.Code != 200 {
 			t.Fatalf("GET %s: %d %s", u, rec.Code, clip(rec.Body.String()))
 		}

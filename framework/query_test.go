@@ -25,13 +25,13 @@ const booksURL = "/api/books"
 
 // listCase is a 200 list scenario whose rows must be exactly ids, in order.
 func listCase(name, token, u string, ids ...int) scenario {
-	return scenario{Name: name, request: request{Token: token, Method: get, URL: u},
+	return scenario{Name: name, Request: request{Token: token, Method: get, URL: u},
 		ExpectedStatus: 200, After: wantIDs(ids...)}
 }
 
 // badCase is a 400 scenario whose problem names field and contains the texts.
 func badCase(name, token, u, field string, texts ...string) scenario {
-	return scenario{Name: name, request: request{Token: token, Method: get, URL: u},
+	return scenario{Name: name, Request: request{Token: token, Method: get, URL: u},
 		ExpectedStatus: 400, ExpectedContent: append([]string{fieldErr(field)}, texts...)}
 }
 
@@ -214,10 +214,10 @@ func TestExpressionFilters(t *testing.T) {
 		noLeak(listCase("injection in a single-quoted value", userToken, e(`title = 'x\' OR \'1\'=\'1'`))),
 		noLeak(listCase("injection in contains", userToken, e(`title ~ "'; DROP TABLE books; --"`))),
 		noLeak(scenario{Name: "injection attempt leaves the table intact",
-			request:        request{Token: userToken, Method: get, URL: e(`title = "'); DELETE FROM books; --"`)},
+			Request:        request{Token: userToken, Method: get, URL: e(`title = "'); DELETE FROM books; --"`)},
 			ExpectedStatus: 200,
 			After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-				wantIDs(1, 2, 3, 4, 5)(t, h, h.do(t, request{Token: userToken, Method: get, URL: booksURL}))
+				wantIDs(1, 2, 3, 4, 5)(t, h, h.Do(t, request{Token: userToken, Method: get, URL: booksURL}))
 			}}),
 		badCase("injection in a field position", userToken, e(`1=1 || qty = 5`), "filter", "at position 1"),
 		badCase("SQL keywords are not operators", userToken, e(`qty = 5 OR 1 = 1`), "filter", "at position 9"),
@@ -348,7 +348,7 @@ func TestLeakMatrix(t *testing.T) {
 	for _, tok := range []struct{ name, token string }{{"user", userToken}, {"anonymous", ""}} {
 		for _, p := range paths {
 			s := scenario{Name: tok.name + "/" + p.name,
-				request:            request{Token: tok.token, Method: get, URL: p.url},
+				Request:            request{Token: tok.token, Method: get, URL: p.url},
 				ExpectedStatus:     200,
 				ExpectedContent:    p.want,
 				NotExpectedContent: p.not,
@@ -366,7 +366,7 @@ func TestLeakMatrix(t *testing.T) {
 		}
 		// A cursor walk never yields a deleted row.
 		cases = append(cases, noLeak(scenario{Name: tok.name + "/cursor pages",
-			request: request{Token: tok.token, Method: get, URL: booksURL + "?limit=1&sort=-qty,title"}, ExpectedStatus: 200,
+			Request: request{Token: tok.token, Method: get, URL: booksURL + "?limit=1&sort=-qty,title"}, ExpectedStatus: 200,
 			After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 				if got := walkCursorIDs(t, h, tok.token, booksURL+"?limit=1&sort=-qty,title", 1); !slices.Equal(got, []int{3, 1, 2, 5, 4}) {
 					t.Errorf("walk: %v, want [3 1 2 5 4]", got)
@@ -398,20 +398,20 @@ func TestLeakMatrix(t *testing.T) {
 	} {
 		cases = append(cases,
 			noLeak(scenario{Name: "user/" + c.name + " is forbidden",
-				request: request{Token: userToken, Method: get, URL: c.url}, ExpectedStatus: 403}),
+				Request: request{Token: userToken, Method: get, URL: c.url}, ExpectedStatus: 403}),
 			noLeak(scenario{Name: "anonymous/" + c.name + " must authenticate",
-				request: request{Method: get, URL: c.url}, ExpectedStatus: 401, ExpectedHeaders: bearer}))
+				Request: request{Method: get, URL: c.url}, ExpectedStatus: 401, ExpectedHeaders: bearer}))
 	}
 	// has-one: profiles are not for anonymous callers.
 	cases = append(cases,
 		noLeak(scenario{Name: "user/include has-one with a deleted row",
-			request: request{Token: userToken, Method: get, URL: "/api/authors/4?include=profile"}, ExpectedStatus: 200,
+			Request: request{Token: userToken, Method: get, URL: "/api/authors/4?include=profile"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"name":"dan"`, `"profile":null`}}),
 		noLeak(scenario{Name: "user/include has-one with a live row",
-			request: request{Token: userToken, Method: get, URL: "/api/authors?include=profile"}, ExpectedStatus: 200,
+			Request: request{Token: userToken, Method: get, URL: "/api/authors?include=profile"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"bio":"Ann writes"`}}),
 		noLeak(scenario{Name: "reader/list is live rows only",
-			request: request{Token: readerToken, Method: get, URL: booksURL + "?include=author"}, ExpectedStatus: 200,
+			Request: request{Token: readerToken, Method: get, URL: booksURL + "?include=author"}, ExpectedStatus: 200,
 			After: wantIDs(1, 2, 3, 4, 5)}),
 	)
 
@@ -420,41 +420,41 @@ func TestLeakMatrix(t *testing.T) {
 	admin := func(s scenario) scenario { s.Token = adminToken; s.Name = "admin/" + s.Name; return s }
 	cases = append(cases,
 		admin(withTotal(scenario{Name: "list without includeDeleted is live rows, with a null deletion column",
-			request: request{Method: get, URL: booksURL}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"deletedAt":null`}, NotExpectedContent: deletedMarkers,
 			After: wantIDs(1, 2, 3, 4, 5)}, 5)),
 		admin(withTotal(scenario{Name: "list with includeDeleted has every row and its stamp",
-			request: request{Method: get, URL: booksURL + "?includeDeleted=true"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true"}, ExpectedStatus: 200,
 			ExpectedContent: []string{stamp, stamp2, `"title":"Deleted Go"`},
 			After:           wantIDs(1, 2, 3, 4, 5, 6, 7)}, 7)),
 		admin(withTotal(scenario{Name: "OR expression without includeDeleted",
-			request: request{Method: get, URL: booksURL + "?" + queryString("filter", "id = 6 || id = 1")}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "id = 6 || id = 1")}, ExpectedStatus: 200,
 			NotExpectedContent: deletedMarkers, After: wantIDs(1)}, 1)),
 		admin(withTotal(scenario{Name: "OR expression with includeDeleted",
-			request: request{Method: get, URL: booksURL + "?" + queryString("filter", "id = 6 || id = 1", "includeDeleted", "true")}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "id = 6 || id = 1", "includeDeleted", "true")}, ExpectedStatus: 200,
 			ExpectedContent: []string{stamp}, After: wantIDs(1, 6)}, 2)),
 		admin(scenario{Name: "filter on the deletion column cannot widen past live rows",
-			request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null || id = 1")}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null || id = 1")}, ExpectedStatus: 200,
 			After: wantIDs(1)}),
 		admin(withTotal(scenario{Name: "filter on the deletion column with includeDeleted",
-			request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null", "includeDeleted", "true")}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null", "includeDeleted", "true")}, ExpectedStatus: 200,
 			After: wantIDs(6, 7)}, 2)),
 		admin(scenario{Name: "simple filter on the deletion timestamp",
-			request: request{Method: get, URL: booksURL + "?includeDeleted=true&" + queryString("deletedAt[gt]", seedDeletedJSON)}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&" + queryString("deletedAt[gt]", seedDeletedJSON)}, ExpectedStatus: 200,
 			After: wantIDs(7)}),
 		admin(scenario{Name: "sort on the deletion column, NULLs last",
-			request: request{Method: get, URL: booksURL + "?includeDeleted=true&sort=-deletedAt"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&sort=-deletedAt"}, ExpectedStatus: 200,
 			After: wantIDs(7, 6, 1, 2, 3, 4, 5)}),
 		admin(scenario{Name: "fields with the deletion column",
-			request: request{Method: get, URL: booksURL + "?includeDeleted=true&fields=id,deletedAt&id[in]=1,6"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&fields=id,deletedAt&id[in]=1,6"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`{"data":[{"id":1,"deletedAt":null},{"id":6,` + stamp + `}]`}}),
 		admin(scenario{Name: "get of a deleted row shows its stamp",
-			request: request{Method: get, URL: booksURL + "/6"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/6"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"title":"Deleted Go"`, stamp}}),
 		admin(scenario{Name: "get of a deleted row with includeDeleted=false is a 404",
-			request: request{Method: get, URL: booksURL + "/6?includeDeleted=false"}, ExpectedStatus: 404}),
+			Request: request{Method: get, URL: booksURL + "/6?includeDeleted=false"}, ExpectedStatus: 404}),
 		admin(scenario{Name: "include has-many without includeDeleted leaves deleted children out",
-			request: request{Method: get, URL: "/api/authors/1?include=books"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: "/api/authors/1?include=books"}, ExpectedStatus: 200,
 			NotExpectedContent: deletedMarkers,
 			After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				if got := idsIn(t, dataOf(t, rec.Body.Bytes())["books"], "books"); !slices.Equal(got, []int{1, 2}) {
@@ -462,7 +462,7 @@ func TestLeakMatrix(t *testing.T) {
 				}
 			}}),
 		admin(scenario{Name: "include has-many with includeDeleted shows deleted children with their stamp",
-			request: request{Method: get, URL: "/api/authors/1?include=books&includeDeleted=true"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: "/api/authors/1?include=books&includeDeleted=true"}, ExpectedStatus: 200,
 			ExpectedContent: []string{stamp},
 			After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				if got := idsIn(t, dataOf(t, rec.Body.Bytes())["books"], "books"); !slices.Equal(got, []int{1, 2, 6}) {
@@ -470,28 +470,28 @@ func TestLeakMatrix(t *testing.T) {
 				}
 			}}),
 		admin(scenario{Name: "include belongs-to without includeDeleted is null for a deleted parent",
-			request: request{Method: get, URL: booksURL + "/5?include=author"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/5?include=author"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"author":null`}, NotExpectedContent: []string{"cyd"}}),
 		admin(scenario{Name: "include belongs-to with includeDeleted shows a deleted parent",
-			request: request{Method: get, URL: booksURL + "/5?include=author&includeDeleted=true"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/5?include=author&includeDeleted=true"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"author":{"id":3,"name":"cyd","email":"cyd@x.io",` + stamp + `}`}}),
 		admin(scenario{Name: "include many-to-many without includeDeleted",
-			request: request{Method: get, URL: booksURL + "/1?include=labels"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/1?include=labels"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech","deletedAt":null}]`}}),
 		admin(scenario{Name: "include many-to-many with includeDeleted",
-			request: request{Method: get, URL: booksURL + "/1?include=labels&includeDeleted=true"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/1?include=labels&includeDeleted=true"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech","deletedAt":null},{"id":3,"name":"retired",` + stamp + `}]`}}),
 		admin(scenario{Name: "include has-one without includeDeleted",
-			request: request{Method: get, URL: "/api/authors/4?include=profile"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: "/api/authors/4?include=profile"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"profile":null`}}),
 		admin(scenario{Name: "include has-one with includeDeleted",
-			request: request{Method: get, URL: "/api/authors/4?include=profile&includeDeleted=true"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: "/api/authors/4?include=profile&includeDeleted=true"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"profile":{"id":2,"authorId":4,"bio":"Old bio",` + stamp + `}`}}),
 		admin(scenario{Name: "include of a deleted row's children",
-			request: request{Method: get, URL: booksURL + "/6?include=chapters,labels"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "/6?include=chapters,labels"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"title":"Epilogue"`, `"name":"fiction"`}}),
 		admin(scenario{Name: "cursor walk with includeDeleted yields every row once",
-			request: request{Method: get, URL: booksURL + "?includeDeleted=true&limit=2"}, ExpectedStatus: 200,
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&limit=2"}, ExpectedStatus: 200,
 			After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 				if got := walkCursorIDs(t, h, adminToken, booksURL+"?includeDeleted=true&limit=2", 2); !slices.Equal(got, []int{1, 2, 3, 4, 5, 6, 7}) {
 					t.Errorf("walk %v", got)
@@ -503,7 +503,7 @@ func TestLeakMatrix(t *testing.T) {
 	// related rows need includeDeleted AND read_deleted on their resource.
 	cases = append(cases,
 		scenario{Name: "curator/includeDeleted shows deleted books, not deleted related rows",
-			request: request{Token: curatorToken, Method: get, URL: booksURL + "?includeDeleted=true&include=author,chapters,labels"}, ExpectedStatus: 200,
+			Request: request{Token: curatorToken, Method: get, URL: booksURL + "?includeDeleted=true&include=author,chapters,labels"}, ExpectedStatus: 200,
 			ExpectedContent:    []string{`"title":"Deleted Go"`, stamp},
 			NotExpectedContent: []string{"cyd", "Removed", "retired"},
 			After: allChecks(wantIDs(1, 2, 3, 4, 5, 6, 7), func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
@@ -527,15 +527,15 @@ func TestLeakMatrix(t *testing.T) {
 				}
 			})},
 		noLeak(scenario{Name: "curator/may not ask for deleted authors",
-			request: request{Token: curatorToken, Method: get, URL: "/api/authors?includeDeleted=true&include=books"}, ExpectedStatus: 403}),
+			Request: request{Token: curatorToken, Method: get, URL: "/api/authors?includeDeleted=true&include=books"}, ExpectedStatus: 403}),
 		scenario{Name: "curator/include of books from authors is live books only",
-			request: request{Token: curatorToken, Method: get, URL: "/api/authors/1?include=books"}, ExpectedStatus: 200,
+			Request: request{Token: curatorToken, Method: get, URL: "/api/authors/1?include=books"}, ExpectedStatus: 200,
 			NotExpectedContent: deletedMarkers,
 			ExpectedContent:    []string{`"books":[{"id":1,`, `"deletedAt":null`}},
 		noLeak(scenario{Name: "curator/trash view of authors is forbidden",
-			request: request{Token: curatorToken, Method: get, URL: "/api/authors?onlyDeleted=true"}, ExpectedStatus: 403}),
+			Request: request{Token: curatorToken, Method: get, URL: "/api/authors?onlyDeleted=true"}, ExpectedStatus: 403}),
 		scenario{Name: "curator/trash view of books",
-			request: request{Token: curatorToken, Method: get, URL: booksURL + "?onlyDeleted=true&include=chapters"}, ExpectedStatus: 200,
+			Request: request{Token: curatorToken, Method: get, URL: booksURL + "?onlyDeleted=true&include=chapters"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"title":"Epilogue"`}, NotExpectedContent: []string{"Removed"},
 			After: wantIDs(7, 6)},
 	)
@@ -565,7 +565,7 @@ func TestSorting(t *testing.T) {
 		return func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 			var got []int
 			for off := 0; off < len(want)+1; off++ {
-				rec := h.do(t, request{Token: userToken, Method: get, URL: fmt.Sprintf("%s?sort=%s&limit=1&offset=%d", booksURL, q, off)})
+				rec := h.Do(t, request{Token: userToken, Method: get, URL: fmt.Sprintf("%s?sort=%s&limit=1&offset=%d", booksURL, q, off)})
 				got = append(got, idsOf(t, rec.Body.Bytes())...)
 			}
 			if !slices.Equal(got, want) {
@@ -590,9 +590,9 @@ func TestSorting(t *testing.T) {
 		listCase("NULLs last descending", userToken, s("-rating"), 5, 1, 3, 2, 4),
 		listCase("NULLs last, then the next key", userToken, s("rating,-title"), 3, 1, 5, 2, 4),
 		listCase("sort with a filter", userToken, s("-rating")+"&inStock=true", 5, 1, 3),
-		scenario{Name: "stable offset pages with duplicate sort values", request: request{Token: userToken, Method: get, URL: s("qty")},
+		scenario{Name: "stable offset pages with duplicate sort values", Request: request{Token: userToken, Method: get, URL: s("qty")},
 			ExpectedStatus: 200, After: pagesOf("qty", 4, 5, 1, 2, 3)},
-		scenario{Name: "stable offset pages with duplicate NULLs", request: request{Token: userToken, Method: get, URL: s("-rating")},
+		scenario{Name: "stable offset pages with duplicate NULLs", Request: request{Token: userToken, Method: get, URL: s("-rating")},
 			ExpectedStatus: 200, After: pagesOf("-rating", 5, 1, 3, 2, 4)},
 		badCase("unknown field", userToken, s("nope"), "sort", `unknown field \"nope\"`),
 		badCase("unknown descending field", userToken, s("-nope"), "sort", `unknown field \"nope\"`),
@@ -650,7 +650,7 @@ func TestPagination(t *testing.T) {
 		withConfig(meta(listCase("configured maximum", userToken, booksURL+"?limit=3", 1, 2, 3), `{"total":5,"limit":3,`), small),
 		withConfig(badCase("above the configured maximum", userToken, booksURL+"?limit=4", "limit", "between 1 and 3"), small),
 		withConfig(meta(listCase("configured default limit with a page", userToken, booksURL+"?page=3", 5), `{"total":5,"limit":2,"offset":4}}`), small),
-		withConfig(scenario{Name: "configured default limit on cursor pages", request: request{Token: userToken, Method: get, URL: booksURL},
+		withConfig(scenario{Name: "configured default limit on cursor pages", Request: request{Token: userToken, Method: get, URL: booksURL},
 			ExpectedStatus: 200, After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 				pages := walkCursor(t, h, userToken, booksURL+"?sort=-qty", 2)
 				if len(pages) != 3 || !slices.Equal(append(append(pages[0].ids, pages[1].ids...), pages[2].ids...), []int{3, 1, 2, 5, 4}) {
@@ -733,7 +733,7 @@ func TestCursorWalks(t *testing.T) {
 				first += "&" + c.query
 			}
 			// The same query in one page is the reference the walk must match.
-			one := h.do(t, request{Token: c.token, Method: get, URL: fmt.Sprintf("%s?limit=100&%s", booksURL, c.query)})
+			one := h.Do(t, request{Token: c.token, Method: get, URL: fmt.Sprintf("%s?limit=100&%s", booksURL, c.query)})
 			if got := idsOf(t, one.Body.Bytes()); !slices.Equal(got, c.want) {
 				t.Errorf("single page: %v\nwant        %v", got, c.want)
 			}
@@ -766,7 +766,7 @@ func TestCursorRules(t *testing.T) {
 	h := newLibHarness(t, nil, nil)
 	firstPage := func(t *testing.T, token, q string) string {
 		t.Helper()
-		rec := h.do(t, request{Token: token, Method: get, URL: booksURL + "?" + q})
+		rec := h.Do(t, request{Token: token, Method: get, URL: booksURL + "?" + q})
 		c, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 		if rec.Code != 200 || c == "" {
 			t.Fatalf("GET %s: %d %s, want a next cursor", q, rec.Code, rec.Body)
@@ -819,7 +819,7 @@ func TestCursorRules(t *testing.T) {
 		{"cursor given twice", userToken, booksURL + "?sort=-qty&limit=2&cursor=" + esc(cur) + "&cursor=" + esc(cur), 400, nil, "cursor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rec := h.do(t, request{Token: c.token, Method: get, URL: c.url})
+			rec := h.Do(t, request{Token: c.token, Method: get, URL: c.url})
 			if rec.Code != c.status {
 				t.Fatalf("GET %s: %d %s, want %d", c.url, rec.Code, clip(rec.Body.String()), c.status)
 			}
@@ -839,18 +839,18 @@ func TestCursorRules(t *testing.T) {
 
 	t.Run("the cursor of an offset page continues after it without offset", func(t *testing.T) {
 		c := firstPage(t, userToken, "sort=-qty&limit=2&offset=1") // 1, 2
-		rec := h.do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2&cursor=" + esc(c)})
+		rec := h.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2&cursor=" + esc(c)})
 		if got := idsOf(t, rec.Body.Bytes()); !slices.Equal(got, []int{5, 4}) {
 			t.Errorf("ids %v, want [5 4]", got)
 		}
 		c = firstPage(t, userToken, "sort=-qty&limit=1&page=3") // 2
-		rec = h.do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=10&cursor=" + esc(c)})
+		rec = h.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=10&cursor=" + esc(c)})
 		if got := idsOf(t, rec.Body.Bytes()); !slices.Equal(got, []int{5, 4}) {
 			t.Errorf("after page 3: ids %v, want [5 4]", got)
 		}
 	})
 	t.Run("the last page of a cursor walk has no cursor, even when full", func(t *testing.T) {
-		rec := h.do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=3&cursor=" + esc(cur)})
+		rec := h.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=3&cursor=" + esc(cur)})
 		if _, has := metaObj(t, rec.Body.Bytes())["nextCursor"]; has {
 			t.Errorf("last page has a next cursor: %s", rec.Body)
 		}
@@ -858,14 +858,14 @@ func TestCursorRules(t *testing.T) {
 	t.Run("a row deleted between pages is not shown", func(t *testing.T) {
 		h2 := newLibHarness(t, nil, nil)
 		c := func() string {
-			rec := h2.do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2"})
+			rec := h2.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2"})
 			s, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 			return s
 		}()
-		if rec := h2.do(t, request{Token: userToken, Method: del, URL: booksURL + "/5"}); rec.Code != 200 {
+		if rec := h2.Do(t, request{Token: userToken, Method: del, URL: booksURL + "/5"}); rec.Code != 200 {
 			t.Fatalf("delete: %d %s", rec.Code, rec.Body)
 		}
-		rec := h2.do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2&cursor=" + esc(c)})
+		rec := h2.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?sort=-qty&limit=2&cursor=" + esc(c)})
 		if got := idsOf(t, rec.Body.Bytes()); !slices.Equal(got, []int{2, 4}) {
 			t.Errorf("ids %v, want [2 4]", got)
 		}
@@ -881,7 +881,7 @@ func TestCursorSecret(t *testing.T) {
 		return func(c *framework.Config) { c.CursorSecret = []byte(s) }
 	}
 	a := newLibHarness(t, secret("one"), nil)
-	rec := a.do(t, request{Token: userToken, Method: get, URL: booksURL + "?limit=2"})
+	rec := a.Do(t, request{Token: userToken, Method: get, URL: booksURL + "?limit=2"})
 	cur, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 	if cur == "" {
 		t.Fatalf("no cursor: %s", rec.Body)
@@ -897,7 +897,7 @@ func TestCursorSecret(t *testing.T) {
 		{"another app with another secret", newLibHarness(t, secret("two"), nil), 400},
 		{"another app without a secret", newLibHarness(t, nil, nil), 400},
 	} {
-		if got := c.h.do(t, request{Token: userToken, Method: get, URL: next}); got.Code != c.status {
+		if got := c.h.Do(t, request{Token: userToken, Method: get, URL: next}); got.Code != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, got.Code, clip(got.Body.String()), c.status)
 		}
 	}
@@ -909,7 +909,7 @@ func TestCursorSecret(t *testing.T) {
 			t.Fatalf("%d pages, want 3", got)
 		}
 		next := booksURL + "?sort=-qty&limit=2&cursor=" + url.QueryEscape(pages[0].next)
-		if got := other.do(t, request{Token: userToken, Method: get, URL: next}); got.Code != 400 || !strings.Contains(got.Body.String(), fieldErr("cursor")) {
+		if got := other.Do(t, request{Token: userToken, Method: get, URL: next}); got.Code != 400 || !strings.Contains(got.Body.String(), fieldErr("cursor")) {
 			t.Errorf("another app without a secret: %d %s, want a 400 naming cursor", got.Code, clip(got.Body.String()))
 		}
 	})
@@ -929,7 +929,7 @@ func TestCursorBinding(t *testing.T) {
 	h := newLibHarness(t, func(c *framework.Config) { c.Authenticator = principals }, nil)
 	next := func(t *testing.T, token, q string) string {
 		t.Helper()
-		rec := h.do(t, request{Token: token, Method: get, URL: booksURL + "?" + q})
+		rec := h.Do(t, request{Token: token, Method: get, URL: booksURL + "?" + q})
 		c, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 		if rec.Code != 200 || c == "" {
 			t.Fatalf("GET %s as %s: %d %s, want a next cursor", q, token, rec.Code, rec.Body)
@@ -961,7 +961,7 @@ func TestCursorBinding(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			u := booksURL + "?" + c.query + "&cursor=" + esc(c.cursor)
-			rec := h.do(t, request{Token: c.token, Method: get, URL: u})
+			rec := h.Do(t, request{Token: c.token, Method: get, URL: u})
 			if rec.Code != c.status {
 				t.Fatalf("GET %s: %d %s, want %d", u, rec.Code, clip(rec.Body.String()), c.status)
 			}
@@ -984,20 +984,20 @@ func TestCursorBinding(t *testing.T) {
 			c.Policy = strings.Replace(libPolicy, "p, curator, books, read_deleted\n", "", 1)
 		}
 		wide, narrow := newLibHarness(t, secret, nil), newLibHarness(t, narrower, nil)
-		rec := wide.do(t, request{Token: aliceToken, Method: get, URL: booksURL + "?sort=id&limit=1"})
+		rec := wide.Do(t, request{Token: aliceToken, Method: get, URL: booksURL + "?sort=id&limit=1"})
 		cur, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 		u := booksURL + "?sort=id&limit=1&cursor=" + esc(cur)
-		if got := wide.do(t, request{Token: aliceToken, Method: get, URL: u}); got.Code != 200 {
+		if got := wide.Do(t, request{Token: aliceToken, Method: get, URL: u}); got.Code != 200 {
 			t.Fatalf("same app: %d %s", got.Code, clip(got.Body.String()))
 		}
-		if got := narrow.do(t, request{Token: aliceToken, Method: get, URL: u}); got.Code != 400 {
+		if got := narrow.Do(t, request{Token: aliceToken, Method: get, URL: u}); got.Code != 400 {
 			t.Errorf("narrower permissions: %d %s, want 400", got.Code, clip(got.Body.String()))
 		}
 	})
 
 	t.Run("a cursor shows nothing of the row it continues after", func(t *testing.T) {
 		page := booksURL + "?sort=title,id&limit=1&fields=id,title"
-		rec := h.do(t, request{Token: adminToken, Method: get, URL: page})
+		rec := h.Do(t, request{Token: adminToken, Method: get, URL: page})
 		cur, _ := metaObj(t, rec.Body.Bytes())["nextCursor"].(string)
 		last := listOf(t, rec.Body.Bytes())[0]
 		keys, err := json.Marshal([]any{last["title"], last["id"]})
@@ -1015,7 +1015,7 @@ func TestCursorBinding(t *testing.T) {
 		}
 		// The same row, cursor made twice: a fresh nonce each time, so
 		// equal positions do not show as equal cursors either.
-		again, _ := metaObj(t, h.do(t, request{Token: adminToken, Method: get, URL: page}).Body.Bytes())["nextCursor"].(string)
+		again, _ := metaObj(t, h.Do(t, request{Token: adminToken, Method: get, URL: page}).Body.Bytes())["nextCursor"].(string)
 		if again == cur {
 			t.Errorf("two cursors for the same row are equal: %q", cur)
 		}
@@ -1047,33 +1047,33 @@ func TestSparseFields(t *testing.T) {
 		}
 	}
 	runScenarios(t, libs(
-		scenario{Name: "list with id and title", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id,title"},
+		scenario{Name: "list with id and title", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id,title"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":[{"id":1,"title":"Go Basics"},{"id":2,`}, After: keys("id", "title")},
-		scenario{Name: "output keeps struct order", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=title,id"},
+		scenario{Name: "output keeps struct order", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=title,id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":1,"title":"Go Basics"}`}, After: keys("id", "title")},
-		scenario{Name: "one field", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=qty"},
+		scenario{Name: "one field", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=qty"},
 			ExpectedStatus: 200, After: keys("qty")},
-		scenario{Name: "duplicates are tolerated", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id,title,id"},
+		scenario{Name: "duplicates are tolerated", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id,title,id"},
 			ExpectedStatus: 200, After: keys("id", "title")},
-		scenario{Name: "a nullable field", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=rating&id=2"},
+		scenario{Name: "a nullable field", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=rating&id=2"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":[{"rating":null}]`}},
-		scenario{Name: "every field", request: request{Token: userToken, Method: get, URL: booksURL + "/1?fields=id,authorId,title,qty,rating,price,inStock,releasedAt"},
+		scenario{Name: "every field", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?fields=id,authorId,title,qty,rating,price,inStock,releasedAt"},
 			ExpectedStatus: 200, After: keys("authorId", "id", "inStock", "price", "qty", "rating", "releasedAt", "title")},
-		scenario{Name: "no fields parameter is every exposed field", request: request{Token: userToken, Method: get, URL: booksURL + "/1"},
+		scenario{Name: "no fields parameter is every exposed field", Request: request{Token: userToken, Method: get, URL: booksURL + "/1"},
 			ExpectedStatus: 200, After: keys("authorId", "id", "inStock", "price", "qty", "rating", "releasedAt", "title")},
-		scenario{Name: "admin's full record has the deletion column", request: request{Token: adminToken, Method: get, URL: booksURL + "/1"},
+		scenario{Name: "admin's full record has the deletion column", Request: request{Token: adminToken, Method: get, URL: booksURL + "/1"},
 			ExpectedStatus: 200, After: keys("authorId", "deletedAt", "id", "inStock", "price", "qty", "rating", "releasedAt", "title")},
-		scenario{Name: "admin selects the deletion column", request: request{Token: adminToken, Method: get, URL: booksURL + "?fields=deletedAt"},
+		scenario{Name: "admin selects the deletion column", Request: request{Token: adminToken, Method: get, URL: booksURL + "?fields=deletedAt"},
 			ExpectedStatus: 200, After: keys("deletedAt")},
-		scenario{Name: "on get", request: request{Token: userToken, Method: get, URL: booksURL + "/3?fields=id,title"},
+		scenario{Name: "on get", Request: request{Token: userToken, Method: get, URL: booksURL + "/3?fields=id,title"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":3,"title":"goXdeep\\1000"}}`}, After: keys("id", "title")},
-		scenario{Name: "on get with duplicates", request: request{Token: userToken, Method: get, URL: booksURL + "/3?fields=qty,qty"},
+		scenario{Name: "on get with duplicates", Request: request{Token: userToken, Method: get, URL: booksURL + "/3?fields=qty,qty"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"qty":7}}`}},
-		scenario{Name: "with an include", request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id&include=author"},
+		scenario{Name: "with an include", Request: request{Token: userToken, Method: get, URL: booksURL + "?fields=id&include=author"},
 			ExpectedStatus: 200, After: keys("author", "id")},
-		scenario{Name: "fields of the parent do not apply to the related record", request: request{Token: userToken, Method: get, URL: booksURL + "/1?fields=id&include=author"},
+		scenario{Name: "fields of the parent do not apply to the related record", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?fields=id&include=author"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":1,"author":{"id":1,"name":"ann","email":"ann@x.io"}}}`}},
-		scenario{Name: "anonymous", request: request{Method: get, URL: "/api/authors?fields=name"},
+		scenario{Name: "anonymous", Request: request{Method: get, URL: "/api/authors?fields=name"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":[{"name":"ann"},{"name":"bob"},{"name":"dan"}]`}},
 		badCase("unknown field", userToken, booksURL+"?fields=id,nope", "fields", `unknown field \"nope\"`),
 		badCase("hidden field", userToken, booksURL+"?fields=id,secret", "fields", `unknown field \"secret\"`),
@@ -1097,29 +1097,29 @@ func TestIncludes(t *testing.T) {
 	t.Parallel()
 	authors := "/api/authors"
 	runScenarios(t, libs(
-		scenario{Name: "belongs-to on get", request: request{Token: userToken, Method: get, URL: booksURL + "/3?include=author"},
+		scenario{Name: "belongs-to on get", Request: request{Token: userToken, Method: get, URL: booksURL + "/3?include=author"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"author":{"id":2,"name":"bob","email":"bob@x.io"}}}`}},
-		scenario{Name: "belongs-to on list", request: request{Token: userToken, Method: get, URL: booksURL + "?include=author&fields=id"},
+		scenario{Name: "belongs-to on list", Request: request{Token: userToken, Method: get, URL: booksURL + "?include=author&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{
 				`{"data":[{"id":1,"author":{"id":1,"name":"ann","email":"ann@x.io"}},{"id":2,"author":{"id":1,`,
 				`{"id":5,"author":null}]`}},
-		scenario{Name: "has-many on get", request: request{Token: userToken, Method: get, URL: authors + "/2?include=books&fields=name"},
+		scenario{Name: "has-many on get", Request: request{Token: userToken, Method: get, URL: authors + "/2?include=books&fields=name"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"name":"bob","books":[{"id":3,"authorId":2,`, `{"id":4,"authorId":2,`}},
-		scenario{Name: "has-many on list, empty list when none", request: request{Token: userToken, Method: get, URL: authors + "?include=books&fields=id"},
+		scenario{Name: "has-many on list, empty list when none", Request: request{Token: userToken, Method: get, URL: authors + "?include=books&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":4,"books":[]}`}},
-		scenario{Name: "has-one on get", request: request{Token: userToken, Method: get, URL: authors + "/1?include=profile&fields=id"},
+		scenario{Name: "has-one on get", Request: request{Token: userToken, Method: get, URL: authors + "/1?include=profile&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":1,"profile":{"id":1,"authorId":1,"bio":"Ann writes"}}}`}},
-		scenario{Name: "has-one on list, null when none", request: request{Token: userToken, Method: get, URL: authors + "?include=profile&fields=id"},
+		scenario{Name: "has-one on list, null when none", Request: request{Token: userToken, Method: get, URL: authors + "?include=profile&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":1,"profile":{"id":1,`, `{"id":2,"profile":null}`, `{"id":4,"profile":null}`}},
-		scenario{Name: "many-to-many on get", request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=labels&fields=id"},
+		scenario{Name: "many-to-many on get", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=labels&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":1,"labels":[{"id":2,"name":"tech"}]}}`}},
-		scenario{Name: "many-to-many on list", request: request{Token: userToken, Method: get, URL: booksURL + "?include=labels&fields=id"},
+		scenario{Name: "many-to-many on list", Request: request{Token: userToken, Method: get, URL: booksURL + "?include=labels&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":2,"labels":[{"id":1,"name":"fiction"}]}`, `{"id":3,"labels":[{"id":2,"name":"tech"}]}`, `{"id":4,"labels":[]}`}},
-		scenario{Name: "several relations", request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,chapters,labels&fields=id"},
+		scenario{Name: "several relations", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,chapters,labels&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"author":{"id":1,`, `"chapters":[{"id":1,`, `"labels":[{"id":2,`}},
-		scenario{Name: "the same relation twice", request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,author&fields=id"},
+		scenario{Name: "the same relation twice", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,author&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":1,"author":{"id":1,"name":"ann","email":"ann@x.io"}}}`}},
-		scenario{Name: "nested depth 2", request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters&fields=id"},
+		scenario{Name: "nested depth 2", Request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters&fields=id"},
 			ExpectedStatus: 200, After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				bs := jsonArr(t, dataOf(t, rec.Body.Bytes())["books"], "books")
 				for i, want := range [][]int{{1, 2}, {}} {
@@ -1128,9 +1128,9 @@ func TestIncludes(t *testing.T) {
 					}
 				}
 			}},
-		scenario{Name: "nested depth 2 and a sibling path", request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters,books.labels,profile&fields=id"},
+		scenario{Name: "nested depth 2 and a sibling path", Request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters,books.labels,profile&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"chapters":[{"id":1,`, `"labels":[{"id":2,`, `"profile":{"id":1,`}},
-		scenario{Name: "nested depth 3", request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters.book&fields=id"},
+		scenario{Name: "nested depth 3", Request: request{Token: userToken, Method: get, URL: authors + "/1?include=books.chapters.book&fields=id"},
 			ExpectedStatus: 200, After: func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				b := jsonObj(t, jsonArr(t, dataOf(t, rec.Body.Bytes())["books"], "books")[0], "book")
 				for _, ch := range jsonArr(t, b["chapters"], "chapters") {
@@ -1140,7 +1140,7 @@ func TestIncludes(t *testing.T) {
 					}
 				}
 			}},
-		scenario{Name: "nested depth 3 on list", request: request{Token: userToken, Method: get, URL: booksURL + "?include=author.books.labels&fields=id"},
+		scenario{Name: "nested depth 3 on list", Request: request{Token: userToken, Method: get, URL: booksURL + "?include=author.books.labels&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":1,"author":{"id":1,"name":"ann","email":"ann@x.io","books":[{"id":1,`, `"labels":[{"id":2,"name":"tech"}]`}},
 		badCase("depth 4", userToken, authors+"/1?include=books.chapters.book.author", "include", "deeper than 3 levels"),
 		badCase("depth 4 on list", userToken, booksURL+"?include=author.books.chapters.book", "include", "deeper than 3 levels"),
@@ -1151,29 +1151,29 @@ func TestIncludes(t *testing.T) {
 		badCase("empty path segment", userToken, booksURL+"?include=author..books", "include"),
 		badCase("unknown relation on get", userToken, booksURL+"/1?include=nope", "include"),
 		badCase("include given twice", userToken, booksURL+"?include=author&include=labels", "include", "at most once"),
-		scenario{Name: "user may not read audits", request: request{Token: userToken, Method: get, URL: booksURL + "?include=audits"},
+		scenario{Name: "user may not read audits", Request: request{Token: userToken, Method: get, URL: booksURL + "?include=audits"},
 			ExpectedStatus: 403, ExpectedContent: []string{"include audits", "audits"}, NotExpectedContent: []string{"checked"}},
-		scenario{Name: "user may not read audits on get", request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,audits"},
+		scenario{Name: "user may not read audits on get", Request: request{Token: userToken, Method: get, URL: booksURL + "/1?include=author,audits"},
 			ExpectedStatus: 403, ExpectedContent: []string{"include audits"}, NotExpectedContent: []string{"checked"}},
-		scenario{Name: "user may not read audits nested", request: request{Token: userToken, Method: get, URL: authors + "?include=books.audits"},
+		scenario{Name: "user may not read audits nested", Request: request{Token: userToken, Method: get, URL: authors + "?include=books.audits"},
 			ExpectedStatus: 403, ExpectedContent: []string{"include audits"}, NotExpectedContent: []string{"checked"}},
-		scenario{Name: "anonymous must authenticate to read audits", request: request{Method: get, URL: booksURL + "?include=audits"},
+		scenario{Name: "anonymous must authenticate to read audits", Request: request{Method: get, URL: booksURL + "?include=audits"},
 			ExpectedStatus: 401, ExpectedHeaders: bearer, ExpectedContent: []string{"include audits"}, NotExpectedContent: []string{"checked"}},
-		scenario{Name: "anonymous must authenticate to read profiles", request: request{Method: get, URL: authors + "/1?include=profile"},
+		scenario{Name: "anonymous must authenticate to read profiles", Request: request{Method: get, URL: authors + "/1?include=profile"},
 			ExpectedStatus: 401, ExpectedHeaders: bearer, ExpectedContent: []string{"include profile"}, NotExpectedContent: []string{"Ann writes"}},
-		scenario{Name: "reader may not read chapters", request: request{Token: readerToken, Method: get, URL: booksURL + "?include=chapters"},
+		scenario{Name: "reader may not read chapters", Request: request{Token: readerToken, Method: get, URL: booksURL + "?include=chapters"},
 			ExpectedStatus: 403, ExpectedContent: []string{"include chapters"}, NotExpectedContent: []string{"Intro"}},
-		scenario{Name: "admin reads audits", request: request{Token: adminToken, Method: get, URL: booksURL + "/1?include=audits&fields=id"},
+		scenario{Name: "admin reads audits", Request: request{Token: adminToken, Method: get, URL: booksURL + "/1?include=audits&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":{"id":1,"audits":[{"id":1,"bookId":1,"note":"checked"}]}}`}},
-		scenario{Name: "anonymous includes what it may read", request: request{Method: get, URL: booksURL + "/1?include=author,chapters,labels&fields=id"},
+		scenario{Name: "anonymous includes what it may read", Request: request{Method: get, URL: booksURL + "/1?include=author,chapters,labels&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`"author":{"id":1,"name":"ann"`, `"chapters":[{"id":1,`}},
-		noLeak(scenario{Name: "hidden fields of related records never appear", request: request{Token: userToken, Method: get, URL: authors + "?include=books.chapters.book"},
+		noLeak(scenario{Name: "hidden fields of related records never appear", Request: request{Token: userToken, Method: get, URL: authors + "?include=books.chapters.book"},
 			ExpectedStatus: 200, NotExpectedContent: []string{"secret", "Secret", secretPrefix}}),
-		scenario{Name: "hidden fields of related records never appear to admin", request: request{Token: adminToken, Method: get, URL: authors + "?include=books.chapters.book&includeDeleted=true"},
+		scenario{Name: "hidden fields of related records never appear to admin", Request: request{Token: adminToken, Method: get, URL: authors + "?include=books.chapters.book&includeDeleted=true"},
 			ExpectedStatus: 200, NotExpectedContent: []string{"secret", "Secret", secretPrefix}},
-		scenario{Name: "include with a filter, sort and page", request: request{Token: userToken, Method: get, URL: booksURL + "?include=author&sort=-qty&limit=2&offset=1&inStock=true&fields=id"},
+		scenario{Name: "include with a filter, sort and page", Request: request{Token: userToken, Method: get, URL: booksURL + "?include=author&sort=-qty&limit=2&offset=1&inStock=true&fields=id"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":[{"id":1,"author":{"id":1,`, `{"id":5,"author":null}]`}},
-		scenario{Name: "include of a relation whose rows are all deleted", request: request{Token: userToken, Method: get, URL: "/api/chapters?include=book&fields=id,bookId"},
+		scenario{Name: "include of a relation whose rows are all deleted", Request: request{Token: userToken, Method: get, URL: "/api/chapters?include=book&fields=id,bookId"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"id":5,"bookId":6,"book":null}`}},
 	))
 }
@@ -1224,7 +1224,7 @@ func TestIncludeQueryCount(t *testing.T) {
 				counter := &queryCounter{}
 				h := newLibHarness(t, nil, grow(n, counter))
 				counter.n.Store(0)
-				rec := h.do(t, request{Token: adminToken, Method: get, URL: c.url})
+				rec := h.Do(t, request{Token: adminToken, Method: get, URL: c.url})
 				if rec.Code != 200 {
 					t.Fatalf("%d parents: %d %s", n, rec.Code, clip(rec.Body.String()))
 				}
@@ -1249,7 +1249,7 @@ func TestTrashView(t *testing.T) {
 	stamp, stamp2 := `"deletedAt":"`+seedDeletedJSON+`"`, `"deletedAt":"`+seedDeleted2JSON+`"`
 	trash := booksURL + "?onlyDeleted=true"
 	runScenarios(t, libs(
-		withTotal(scenario{Name: "admin sees deleted rows only, latest deletion first", request: request{Token: adminToken, Method: get, URL: trash},
+		withTotal(scenario{Name: "admin sees deleted rows only, latest deletion first", Request: request{Token: adminToken, Method: get, URL: trash},
 			ExpectedStatus: 200, ExpectedContent: []string{stamp, stamp2}, NotExpectedContent: []string{`"deletedAt":null`},
 			After: wantIDs(7, 6)}, 2),
 		listCase("sort overrides the default order", adminToken, trash+"&sort=id", 6, 7),
@@ -1258,9 +1258,9 @@ func TestTrashView(t *testing.T) {
 		listCase("with a filter", adminToken, trash+"&"+queryString("filter", `title ~ "rust"`), 7),
 		listCase("with a simple filter", adminToken, trash+"&qty[gt]=5", 6),
 		listCase("with a page", adminToken, trash+"&limit=1&offset=1", 6),
-		scenario{Name: "with fields and an include", request: request{Token: adminToken, Method: get, URL: trash + "&fields=id,title,deletedAt&include=author"},
+		scenario{Name: "with fields and an include", Request: request{Token: adminToken, Method: get, URL: trash + "&fields=id,title,deletedAt&include=author"},
 			ExpectedStatus: 200, ExpectedContent: []string{`{"data":[{"id":7,"title":"Gone Rust",` + stamp2 + `,"author":{"id":2,`}},
-		scenario{Name: "cursor walk", request: request{Token: adminToken, Method: get, URL: trash},
+		scenario{Name: "cursor walk", Request: request{Token: adminToken, Method: get, URL: trash},
 			ExpectedStatus: 200, After: func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 				if got := walkCursorIDs(t, h, adminToken, trash+"&limit=1", 1); !slices.Equal(got, []int{7, 6}) {
 					t.Errorf("walk %v, want [7 6]", got)
@@ -1268,11 +1268,11 @@ func TestTrashView(t *testing.T) {
 			}},
 		listCase("trash of another resource", adminToken, "/api/authors?onlyDeleted=true", 3),
 		listCase("onlyDeleted=false is a normal list", adminToken, trash[:len(trash)-4]+"false", 1, 2, 3, 4, 5),
-		noLeak(scenario{Name: "user is forbidden", request: request{Token: userToken, Method: get, URL: trash},
+		noLeak(scenario{Name: "user is forbidden", Request: request{Token: userToken, Method: get, URL: trash},
 			ExpectedStatus: 403, ExpectedContent: []string{"read deleted books"}}),
-		noLeak(scenario{Name: "reader is forbidden", request: request{Token: readerToken, Method: get, URL: trash}, ExpectedStatus: 403}),
-		noLeak(scenario{Name: "anonymous must authenticate", request: request{Method: get, URL: trash}, ExpectedStatus: 401, ExpectedHeaders: bearer}),
-		noLeak(scenario{Name: "user with a filter is still forbidden", request: request{Token: userToken, Method: get, URL: trash + "&qty=9"}, ExpectedStatus: 403}),
+		noLeak(scenario{Name: "reader is forbidden", Request: request{Token: readerToken, Method: get, URL: trash}, ExpectedStatus: 403}),
+		noLeak(scenario{Name: "anonymous must authenticate", Request: request{Method: get, URL: trash}, ExpectedStatus: 401, ExpectedHeaders: bearer}),
+		noLeak(scenario{Name: "user with a filter is still forbidden", Request: request{Token: userToken, Method: get, URL: trash + "&qty=9"}, ExpectedStatus: 403}),
 		badCase("with includeDeleted=true", adminToken, trash+"&includeDeleted=true", "onlyDeleted", "includeDeleted"),
 		listCase("with includeDeleted=false", adminToken, trash+"&includeDeleted=false", 7, 6),
 		badCase("on a model without soft deletes", adminToken, "/api/audits?onlyDeleted=true", "onlyDeleted", "no soft deletes"),
@@ -1290,7 +1290,7 @@ func TestValidation(t *testing.T) {
 	t.Parallel()
 	authors := "/api/authors"
 	w := func(name, method, u, body string, status int, want ...string) scenario {
-		return scenario{Name: name, request: request{Token: userToken, Method: method, URL: u, Body: body},
+		return scenario{Name: name, Request: request{Token: userToken, Method: method, URL: u, Body: body},
 			ExpectedStatus: status, ExpectedContent: want}
 	}
 	newBook := func(author string) string {
@@ -1298,14 +1298,14 @@ func TestValidation(t *testing.T) {
 	}
 	stored := func(table string, id int, want int) func(*testing.T, *harness, *httptest.ResponseRecorder) {
 		return func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			if rows, _ := rowCount(t, h.db, table, "", id); rows != want {
+			if rows, _ := rowCount(t, h.DB, table, "", id); rows != want {
 				t.Errorf("%s %d: %d rows in the database, want %d", table, id, rows, want)
 			}
 		}
 	}
 	nameIs := func(id, name, email string) func(*testing.T, *harness, *httptest.ResponseRecorder) {
 		return func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			rec := h.do(t, request{Token: userToken, Method: get, URL: authors + "/" + id})
+			rec := h.Do(t, request{Token: userToken, Method: get, URL: authors + "/" + id})
 			d := dataOf(t, rec.Body.Bytes())
 			if d["name"] != name || d["email"] != email {
 				t.Errorf("author %s is %v, want %s <%s>", id, d, name, email)
@@ -1344,7 +1344,7 @@ func TestValidation(t *testing.T) {
 		w("patch to a missing parent", patch, booksURL+"/1", `{"authorId":99}`, 422, fieldErr("authorId")),
 		withAfter(w("patch to a soft-deleted parent", patch, booksURL+"/1", `{"authorId":3}`, 422, fieldErr("authorId")),
 			func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-				rec := h.do(t, request{Token: userToken, Method: get, URL: booksURL + "/1"})
+				rec := h.Do(t, request{Token: userToken, Method: get, URL: booksURL + "/1"})
 				if d := dataOf(t, rec.Body.Bytes()); d["authorId"] != float64(1) {
 					t.Errorf("book 1's author changed to %v", d["authorId"])
 				}
@@ -1406,21 +1406,21 @@ func TestPermanentDelete(t *testing.T) {
 	rows := func(table string, id, want int) func(*testing.T, *harness, *httptest.ResponseRecorder) {
 		return func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
 			t.Helper()
-			if got, _ := rowCount(t, h.db, table, "", id); got != want {
+			if got, _ := rowCount(t, h.DB, table, "", id); got != want {
 				t.Errorf("%s %d: %d rows in the database, want %d", table, id, got, want)
 			}
 		}
 	}
 	d := func(name, token, u string, status int, after func(*testing.T, *harness, *httptest.ResponseRecorder), want ...string) scenario {
-		return scenario{Name: name, request: request{Token: token, Method: del, URL: u},
+		return scenario{Name: name, Request: request{Token: token, Method: del, URL: u},
 			ExpectedStatus: status, ExpectedContent: want, After: after}
 	}
 	gone := func(table string, id int, u string) func(*testing.T, *harness, *httptest.ResponseRecorder) {
 		return allChecks(rows(table, id, 0), func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			if rec := h.do(t, request{Token: adminToken, Method: get, URL: u}); rec.Code != 404 {
+			if rec := h.Do(t, request{Token: adminToken, Method: get, URL: u}); rec.Code != 404 {
 				t.Errorf("admin GET %s after a permanent delete: %d", u, rec.Code)
 			}
-			if rec := h.do(t, request{Token: adminToken, Method: post, URL: u + "/restore"}); rec.Code != 404 {
+			if rec := h.Do(t, request{Token: adminToken, Method: post, URL: u + "/restore"}); rec.Code != 404 {
 				t.Errorf("restore after a permanent delete: %d", rec.Code)
 			}
 		})
@@ -1438,13 +1438,13 @@ func TestPermanentDelete(t *testing.T) {
 		d("referenced by a foreign key", adminToken, "/api/authors/2?permanent=true", 409, rows("authors", 2, 1), "still referenced by books"),
 		d("soft-deleted row referenced by a foreign key", adminToken, booksURL+"/6?permanent=true", 409, rows("books", 6, 1), "still referenced by chapters"),
 		d("referenced row is not changed", adminToken, "/api/authors/2?permanent=true", 409, func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			rec := h.do(t, request{Token: userToken, Method: get, URL: "/api/authors/2"})
+			rec := h.Do(t, request{Token: userToken, Method: get, URL: "/api/authors/2"})
 			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"name":"bob"`) {
 				t.Errorf("author 2 after a refused permanent delete: %d %s", rec.Code, rec.Body)
 			}
 		}),
 		d("permanent=false is a soft delete", userToken, "/api/chapters/2?permanent=false", 200, func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			if n, deleted := rowCount(t, h.db, "chapters", "deleted_at", 2); n != 1 || deleted != 1 {
+			if n, deleted := rowCount(t, h.DB, "chapters", "deleted_at", 2); n != 1 || deleted != 1 {
 				t.Errorf("chapter 2: %d rows, %d deleted; want it kept and marked", n, deleted)
 			}
 		}, `"softDeleted":true`),
@@ -1455,7 +1455,7 @@ func TestPermanentDelete(t *testing.T) {
 		d("unknown query parameter", adminToken, "/api/chapters/2?force=true", 400, rows("chapters", 2, 1), fieldErr("force")),
 		d("unknown query parameter next to permanent", adminToken, "/api/chapters/2?permanent=true&cascade=true", 400, rows("chapters", 2, 1), fieldErr("cascade")),
 		d("unknown query parameter on a soft delete", userToken, "/api/chapters/2?includeDeleted=true", 400, func(t *testing.T, h *harness, _ *httptest.ResponseRecorder) {
-			if _, deleted := rowCount(t, h.db, "chapters", "deleted_at", 2); deleted != 0 {
+			if _, deleted := rowCount(t, h.DB, "chapters", "deleted_at", 2); deleted != 0 {
 				t.Errorf("chapter 2 was deleted")
 			}
 		}, fieldErr("includeDeleted")),

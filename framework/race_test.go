@@ -22,7 +22,7 @@ func TestRacingDeletesAndRestores(t *testing.T) {
 		{Token: userToken, Method: "POST", URL: "/api/threads", Body: `{"title":"t"}`},
 		{Token: userToken, Method: "POST", URL: "/api/replies", Body: `{"threadId":1,"body":"r"}`},
 	} {
-		if rec := h.do(t, r); rec.Code != 201 {
+		if rec := h.Do(t, r); rec.Code != 201 {
 			t.Fatalf("setup %s: %d %s", r.URL, rec.Code, rec.Body.String())
 		}
 	}
@@ -38,7 +38,7 @@ func TestRacingDeletesAndRestores(t *testing.T) {
 		}
 	}
 	// The reply followed its thread every time and is live again.
-	if rec := h.do(t, request{Token: userToken, Method: "GET", URL: "/api/replies/1"}); rec.Code != 200 {
+	if rec := h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/replies/1"}); rec.Code != 200 {
 		t.Fatalf("reply after the races: %d %s", rec.Code, rec.Body.String())
 	}
 }
@@ -60,7 +60,7 @@ func race(n int, method, url, token string, hs ...*harness) map[int]int {
 			req.Header.Set("Authorization", "Bearer "+token)
 			rec := httptest.NewRecorder()
 			<-start
-			hs[i%len(hs)].e.ServeHTTP(rec, req)
+			hs[i%len(hs)].E.ServeHTTP(rec, req)
 			mu.Lock()
 			got[rec.Code]++
 			mu.Unlock()

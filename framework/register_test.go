@@ -145,15 +145,15 @@ func TestWithNameRoutes(t *testing.T) {
 	if err := app.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
-	if rec := h.do(t, request{Token: userToken, Method: get, URL: "/api/labels"}); rec.Code != 200 {
+	h := newHarness(app, db)
+	if rec := h.Do(t, request{Token: userToken, Method: get, URL: "/api/labels"}); rec.Code != 200 {
 		t.Errorf("GET /api/labels: %d %s", rec.Code, rec.Body)
 	}
-	if rec := h.do(t, request{Token: userToken, Method: get, URL: "/api/tags"}); rec.Code != 404 {
+	if rec := h.Do(t, request{Token: userToken, Method: get, URL: "/api/tags"}); rec.Code != 404 {
 		t.Errorf("GET /api/tags: %d, want 404", rec.Code)
 	}
 	// The policy grants anonymous read on "tags", not on "labels".
-	if rec := h.do(t, request{Method: get, URL: "/api/labels"}); rec.Code != 401 {
+	if rec := h.Do(t, request{Method: get, URL: "/api/labels"}); rec.Code != 401 {
 		t.Errorf("anonymous GET /api/labels: %d, want 401", rec.Code)
 	}
 }
@@ -201,7 +201,9 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registerAll(t, app)
+	if err := registerAll(app, nil); err != nil {
+		t.Fatalf("register: %v", err)
+	}
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
 		if err := app.Migrate(ctx); err != nil {

@@ -15,7 +15,7 @@ import (
 // served wherever GET is; a sub-path that does not exist is a 404.
 func TestMethodsAndAllow(t *testing.T) {
 	app, db := newTestApp(t, nil)
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	const (
 		item       = "DELETE, GET, HEAD, OPTIONS, PATCH"
 		collection = "DELETE, GET, HEAD, OPTIONS, POST"
@@ -52,7 +52,7 @@ func TestMethodsAndAllow(t *testing.T) {
 		{"OPTIONS", "/api/tags/1", 204, item},
 		{"GET", "/api/nothing", 404, ""},
 	} {
-		rec := h.do(t, request{Token: adminToken, Method: c.method, URL: c.url})
+		rec := h.Do(t, request{Token: adminToken, Method: c.method, URL: c.url})
 		if rec.Code != c.status || rec.Header().Get("Allow") != c.allow {
 			t.Errorf("%s %s: %d Allow %q, want %d Allow %q (%s)", c.method, c.url, rec.Code, rec.Header().Get("Allow"), c.status, c.allow, rec.Body.String())
 		}
@@ -64,7 +64,7 @@ func TestMethodsAndAllow(t *testing.T) {
 // nothing.
 func TestEveryRouteChecksItsQuery(t *testing.T) {
 	app, db := newTestApp(t, nil)
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	for _, c := range []struct {
 		method, url, body, param string
 	}{
@@ -79,7 +79,7 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 		{"GET", "/api/permissions?x=1", "", "x"},
 		{"GET", "/api/permissions?a=1;b=2", "", ""},
 	} {
-		rec := h.do(t, request{Token: adminToken, Method: c.method, URL: c.url, Body: c.body})
+		rec := h.Do(t, request{Token: adminToken, Method: c.method, URL: c.url, Body: c.body})
 		if rec.Code != http.StatusBadRequest || (c.param != "" && !strings.Contains(rec.Body.String(), `"field":"`+c.param+`"`)) {
 			t.Errorf("%s %s: %d %s, want 400 naming %q", c.method, c.url, rec.Code, rec.Body.String(), c.param)
 		}
@@ -98,7 +98,7 @@ func TestEveryRouteChecksItsQuery(t *testing.T) {
 // never a route name the framework uses, and never changed by a PATCH.
 func TestClientChosenKeys(t *testing.T) {
 	app, db := newTestApp(t, nil)
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	playSteps(t, h, []step{
 		{"a key is required", adminToken, "POST", "/api/countries", `{"name":"Norway"}`, 422, `"field":"code","message":"is required: the key is chosen by the client"`, ""},
 		{"not empty", adminToken, "POST", "/api/countries", `{"code":"","name":"Norway"}`, 422, `"field":"code","message":"must not be empty"`, ""},
@@ -121,7 +121,7 @@ func TestClientChosenKeys(t *testing.T) {
 // with a status the table lists for it.
 func TestRoutesComeFromTheTable(t *testing.T) {
 	app, db := newTestApp(t, nil)
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	table := framework.TableOf(app)
 	inTable := map[string]bool{}
 	paths := map[string]bool{}
@@ -129,7 +129,7 @@ func TestRoutesComeFromTheTable(t *testing.T) {
 		inTable[r.Method+" "+r.Path] = true
 		paths[r.Path] = true
 	}
-	for _, r := range h.e.Routes() {
+	for _, r := range h.E.Routes() {
 		key := r.Method + " " + r.Path
 		switch {
 		case inTable[key]:
@@ -152,7 +152,7 @@ func TestRoutesComeFromTheTable(t *testing.T) {
 		if r.Method == http.MethodPost && !strings.HasSuffix(r.Path, "restore") || r.Method == http.MethodPatch {
 			body = `{}`
 		}
-		rec := h.do(t, request{Token: adminToken, Method: r.Method, URL: url, Body: body})
+		rec := h.Do(t, request{Token: adminToken, Method: r.Method, URL: url, Body: body})
 		if !slices.Contains(r.Statuses, rec.Code) {
 			t.Errorf("%s %s: %d, which the table does not list (%v): %s", r.Method, url, rec.Code, r.Statuses, rec.Body)
 		}

@@ -24,19 +24,19 @@ func TestStorageFaultsAnswer503(t *testing.T) {
 	ctx := context.Background()
 	// The first request syncs the sequences; it must run on a writable
 	// database.
-	if rec := h.do(t, request{Token: userToken, Method: "GET", URL: "/api/memos"}); rec.Code != 200 {
+	if rec := h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/memos"}); rec.Code != 200 {
 		t.Fatal(rec.Code)
 	}
 	// One connection, made read-only the way each engine allows.
-	h.db.SetMaxOpenConns(1)
+	h.DB.SetMaxOpenConns(1)
 	readOnly, readWrite := "PRAGMA query_only = 1", ""
 	if dbtest.Current() == dbtest.Postgres {
 		readOnly, readWrite = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"
 	}
-	if _, err := h.db.ExecContext(ctx, readOnly); err != nil {
+	if _, err := h.DB.ExecContext(ctx, readOnly); err != nil {
 		t.Fatal(err)
 	}
-	rec := h.do(t, request{Token: userToken, Method: "POST", URL: "/api/memos", Body: `{"text":"m"}`})
+	rec := h.Do(t, request{Token: userToken, Method: "POST", URL: "/api/memos", Body: `{"text":"m"}`})
 	if rec.Code != 503 || rec.Header().Get("Retry-After") != "30" || !strings.Contains(rec.Body.String(), `"detail":"the storage is unavailable; retry later"`) {
 		t.Fatalf("write on a read-only database: %d Retry-After %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
 	}
@@ -47,11 +47,11 @@ func TestStorageFaultsAnswer503(t *testing.T) {
 		t.Fatalf("the cause is not logged: %s", got)
 	}
 	if readWrite != "" {
-		if _, err := h.db.ExecContext(ctx, readWrite); err != nil {
+		if _, err := h.DB.ExecContext(ctx, readWrite); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if rec := h.do(t, request{Token: userToken, Method: "POST", URL: "/api/memos", Body: `{"text":"m"}`}); rec.Code != 201 {
+	if rec := h.Do(t, request{Token: userToken, Method: "POST", URL: "/api/memos", Body: `{"text":"m"}`}); rec.Code != 201 {
 		t.Fatalf("write after the fault: %d %s", rec.Code, rec.Body.String())
 	}
 }

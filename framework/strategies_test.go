@@ -72,10 +72,10 @@ func TestCascadesAcrossStrategies(t *testing.T) {
 	ctx := context.Background()
 	models := []func(*framework.App) error{registered[UPost](), registered[UComment](), registered[UVote]()}
 	h := buildApp(t, appSpec{models: models})
-	counted := buildApp(t, appSpec{db: h.db, models: models, config: func(cfg *framework.Config) { cfg.ComputeCounts = true }})
-	db := h.db
+	counted := buildApp(t, appSpec{db: h.DB, models: models, config: func(cfg *framework.Config) { cfg.ComputeCounts = true }})
+	db := h.DB
 	total := func(h *harness, url string) int64 {
-		rec := h.do(t, request{Token: adminToken, Method: "GET", URL: url})
+		rec := h.Do(t, request{Token: adminToken, Method: "GET", URL: url})
 		var body struct{ Meta struct{ Total *int64 } }
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Meta.Total == nil {
 			t.Fatalf("GET %s: %d %s", url, rec.Code, rec.Body.String())
@@ -84,7 +84,7 @@ func TestCascadesAcrossStrategies(t *testing.T) {
 	}
 	step := func(name, token, method, url, body string, status int) string {
 		t.Helper()
-		rec := h.do(t, request{Token: token, Method: method, URL: url, Body: body})
+		rec := h.Do(t, request{Token: token, Method: method, URL: url, Body: body})
 		if rec.Code != status {
 			t.Fatalf("%s: %s %s: %d %s, want %d", name, method, url, rec.Code, rec.Body.String(), status)
 		}
@@ -126,7 +126,7 @@ func TestCascadesAcrossStrategies(t *testing.T) {
 	// Includes, lists and the trash view never show a user a deleted row
 	// or a deletion field, whatever the convention.
 	for _, url := range []string{"/api/uposts/1?include=comments.votes", "/api/uposts?include=comments", "/api/ucomments", "/api/ucomments?" + queryString("filter", "body = 'c3' || body = 'c1'")} {
-		rec := h.do(t, request{Token: userToken, Method: "GET", URL: url})
+		rec := h.Do(t, request{Token: userToken, Method: "GET", URL: url})
 		for _, never := range []string{`"c3"`, `"id":2,"commentId"`, "isDeleted", "deletedAt", "deletedBy"} {
 			if strings.Contains(rec.Body.String(), never) {
 				t.Fatalf("user GET %s shows %s: %s", url, never, rec.Body.String())
@@ -224,7 +224,7 @@ func TestPurgeEveryStrategy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := h.app.Purge(ctx, framework.PurgeOptions{Resource: "fmembers", OlderThan: time.Hour}); err == nil || !strings.Contains(err.Error(), "FMember") {
+	if _, err := h.App.Purge(ctx, framework.PurgeOptions{Resource: "fmembers", OlderThan: time.Hour}); err == nil || !strings.Contains(err.Error(), "FMember") {
 		t.Fatalf("purge by age of a flag alone: %v, want an error naming FMember", err)
 	}
 	for _, c := range []struct {
@@ -237,7 +237,7 @@ func TestPurgeEveryStrategy(t *testing.T) {
 		{"ucomments", 30 * 24 * time.Hour, 1, 2},
 		{"fmembers", 0, 1, 1},
 	} {
-		counts, err := h.app.Purge(ctx, framework.PurgeOptions{Resource: c.resource, OlderThan: c.older})
+		counts, err := h.App.Purge(ctx, framework.PurgeOptions{Resource: c.resource, OlderThan: c.older})
 		if err != nil || len(counts) != 1 || counts[0].Removed != c.removed {
 			t.Fatalf("purge %s: %+v %v, want %d removed", c.resource, counts, err, c.removed)
 		}

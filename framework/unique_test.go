@@ -34,7 +34,7 @@ type Sticker struct {
 
 func TestUniqueAmongLiveRows(t *testing.T) {
 	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[Member](), registered[Sticker]()}})
-	db := h.db
+	db := h.DB
 	playSteps(t, h, []step{
 		{"first", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, `"id":1`, ""},
 		{"same badge, other team", adminToken, "POST", "/api/members", `{"email":"b@x.io","team":"blue","badge":1}`, 201, `"id":2`, ""},
@@ -57,7 +57,7 @@ func TestUniqueAmongLiveRows(t *testing.T) {
 	if rows, deleted := rowCount(t, db, "members", "deleted_at", 1); rows != 1 || deleted != 0 {
 		t.Fatalf("member 1: rows %d deleted %d", rows, deleted)
 	}
-	rec := h.do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/members?includeDeleted=true&count=true"})
+	rec := h.Do(t, request{Token: adminToken, Method: http.MethodGet, URL: "/api/members?includeDeleted=true&count=true"})
 	if !strings.Contains(rec.Body.String(), `"total":3`) {
 		t.Fatalf("members: %s", rec.Body.String())
 	}

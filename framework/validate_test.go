@@ -109,7 +109,7 @@ func TestCrossFieldValidation(t *testing.T) {
 	if err := app.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{app: app, e: app.NewEcho(), db: db}
+	h := newHarness(app, db)
 	type fieldError = handlers.FieldError
 	for _, c := range []struct {
 		name   string
@@ -137,7 +137,7 @@ func TestCrossFieldValidation(t *testing.T) {
 			[]fieldError{{Field: "password", Message: "must be sent together with passwordConfirm, as the rule eqfield=Password of passwordConfirm compares them"}}},
 		{"update of another field", "PATCH", "/api/accounts/1", `{"name":"anne"}`, 200, nil},
 	} {
-		rec := h.do(t, request{Token: userToken, Method: c.method, URL: c.url, Body: c.body})
+		rec := h.Do(t, request{Token: userToken, Method: c.method, URL: c.url, Body: c.body})
 		if rec.Code != c.status {
 			t.Errorf("%s: %d %s, want %d", c.name, rec.Code, rec.Body, c.status)
 			continue
@@ -159,7 +159,7 @@ func TestCrossFieldValidation(t *testing.T) {
 			}
 		}
 	}
-	rec := h.do(t, request{Token: userToken, Method: "GET", URL: "/api/accounts/1"})
+	rec := h.Do(t, request{Token: userToken, Method: "GET", URL: "/api/accounts/1"})
 	if !strings.Contains(rec.Body.String(), `"password":"another12"`) || !strings.Contains(rec.Body.String(), `"name":"anne"`) {
 		t.Errorf("stored account: %s", rec.Body)
 	}
