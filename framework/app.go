@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/internal/counts"
 	"github.com/autoapi-go/autoapi/internal/handlers"
 	"github.com/autoapi-go/autoapi/internal/introspect"
 )
@@ -50,8 +51,9 @@ type App struct {
 	authorizer handlers.Authorizer
 	enforcer   *auth.Enforcer
 	validator  *validator.Validate
-	// triggers creates the count triggers; nil with Config.ComputeCounts.
-	triggers countTriggers
+	// counts keeps the row counts of every table; nil with
+	// Config.ComputeCounts.
+	counts *counts.Store
 	// cursorKey seals pagination cursors; see Config.CursorSecret.
 	cursorKey []byte
 	resources []*resource
@@ -75,6 +77,9 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkDialect(cfg.DB); err != nil {
+		return nil, err
+	}
 	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
 	if len(cfg.CursorSecret) > 0 {
 		if app.cursorKey, err = handlers.DeriveCursorKey(cfg.CursorSecret); err != nil {
@@ -92,8 +97,8 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	if !cfg.ComputeCounts {
-		if app.triggers, err = countTriggersFor(cfg.DB.Dialect()); err != nil {
-			return nil, err
+		if app.counts, err = counts.New(cfg.DB); err != nil {
+			return nil, fmt.Errorf("framework: %w", err)
 		}
 	}
 	app.authorizer = cfg.Authorizer
@@ -309,8 +314,8 @@ func (a *App) routes() []route {
 	eps := make(map[*introspect.Resource]*handlers.Endpoint, len(a.resources))
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: a.limits(), CursorKey: a.cursorKey}
-		if a.triggers != nil {
-			ep.CountsTable = countsTable
+		if a.counts != nil {
+			ep.Counts = a.counts
 		}
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.

@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 
 	"github.com/uptrace/bun"
@@ -21,7 +22,8 @@ import (
 //     view and purges search, and a partial index on the primary key of
 //     the live rows, which the default list walks;
 //   - unless Config.ComputeCounts, it keeps each table's live and deleted
-//     row counts in countsTable, through triggers.
+//     row counts in the counts table, through triggers (see
+//     internal/counts).
 //
 // Tables are created parents first, whatever the order of registration:
 // PostgreSQL checks that the table a foreign key references exists.
@@ -45,15 +47,17 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 			log.InfoContext(ctx, "migrate: created table", "table", desc.Table.Name)
 		} else {
-			for _, f := range []*introspect.Field{desc.SoftDelete, desc.DeletedBy} {
-				if err := a.addMissingColumn(ctx, desc, f); err != nil {
-					return err
-				}
+			if err := a.addSoftDeleteColumns(ctx, desc); err != nil {
+				return err
 			}
 		}
 		if sd := desc.SoftDelete; sd != nil {
 			name := softDeleteIndexName(desc)
-			q := db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?, ?", sd.Ident, desc.PK.Ident)
+			q := db.NewCreateIndex().Model(model).Index(name)
+			for _, f := range sd.IndexColumns() {
+				q = q.ColumnExpr("?", f.Ident)
+			}
+			q = q.ColumnExpr("?", desc.PK.Ident)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
@@ -61,7 +65,8 @@ func (a *App) Migrate(ctx context.Context) error {
 			// stops after one page, however many rows are deleted, and a
 			// count of live rows reads it alone.
 			name = liveIndexName(desc)
-			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where("? IS NULL", sd.Ident)
+			live, args := sd.Live()
+			q = db.NewCreateIndex().Model(model).Index(name).ColumnExpr("?", desc.PK.Ident).Where(live, args...)
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
@@ -75,16 +80,16 @@ func (a *App) Migrate(ctx context.Context) error {
 			// On a soft-deletable resource the index is partial, so a
 			// deleted row no longer holds its values: deleting a user
 			// frees the email.
-			if sd := desc.SoftDelete; sd != nil {
-				q = q.Where("? IS NULL", sd.Ident)
+			if live, args := desc.SoftDelete.Live(); live != "" {
+				q = q.Where(live, args...)
 			}
 			if err := a.createIndex(ctx, desc, name, q); err != nil {
 				return err
 			}
 		}
 	}
-	if a.triggers != nil {
-		return a.migrateCounts(ctx, order)
+	if a.counts != nil {
+		return a.counts.Migrate(ctx, log, order)
 	}
 	return nil
 }
@@ -110,29 +115,64 @@ func liveIndexName(desc *introspect.Resource) string {
 }
 
 // softDeleteIndexName is the name Migrate gives the index on a resource's
-// soft-delete column.
+// soft-delete columns, after the first of them.
 func softDeleteIndexName(desc *introspect.Resource) string {
-	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.Column), 0)
+	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, desc.SoftDelete.IndexColumns()[0].Column), 0)
 }
 
-func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field) error {
-	if f == nil {
+// addSoftDeleteColumns adds the soft-delete strategy's columns that an
+// existing table lacks. A flag added beside a deletion time is set on the
+// rows that time says are deleted, so that they stay deleted.
+func (a *App) addSoftDeleteColumns(ctx context.Context, desc *introspect.Resource) error {
+	sd := desc.SoftDelete
+	if sd == nil {
 		return nil
 	}
+	for _, f := range sd.Columns() {
+		added, err := a.addMissingColumn(ctx, desc, f, sd.ColumnDefault(f))
+		if err != nil {
+			return err
+		}
+		if !added || f != sd.Flag {
+			continue
+		}
+		q, ok := sd.FlagFromStamp(a.cfg.DB.NewUpdate().Model(desc.New().Interface()))
+		if !ok {
+			continue
+		}
+		if _, err := unscopedUpdate(q, desc).Exec(ctx); err != nil {
+			return fmt.Errorf("framework: migrate %s: set %s from %s: %w", desc.Name, sd.Flag.Column, sd.At.Column, err)
+		}
+	}
+	return nil
+}
+
+// unscopedUpdate switches off bun's own soft-delete filter, as the
+// handlers do, on a model that carries bun's soft_delete tag.
+func unscopedUpdate(q *bun.UpdateQuery, desc *introspect.Resource) *bun.UpdateQuery {
+	if desc.Table.SoftDeleteField != nil {
+		return q.WhereAllWithDeleted()
+	}
+	return q
+}
+
+// addMissingColumn adds column f, its type followed by suffix, to the
+// table when it lacks it, and reports whether it did.
+func (a *App) addMissingColumn(ctx context.Context, desc *introspect.Resource, f *introspect.Field, suffix string) (bool, error) {
 	// Qualified, because SQLite reads an unknown double-quoted name as a
 	// string literal rather than failing.
 	has, err := probe(ctx, a.cfg.DB, desc, string(desc.Table.SQLName)+"."+string(f.Ident))
 	if err != nil || has {
-		return err
+		return false, err
 	}
 	bf := desc.Table.FieldMap[f.Column]
 	_, err = a.cfg.DB.NewAddColumn().Model(desc.New().Interface()).
-		ColumnExpr("? "+bf.CreateTableSQLType, f.Ident).Exec(ctx)
+		ColumnExpr("? "+bf.CreateTableSQLType+suffix, f.Ident).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("framework: migrate %s: add column %s: %w", desc.Name, f.Column, err)
+		return false, fmt.Errorf("framework: migrate %s: add column %s: %w", desc.Name, f.Column, err)
 	}
 	a.cfg.Logger.InfoContext(ctx, "migrate: added column", "table", desc.Table.Name, "column", f.Column)
-	return nil
+	return true, nil
 }
 
 // probe reports whether "SELECT expr FROM table" is valid, which tells
@@ -178,4 +218,18 @@ func creationOrder(resources []*resource) []*introspect.Resource {
 		visit(r.desc)
 	}
 	return order
+}
+
+// shortName is name when it fits PostgreSQL's 63-byte identifiers with
+// room for a suffix of reserve bytes; a longer one is cut and given a hash
+// of the whole, so that two long names never meet where the database
+// would cut them to the same.
+func shortName(name string, reserve int) string {
+	limit := 63 - reserve
+	if len(name) <= limit {
+		return name
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s_%08x", name[:limit-9], h.Sum32())
 }

@@ -71,10 +71,14 @@ func (a *App) Purge(ctx context.Context, opts PurgeOptions) ([]PurgeCount, error
 func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.Time, opts PurgeOptions) (PurgeCount, error) {
 	db := a.cfg.DB
 	count := PurgeCount{Resource: desc.Name}
-	sd, pk := desc.SoftDelete, desc.PK
+	pk := desc.PK
+	old, oldArgs, err := purgeable(desc, cutoff, opts.OlderThan)
+	if err != nil {
+		return count, err
+	}
 	if opts.DryRun {
 		n, err := db.NewSelect().TableExpr("?", desc.Table.SQLName).
-			Where("? IS NOT NULL AND ? < ?", sd.Ident, sd.Ident, cutoff).Count(ctx)
+			Where(old, oldArgs...).Count(ctx)
 		count.Removed = int64(n)
 		return count, err
 	}
@@ -85,7 +89,7 @@ func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.
 		// Keys scan into a slice of the key's own Go type.
 		dest := reflect.New(reflect.SliceOf(pk.Type))
 		q := db.NewSelect().TableExpr("?", desc.Table.SQLName).ColumnExpr("?", pk.Ident).
-			Where("? IS NOT NULL AND ? < ?", sd.Ident, sd.Ident, cutoff).
+			Where(old, oldArgs...).
 			OrderExpr("? ASC", pk.Ident).Limit(int64(opts.BatchSize))
 		if after != nil {
 			q = q.Where("? > ?", pk.Ident, after)
@@ -101,7 +105,7 @@ func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.
 			return count, nil
 		}
 		after = keys[len(keys)-1]
-		removed, kept, err := a.purgeBatch(ctx, desc, keys, cutoff)
+		removed, kept, err := a.purgeBatch(ctx, desc, keys, old, oldArgs)
 		if err != nil {
 			return count, err
 		}
@@ -110,15 +114,32 @@ func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.
 	}
 }
 
-// purgeBatch removes the rows with keys that are still deleted before
-// cutoff (a restore may have happened since they were selected). When a
-// foreign key refuses the batch, the rows go one by one and the referenced
-// ones stay.
-func (a *App) purgeBatch(ctx context.Context, desc *introspect.Resource, keys []any, cutoff time.Time) (removed, kept int64, err error) {
+// purgeable is the condition "the row was soft-deleted before cutoff",
+// from the resource's soft-delete strategy; olderThan is the age cutoff
+// stands for.
+func purgeable(desc *introspect.Resource, cutoff time.Time, olderThan time.Duration) (string, []any, error) {
+	old, args, ok := desc.SoftDelete.DeletedBefore(cutoff)
+	switch {
+	case ok:
+		return old, args, nil
+	case olderThan == 0:
+		// Without a deletion time every deleted row is old enough only
+		// when no age is asked for.
+		deleted, args := desc.SoftDelete.Deleted()
+		return deleted, args, nil
+	}
+	return "", nil, fmt.Errorf("model %s records no deletion time, so its deleted rows have no age; purge it with OlderThan 0, or add a deletion timestamp", desc.ModelName)
+}
+
+// purgeBatch removes the rows with keys that are still old, deleted rows
+// (a restore may have happened since they were selected). When a foreign
+// key refuses the batch, the rows go one by one and the referenced ones
+// stay.
+func (a *App) purgeBatch(ctx context.Context, desc *introspect.Resource, keys []any, old string, oldArgs []any) (removed, kept int64, err error) {
 	del := func(keys []any) (int64, error) {
 		r, err := a.cfg.DB.NewDelete().TableExpr("?", desc.Table.SQLName).
 			Where("? IN (?)", desc.PK.Ident, bun.In(keys)).
-			Where("? IS NOT NULL AND ? < ?", desc.SoftDelete.Ident, desc.SoftDelete.Ident, cutoff).
+			Where(old, oldArgs...).
 			Exec(ctx)
 		if err != nil {
 			return 0, err

@@ -1,6 +1,9 @@
 package framework
 
-import "github.com/autoapi-go/autoapi/internal/introspect"
+import (
+	"github.com/autoapi-go/autoapi/internal/counts"
+	"github.com/autoapi-go/autoapi/internal/introspect"
+)
 
 // TableRoute is one operation of an App's table, as the tests see it.
 type TableRoute struct {
@@ -26,7 +29,7 @@ func TableOf(a *App) []TableRoute {
 }
 
 // CountsTable is the table of live and deleted row counts.
-const CountsTable = countsTable
+const CountsTable = counts.Table
 
 // ResourceOf returns the descriptor of a registered resource.
 func ResourceOf(a *App, name string) (*introspect.Resource, bool) {

@@ -23,6 +23,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/autoapi-go/autoapi/internal/counts"
 )
 
 // sqlitePragmas are the settings Open gives every SQLite connection unless
@@ -36,14 +38,14 @@ import (
 //     last commits, and neither can corrupt the database;
 //   - busy_timeout: a writer that finds the database locked waits up to
 //     10 seconds instead of failing at once;
-//   - recursive_triggers: INSERT OR REPLACE fires the delete triggers of
-//     the rows it replaces, which the counts table relies on.
+//   - counts.SQLitePragma: the setting the counts table's triggers need,
+//     which that package owns and documents.
 var sqlitePragmas = []string{
 	"foreign_keys(1)",
 	"journal_mode(WAL)",
 	"synchronous(NORMAL)",
 	"busy_timeout(10000)",
-	"recursive_triggers(1)",
+	counts.SQLitePragma,
 }
 
 // SQLiteMaxConns is the size of the connection pool Open gives a SQLite

@@ -60,10 +60,10 @@ func BulkDelete(c *Context) error {
 	ctx := c.Request().Context()
 	hooks := c.hooks()
 	permanent := !res.SoftDeletable()
-	now := now()
+	now := c.deleteTime(res)
 	var n int64
 	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
-		if live, liveArgs := liveCond(res); live != "" {
+		if live, liveArgs := res.SoftDelete.Live(); live != "" {
 			// Live rows only, outside the caller's conditions.
 			w, args = "("+w+") AND "+live, append(args, liveArgs...)
 		}
@@ -159,10 +159,7 @@ func BulkRestore(c *Context) error {
 		// A write first, which takes the write lock and returns each
 		// row's deletion time for its cascades.
 		rows := res.NewSlice()
-		_, err := unscoped(db.NewUpdate().Model(rows.Interface()), res).
-			Set("? = ?", res.SoftDelete.Ident, res.SoftDelete.Ident).
-			Where(w, args...).Where("? IS NOT NULL", res.SoftDelete.Ident).
-			Returning("?, ?", res.PK.Ident, res.SoftDelete.Ident).Exec(ctx)
+		_, err := stampQuery(db, res, rows.Interface()).Where(w, args...).Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -175,7 +172,7 @@ func BulkRestore(c *Context) error {
 		var all []any
 		for i := 0; i < list.Len(); i++ {
 			key := res.PK.Value(list.Index(i)).Interface()
-			stamp, _ := res.SoftDelete.TimeOf(res.SoftDelete.Value(list.Index(i)))
+			stamp, _ := res.SoftDelete.StampOf(list.Index(i))
 			byStamp[stamp] = append(byStamp[stamp], key)
 			all = append(all, key)
 		}

@@ -70,10 +70,10 @@ type Endpoint struct {
 	Validator *validator.Validate
 	// Hooks are the resource's lifecycle hooks, or nil.
 	Hooks *Hooks
-	// CountsTable names a table (columns tbl, live, deleted) holding the
-	// resource's row counts, kept right by the database; a list total
-	// without filters reads it instead of counting. "" counts always.
-	CountsTable string
+	// Counts reads the resource's row counts, kept right by the database;
+	// a list total without filters reads them instead of counting. Nil
+	// counts always.
+	Counts Counter
 	// RowLocks says the database takes row locks (SELECT ... FOR SHARE),
 	// which writes of a child take on its parents; PostgreSQL does.
 	// SQLite runs one write transaction at a time and needs none.

@@ -265,9 +265,7 @@ func Create(c *Context) error {
 		}
 		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
 		if res.SoftDeletable() {
-			// A zero time.Time would otherwise be stored as the zero
-			// time, not NULL, unless the model says nullzero.
-			q = q.Value(res.SoftDelete.Column, "NULL")
+			q = res.SoftDelete.InsertLive(q)
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return err
@@ -369,7 +367,7 @@ func Update(c *Context) error {
 		}
 		if hooks.BeforeUpdate != nil {
 			// The hook runs only for a row the update will change.
-			cond, args := liveCond(res)
+			cond, args := res.SoftDelete.Live()
 			if err := c.lockRow(ctx, tx, id, cond, args...); err != nil {
 				return err
 			}
@@ -436,13 +434,13 @@ func Delete(c *Context) error {
 		}
 		return c.writeDeleted(EnvelopeDeleted)
 	}
-	now := now()
+	now := c.deleteTime(res)
 	hooks := c.hooks()
 	err = c.inTx(ctx, hasCascades(res) || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeDelete != nil {
 			// Lock the live row first: the hook runs only for a row that
 			// will change, and reads nothing before the write lock.
-			cond, args := liveCond(res)
+			cond, args := res.SoftDelete.Live()
 			if err := c.lockRow(ctx, db, id, cond, args...); err != nil {
 				return err
 			}
@@ -558,7 +556,8 @@ func Restore(c *Context) error {
 	hooks := c.hooks()
 	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeRestore != nil {
-			if err := c.lockRow(ctx, db, id, "? IS NOT NULL", res.SoftDelete.Ident); err != nil {
+			deleted, args := res.SoftDelete.Deleted()
+			if err := c.lockRow(ctx, db, id, deleted, args...); err != nil {
 				var notFound *Problem
 				if errors.As(err, &notFound) {
 					return errStateUnchanged
@@ -574,11 +573,9 @@ func Restore(c *Context) error {
 			// A write first, so the transaction holds the write lock before
 			// it reads anything; it returns the deletion time the cascade
 			// restores by.
-			r, err := ownRows(c, unscoped(db.NewUpdate().Model(res.New().Interface()), res)).
-				Set("? = ?", res.SoftDelete.Ident, res.SoftDelete.Ident).
-				Where("? = ?", res.PK.Ident, id).
-				Where("? IS NOT NULL", res.SoftDelete.Ident).
-				Returning("?", res.SoftDelete.Ident).Exec(ctx, &stamp)
+			row := res.New()
+			r, err := ownRows(c, stampQuery(db, res, row.Interface())).
+				Where("? = ?", res.PK.Ident, id).Exec(ctx)
 			if errors.Is(err, sql.ErrNoRows) {
 				return errStateUnchanged
 			}
@@ -588,6 +585,7 @@ func Restore(c *Context) error {
 			if n, _ := r.RowsAffected(); n == 0 {
 				return errStateUnchanged
 			}
+			stamp, _ = res.SoftDelete.StampOf(row.Elem())
 		}
 		r, err := ownRows(c, restoreQuery(db, res, rec.Interface(), now).
 			Where("? = ?", res.PK.Ident, id)).Returning("*").Exec(ctx)
@@ -638,20 +636,11 @@ func unscoped[Q interface{ WhereAllWithDeleted() Q }](q Q, res *introspect.Resou
 	return q
 }
 
-// liveCond is the condition "the row is live" for res: its soft-delete
-// column is NULL. It is empty for a resource without one.
-func liveCond(res *introspect.Resource) (string, []any) {
-	if !res.SoftDeletable() {
-		return "", nil
-	}
-	return "? IS NULL", []any{res.SoftDelete.Ident}
-}
-
 // liveOnly limits any query to live rows of the resource being served.
 func liveOnly[Q interface {
 	Where(string, ...any) Q
 }](c *Context, q Q) Q {
-	cond, args := liveCond(c.ep.Resource)
+	cond, args := c.ep.Resource.SoftDelete.Live()
 	return where(q, cond, args)
 }
 
@@ -659,6 +648,9 @@ func liveOnly[Q interface {
 // as a number for an integer column; NULL when there is no id to record,
 // or when the id is not the canonical spelling of one ("02").
 func deletedBy(f *introspect.Field, p auth.Principal) any {
+	if f == nil {
+		return nil
+	}
 	if v, ok := canonicalKey(f, p.ID); ok {
 		return v
 	}
@@ -684,6 +676,14 @@ func formatKey(v reflect.Value) string {
 	return url.PathEscape(v.String())
 }
 
+// Counter reads the number of live and of soft-deleted rows of a
+// resource's table, which the database keeps right. An error means the
+// numbers are not known (the database was not migrated by this app, say):
+// the list then counts.
+type Counter interface {
+	Counts(ctx context.Context, res *introspect.Resource) (live, deleted int64, err error)
+}
+
 // listTotal is the total of a list of the rows listed: read from the
 // counts table when the request has no filters and the caller sees those
 // rows whole (not only their own), else counted.
@@ -694,12 +694,10 @@ func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRo
 	if res.SoftDeletable() && listed != liveRows {
 		ownDeleted, _ = c.ownOnly(res, rq.deletedScope)
 	}
-	if c.ep.CountsTable == "" || rq.filtered() || own != "" || ownDeleted != "" {
+	if c.ep.Counts == nil || rq.filtered() || own != "" || ownDeleted != "" {
 		return count()
 	}
-	var live, deleted int64
-	err := c.ep.DB.NewSelect().TableExpr("?", bun.Ident(c.ep.CountsTable)).Column("live", "deleted").
-		Where("tbl = ?", res.Table.Name).Scan(ctx, &live, &deleted)
+	live, deleted, err := c.ep.Counts.Counts(ctx, res)
 	switch {
 	case err != nil:
 		// No row or no table: the database was not migrated by this app.

@@ -165,7 +165,7 @@ func FuzzCompileFilter(f *testing.F) {
 			if s, ok := a.(schema.Safe); ok && !slices.Contains(idents, s) {
 				t.Fatalf("identifier %s is not a column of the resource", s)
 			}
-			if s, ok := a.(schema.Safe); ok && s == res.SoftDelete.Ident && !withDeleted {
+			if s, ok := a.(schema.Safe); ok && s == res.SoftDelete.At.Ident && !withDeleted {
 				t.Fatalf("the soft-delete column is reachable without read_deleted: %q", expr)
 			}
 		}

@@ -108,18 +108,19 @@ func (c *Context) visibility(res *introspect.Resource, read, readDeleted scope, 
 		parts, args = append(parts, cond), append(args, a...)
 	}
 	if res.SoftDeletable() {
-		sd := res.SoftDelete.Ident
+		live, liveArgs := res.SoftDelete.Live()
+		deleted, deletedArgs := res.SoftDelete.Deleted()
 		own, ownArgs := c.ownOnly(res, readDeleted)
 		switch {
 		case rows == onlyDeletedRows && own != "":
-			parts, args = append(parts, "? IS NOT NULL AND "+own), append(append(args, sd), ownArgs...)
+			parts, args = append(parts, deleted+" AND "+own), append(append(args, deletedArgs...), ownArgs...)
 		case rows == onlyDeletedRows:
-			parts, args = append(parts, "? IS NOT NULL"), append(args, sd)
+			parts, args = append(parts, deleted), append(args, deletedArgs...)
 		case rows == withDeletedRows && readDeleted != scopeNone && own != "":
-			parts, args = append(parts, "(? IS NULL OR "+own+")"), append(append(args, sd), ownArgs...)
+			parts, args = append(parts, "("+live+" OR "+own+")"), append(append(args, liveArgs...), ownArgs...)
 		case rows == withDeletedRows && readDeleted != scopeNone:
 		default:
-			parts, args = append(parts, "? IS NULL"), append(args, sd)
+			parts, args = append(parts, live), append(args, liveArgs...)
 		}
 	}
 	if len(parts) == 0 {

@@ -235,7 +235,10 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 		// deleted at one instant (a cascade) the highest key first: the
 		// order of the soft-delete index (column, key) read backwards, so
 		// a page never sorts the whole trash.
-		rq.sort = []sortKey{{field: res.SoftDelete, desc: true}, {field: res.PK, desc: true}}
+		rq.sort = []sortKey{{field: res.PK, desc: true}}
+		if at := res.SoftDelete.Order(); at != nil {
+			rq.sort = []sortKey{{field: at, desc: true}, {field: res.PK, desc: true}}
+		}
 	}
 	if !slices.ContainsFunc(rq.sort, func(k sortKey) bool { return k.field == res.PK }) {
 		// The key breaks ties, so pages are stable and cursors exact.
@@ -243,7 +246,7 @@ func parseReadQuery(params url.Values, res *introspect.Resource, withDeleted boo
 	}
 	if rq.onlyDeleted {
 		for i := range rq.sort {
-			rq.sort[i].notNull = rq.sort[i].field == res.SoftDelete
+			rq.sort[i].notNull = rq.sort[i].field == res.SoftDelete.Order()
 		}
 	}
 	return rq, nil

@@ -68,7 +68,7 @@ func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder,
 		return nil, err
 	}
 	res := c.ep.Resource
-	live, liveArgs := liveCond(res)
+	live, liveArgs := res.SoftDelete.Live()
 	own, ownArgs := c.ownCond, c.ownArgs
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		if res.Table.SoftDeleteField != nil {

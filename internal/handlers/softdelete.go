@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -18,15 +19,12 @@ import (
 // transaction, stamped with the same time, so that a restore can tell the
 // rows its cascade deleted from those deleted on their own.
 
-// softDeleteQuery marks live rows of res deleted at now, by p.
+// softDeleteQuery marks live rows of res deleted at now, by p, as the
+// resource's soft-delete strategy records a deletion.
 func softDeleteQuery(db bun.IDB, res *introspect.Resource, model any, now time.Time, p auth.Principal) *bun.UpdateQuery {
-	live, args := liveCond(res)
-	q := unscoped(db.NewUpdate().Model(model), res).
-		Set("? = ?", res.SoftDelete.Ident, now).
+	live, args := res.SoftDelete.Live()
+	q := res.SoftDelete.SetDeleted(unscoped(db.NewUpdate().Model(model), res), now, deletedBy(res.SoftDelete.By, p)).
 		Where(live, args...)
-	if f := res.DeletedBy; f != nil {
-		q = q.Set("? = ?", f.Ident, deletedBy(f, p))
-	}
 	if res.UpdatedAt != nil {
 		q = q.Set("? = ?", res.UpdatedAt.Ident, now)
 	}
@@ -35,16 +33,54 @@ func softDeleteQuery(db bun.IDB, res *introspect.Resource, model any, now time.T
 
 // restoreQuery brings deleted rows of res back.
 func restoreQuery(db bun.IDB, res *introspect.Resource, model any, now time.Time) *bun.UpdateQuery {
-	q := unscoped(db.NewUpdate().Model(model), res).
-		Set("? = NULL", res.SoftDelete.Ident).
-		Where("? IS NOT NULL", res.SoftDelete.Ident)
-	if f := res.DeletedBy; f != nil {
-		q = q.Set("? = NULL", f.Ident)
-	}
+	deleted, args := res.SoftDelete.Deleted()
+	q := res.SoftDelete.SetRestored(unscoped(db.NewUpdate().Model(model), res)).
+		Where(deleted, args...)
 	if res.UpdatedAt != nil {
 		q = q.Set("? = ?", res.UpdatedAt.Ident, now)
 	}
 	return q
+}
+
+// stampQuery is a write that changes nothing on the deleted rows of res
+// it matches and returns their keys and deletion times into model: a
+// restore runs it first, so that it holds the write lock before it reads
+// anything, and restores each row's cascade by its time.
+func stampQuery(db bun.IDB, res *introspect.Resource, model any) *bun.UpdateQuery {
+	deleted, args := res.SoftDelete.Deleted()
+	q := unscoped(db.NewUpdate().Model(model), res).
+		Set("? = ?", res.PK.Ident, res.PK.Ident).
+		Where(deleted, args...)
+	if at := res.SoftDelete.At; at != nil {
+		return q.Returning("?, ?", res.PK.Ident, at.Ident)
+	}
+	return q.Returning("?", res.PK.Ident)
+}
+
+// deleteTime is the time a soft delete of res stamps on its rows and on
+// those its cascades reach: now, at the coarsest precision any of them
+// records (see introspect.SoftDelete.Precision), so that a restore finds
+// the cascade's rows by equality with the parent's stamp.
+func (c *Context) deleteTime(res *introspect.Resource) time.Time {
+	return now().Truncate(c.stampPrecision(res))
+}
+
+func (c *Context) stampPrecision(res *introspect.Resource) time.Duration {
+	p := time.Microsecond
+	if res.SoftDelete != nil {
+		p = res.SoftDelete.Precision()
+	}
+	for i := range res.Relations {
+		child := res.Relations[i].Cascade
+		if child == nil {
+			continue
+		}
+		if registered, ok := c.ep.Related[res.Relations[i].Related]; ok {
+			child = registered
+		}
+		p = max(p, c.stampPrecision(child))
+	}
+	return p
 }
 
 // hasCascades reports whether soft deletes of res reach other rows.
@@ -83,9 +119,15 @@ func (c *Context) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect
 // deleted on their own and stay deleted.
 func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, stamp, now time.Time) error {
 	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+		at, atArgs, ok := child.SoftDelete.StampIs(stamp)
+		if !ok {
+			// Registration refuses a cascade to a model that records no
+			// deletion time.
+			return nil, fmt.Errorf("handlers: cascade to %s, which records no deletion time", child.Name)
+		}
 		_, err := restoreQuery(db, child, child.New().Interface(), now).
 			Where("? IN (?)", rel.JoinColumn, bun.In(keys)).
-			Where("? = ?", child.SoftDelete.Ident, stamp).
+			Where(at, atArgs...).
 			Returning("?", child.PK.Ident).Exec(ctx, dest)
 		return nil, err
 	}, func(child *introspect.Resource, childKeys []any) error {

@@ -100,6 +100,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	}
 
 	var softCandidates []*Field
+	var deletedBy *Field
 	for _, bf := range table.Fields {
 		f := newField(bf)
 		if err := res.parseTag(f, bf.StructField.Tag.Get("autoapi")); err != nil {
@@ -127,10 +128,10 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			softCandidates = append(softCandidates, f)
 		}
 		if f.matches(deletedByGoNames, deletedByNames) {
-			if res.DeletedBy != nil {
-				return nil, res.errorf(f, "fields %s and %s both look like the deleted-by column; keep one", res.DeletedBy.GoName, f.GoName)
+			if deletedBy != nil {
+				return nil, res.errorf(f, "fields %s and %s both look like the deleted-by column; keep one", deletedBy.GoName, f.GoName)
 			}
-			res.DeletedBy = f
+			deletedBy = f
 		}
 		if f.matches(createdGoNames, createdNames) {
 			if err := res.setTimestamp(&res.CreatedAt, f, "creation"); err != nil {
@@ -144,6 +145,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		}
 	}
 
+	var at *Field
 	switch len(softCandidates) {
 	case 0:
 	case 1:
@@ -157,10 +159,13 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 		f.ReadOnly = true
 		f.NullInDB = true
 		f.Codec = CodecTimestamp
-		res.SoftDelete = f
+		at = f
 	default:
 		return nil, res.errorf(nil, "fields %s and %s both look like the soft-delete column; keep one, or rename the other",
 			softCandidates[0].GoName, softCandidates[1].GoName)
+	}
+	if at != nil {
+		res.SoftDelete = newSoftDelete(at, false, nil, deletedBy)
 	}
 
 	if opts.Owner != "" {
@@ -184,9 +189,9 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			return nil, res.errorf(f, "the owner column must be a visible, ordinary column")
 		}
 	}
-	if f := res.DeletedBy; f != nil {
+	if f := deletedBy; f != nil {
 		switch {
-		case res.SoftDelete == nil:
+		case at == nil:
 			return nil, res.errorf(f, "a deleted-by column needs a soft-delete column next to it")
 		case f.Kind != KindString && f.Kind != KindInt && f.Kind != KindUint:
 			return nil, res.errorf(f, "deleted-by column has unsupported type %s; use a string or an integer, or a pointer to one", f.Type)

@@ -182,7 +182,7 @@ func TestSoftDeleteDetection(t *testing.T) {
 			if !res.SoftDeletable() {
 				t.Fatalf("no soft-delete column found")
 			}
-			sd := res.SoftDelete
+			sd := res.SoftDelete.At
 			if sd.GoName != c.goName || sd.JSON != c.json || sd.Time != c.shape {
 				t.Errorf("soft-delete column %s (JSON %q, shape %v), want %s (JSON %q, shape %v)", sd.GoName, sd.JSON, sd.Time, c.goName, c.json, c.shape)
 			}
@@ -202,7 +202,7 @@ func TestSoftDeleteDetection(t *testing.T) {
 	}
 	res := build(t, (*NoSoftDelete)(nil), introspect.Options{})
 	if res.SoftDeletable() {
-		t.Errorf("NoSoftDelete: %s taken for a soft-delete column", res.SoftDelete.GoName)
+		t.Errorf("NoSoftDelete: %s taken for a soft-delete column", res.SoftDelete.At.GoName)
 	}
 	if got := jsonNames(res.Exposed(false)); !slices.Equal(got, []string{"id", "removed", "deleted"}) {
 		t.Errorf("NoSoftDelete exposes %v", got)

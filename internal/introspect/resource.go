@@ -27,14 +27,12 @@ type Resource struct {
 	PK *Field
 	// Fields lists every column field in struct order, hidden ones included.
 	Fields []*Field
-	// SoftDelete is the soft-delete column, or nil for hard-delete models.
-	SoftDelete *Field
+	// SoftDelete is the soft-delete strategy, or nil for hard-delete
+	// models.
+	SoftDelete *SoftDelete
 	// Owner holds the id of the principal who owns a row, or nil. Policies
 	// can grant an action on owned rows only ("update:own").
 	Owner *Field
-	// DeletedBy records who soft-deleted a row, or nil. It is shown and
-	// hidden exactly like SoftDelete.
-	DeletedBy *Field
 	// CreatedAt and UpdatedAt are the automatic timestamps, or nil.
 	CreatedAt *Field
 	UpdatedAt *Field
@@ -109,7 +107,7 @@ func (r *Resource) RelationByName(name string) (*Relation, bool) {
 	return nil, false
 }
 
-// SoftDeletable reports whether the resource has a soft-delete column.
+// SoftDeletable reports whether the resource has soft deletes.
 func (r *Resource) SoftDeletable() bool { return r.SoftDelete != nil }
 
 // FieldByJSON returns the field with the given JSON name, hidden fields
@@ -140,10 +138,11 @@ func (r *Resource) Lookup(name string, withDeleted bool) (*Field, bool) {
 }
 
 // IsDeletionField reports whether f is part of a row's deletion record
-// (the soft-delete column or DeletedBy), which only callers allowed to read
-// deleted rows may see.
+// (a column of the soft-delete strategy), which only callers allowed to
+// read deleted rows may see.
 func (r *Resource) IsDeletionField(f *Field) bool {
-	return f != nil && (f == r.SoftDelete || f == r.DeletedBy)
+	s := r.SoftDelete
+	return f != nil && s != nil && (f == s.At || f == s.Flag || f == s.By)
 }
 
 // New returns a pointer to a new zero value of the model.

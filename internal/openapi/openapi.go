@@ -318,10 +318,15 @@ func (b *builder) resourceSchemas(r *introspect.Resource) {
 		// Keys, timestamps, the owner and the deletion fields are the
 		// server's to set.
 		out.ReadOnly = f.ReadOnly || f == r.Owner || f == r.PK
-		switch {
-		case f == r.SoftDelete:
+		switch sd := r.SoftDelete; {
+		case sd == nil:
+		case f == sd.At && sd.Unix:
+			out.Description = "When the record was soft-deleted, in Unix seconds; 0 while it is live."
+		case f == sd.At:
 			out.Description = "When the record was soft-deleted; null while it is live."
-		case f == r.DeletedBy:
+		case f == sd.Flag:
+			out.Description = "Whether the record is soft-deleted; false while it is live."
+		case f == sd.By:
 			out.Description = "Who soft-deleted the record; null while it is live."
 		case f == r.Owner:
 			out.Description = "The id of the record's owner, set from the caller when a create leaves it out."
@@ -611,8 +616,8 @@ func (b *builder) visibleNames(r *introspect.Resource, names []string) []string 
 		return names
 	}
 	hidden := map[string]bool{}
-	for _, f := range []*introspect.Field{r.SoftDelete, r.DeletedBy} {
-		if f != nil {
+	for _, f := range r.Fields {
+		if r.IsDeletionField(f) {
 			hidden[f.JSON], hidden["-"+f.JSON] = true, true
 		}
 	}
