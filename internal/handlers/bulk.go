@@ -22,10 +22,10 @@ var pageOnlyParams = []string{paramLimit, paramOffset, paramPage, paramSort, par
 // bulk request into a WHERE fragment that also keeps to the rows the grant
 // reaches.
 func (c *Context) bulkFilter(action string) (string, []any, error) {
-	if _, err := c.requireScope(action); err != nil {
+	if _, err := c.grants.require(action); err != nil {
 		return "", nil, err
 	}
-	withDeleted := c.canSeeDeleted(c.ep.Resource)
+	withDeleted := c.grants.seesDeleted(c.ep.Resource)
 	params, err := c.params()
 	if err != nil {
 		return "", nil, err
@@ -43,8 +43,8 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 	if !ok {
 		return "", nil, NewProblem(http.StatusBadRequest, "a bulk operation needs at least one filter")
 	}
-	if c.ownCond != "" {
-		w, args = w+" AND ("+c.ownCond+")", append(args, c.ownArgs...)
+	if c.grants.reach.cond != "" {
+		w, args = w+" AND ("+c.grants.reach.cond+")", append(args, c.grants.reach.args...)
 	}
 	return w, args, nil
 }
@@ -83,7 +83,7 @@ func BulkDelete(c *Context) error {
 			_, err = db.NewDelete().Model(res.New().Interface()).Where(w, args...).
 				Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
 		} else {
-			_, err = softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+			_, err = softDeleteQuery(db, res, res.New().Interface(), now, c.grants.principal).
 				Where(w, args...).Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
 		}
 		if err != nil {
@@ -92,7 +92,7 @@ func BulkDelete(c *Context) error {
 		ks := keysOf(keys)
 		n = int64(len(ks))
 		if !permanent {
-			if err := c.cascadeDelete(ctx, db, res, ks, now, c.principal); err != nil {
+			if err := c.cascadeDelete(ctx, db, res, ks, now, c.grants.principal); err != nil {
 				return err
 			}
 		}
@@ -116,7 +116,7 @@ func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, 
 	for _, extra := range []struct {
 		cond string
 		args []any
-	}{{cond, args}, {c.ownCond, c.ownArgs}} {
+	}{{cond, args}, {c.grants.reach.cond, c.grants.reach.args}} {
 		if extra.cond != "" {
 			where, whereArgs = where+" AND ("+extra.cond+")", append(whereArgs, extra.args...)
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"strings"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
@@ -86,13 +85,9 @@ type Context struct {
 	echo.Context
 	ep        *Endpoint
 	op        Operation
-	principal auth.Principal
 	generated HandlerFunc
-	granted   []string
-	// ownCond and ownArgs limit the operation's statements to the
-	// caller's rows when its grant is own-only (see requireScope).
-	ownCond string
-	ownArgs []any
+	// grants are the caller's, resolved once for the request.
+	grants grants
 }
 
 // NewContext wraps an Echo context for op on ep. generated is the handler
@@ -102,8 +97,8 @@ func NewContext(c echo.Context, ep *Endpoint, op Operation, generated HandlerFun
 		Context:   c,
 		ep:        ep,
 		op:        op,
-		principal: auth.FromContext(c.Request().Context()),
 		generated: generated,
+		grants:    newGrants(auth.FromContext(c.Request().Context()), ep.Authorizer, c.Logger(), ep.Resource),
 	}
 }
 
@@ -117,7 +112,7 @@ func (c *Context) Resource() *introspect.Resource { return c.ep.Resource }
 func (c *Context) Operation() Operation { return c.op }
 
 // Principal returns the caller.
-func (c *Context) Principal() auth.Principal { return c.principal }
+func (c *Context) Principal() auth.Principal { return c.grants.principal }
 
 // ID returns the :id path parameter ("" on list and create).
 func (c *Context) ID() string { return c.Param("id") }
@@ -134,26 +129,12 @@ func (c *Context) Can(action string) bool {
 }
 
 // CanOn reports whether the caller may do action on the named resource.
-func (c *Context) CanOn(resource, action string) bool {
-	if resource == c.ep.Resource.Name {
-		for _, g := range c.granted {
-			if g == action {
-				return true
-			}
-		}
-	}
-	ok, err := c.ep.Authorizer.Allowed(c.principal, resource, action)
-	if err != nil {
-		c.Logger().Errorf("authorizer failed: %v", err)
-		return false
-	}
-	return ok
-}
+func (c *Context) CanOn(resource, action string) bool { return c.grants.can(resource, action) }
 
 // Grant lets this request do action on this resource whatever the policy
 // says. An override calls it after its own check (say, "the caller owns
 // the row") and then calls Default, whose permission check now passes.
-func (c *Context) Grant(action string) { c.granted = append(c.granted, action) }
+func (c *Context) Grant(action string) { c.grants.grant(action) }
 
 // Require returns nil when the caller may do action, otherwise the error
 // to return: 401 for an anonymous caller, 403 for an authenticated one.
@@ -166,12 +147,7 @@ func (c *Context) Require(action string) error {
 
 // Deny returns the refusal for action: 401 with a Bearer challenge when
 // the caller is anonymous, 403 otherwise.
-func (c *Context) Deny(action string) error {
-	if c.principal.Anonymous() {
-		return auth.Unauthenticated("authentication is required to " + strings.ReplaceAll(action, "_", " ") + " " + c.ep.Resource.Name)
-	}
-	return Problemf(http.StatusForbidden, "you may not %s %s", strings.ReplaceAll(action, "_", " "), c.ep.Resource.Name)
-}
+func (c *Context) Deny(action string) error { return c.grants.deny(action) }
 
 // NotFound returns the 404 for the record with the given id.
 func (c *Context) NotFound(id string) error {
@@ -193,7 +169,7 @@ func (c *Context) Record(status int, record any, extra ...Member) error {
 		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.ep.Resource.ModelName)
 	}
 	res := c.ep.Resource
-	return c.writeRecord(status, v, c.canSeeDeleted(res), extra...)
+	return c.writeRecord(status, v, c.grants.seesDeleted(res), extra...)
 }
 
 // Member is one extra top-level member of a response object.

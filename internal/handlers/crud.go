@@ -63,17 +63,18 @@ func List(c *Context) error {
 	if listed == withDeletedRows && !rq.including() {
 		listed = liveRows
 	}
-	// filtered selects the rows the request asks for, before paging.
+	// What the caller may see, worked out once for the total and the page:
+	// the soft-delete and ownership predicates stand outside the caller's
+	// conditions, so no condition can widen past them.
+	v, vargs, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, listed)
 	w, wargs, hasWhere := rq.where()
+	// filtered selects the rows the request asks for, before paging.
 	filtered := func(model any) *bun.SelectQuery {
 		q := unscoped(c.ep.DB.NewSelect().Model(model), res)
 		if hasWhere {
 			q = q.Where(w, wargs...)
 		}
-		// The soft-delete and ownership predicates stand outside the
-		// caller's conditions, so no condition can widen past them.
-		v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, listed)
-		return where(q, v, args)
+		return where(q, v, vargs)
 	}
 
 	var total int64
@@ -84,10 +85,18 @@ func List(c *Context) error {
 		}
 	}
 	// A cursor is bound to the query, the caller and what the caller may
-	// see; the fingerprint is only worked out when a cursor is read or
-	// written.
+	// see. The fingerprint is worked out when a cursor is first read or
+	// written, and once: a page read after a cursor writes the next one.
+	var (
+		bound    cursorScope
+		hasBound bool
+	)
 	cursorFor := func() cursorScope {
-		return cursorScope{query: fingerprint(res.Name, params), principal: c.Principal().ID, read: rq.readScope, deleted: rq.deletedScope}
+		if !hasBound {
+			bound = cursorScope{query: fingerprint(res.Name, params), principal: c.Principal().ID, read: rq.readScope, deleted: rq.deletedScope}
+			hasBound = true
+		}
+		return bound
 	}
 	q := filtered(rows.Interface())
 	if rq.cursor != "" {
@@ -143,15 +152,12 @@ func List(c *Context) error {
 // get) request. withDeleted says whether the caller may read deleted rows;
 // a request that asks for them without that permission is refused here.
 func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
-	read, err := c.requireScope(auth.ActionRead)
+	read, err := c.grants.require(auth.ActionRead)
 	if err != nil {
 		return nil, nil, false, err
 	}
 	res := c.ep.Resource
-	readDeleted := scopeNone
-	if res.SoftDeletable() {
-		readDeleted = c.scopeOn(res, auth.ActionReadDeleted)
-	}
+	readDeleted := c.grants.readDeleted(res)
 	withDeleted = readDeleted != scopeNone
 	if params, err = c.params(); err != nil {
 		return nil, nil, false, err
@@ -198,7 +204,7 @@ func Get(c *Context) error {
 	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
 	// A get shows a deleted row to whoever may read it, unless the request
 	// says includeDeleted=false.
-	v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
+	v, args, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
 	q = where(q, v, args)
 	ctx := c.Request().Context()
 	if err := q.Limit(1).Scan(ctx); err != nil {
@@ -216,7 +222,7 @@ func Get(c *Context) error {
 // Create serves POST /R: the body's writable fields, timestamps set by the
 // server, the soft-delete column always NULL.
 func Create(c *Context) error {
-	s, err := c.requireScope(auth.ActionCreate)
+	s, err := c.grants.require(auth.ActionCreate)
 	if err != nil {
 		return err
 	}
@@ -229,10 +235,10 @@ func Create(c *Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionCreate); err != nil {
+	if err := c.grants.checkOwnerSet(rec.Elem(), set, s, auth.ActionCreate); err != nil {
 		return err
 	}
-	if me, ok := c.ownerValue(res); ok && !containsField(set, res.Owner) {
+	if me, ok := c.grants.ownerValue(res); ok && !containsField(set, res.Owner) {
 		// The owner is stamped from the caller unless the body names one.
 		setValue(res.Owner.Value(rec.Elem()), me)
 	}
@@ -280,7 +286,7 @@ func Create(c *Context) error {
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
-	return c.writeRecord(http.StatusCreated, rec.Elem(), c.canSeeDeleted(res))
+	return c.writeRecord(http.StatusCreated, rec.Elem(), c.grants.seesDeleted(res))
 }
 
 // checkNewKey refuses a create that leaves a client-chosen key out, sends
@@ -312,7 +318,7 @@ func checkNewKey(res *introspect.Resource, rec reflect.Value, set []*introspect.
 // Update serves PATCH /R/:id: only the fields in the body change, and only
 // on a live row.
 func Update(c *Context) error {
-	s, err := c.requireScope(auth.ActionUpdate)
+	s, err := c.grants.require(auth.ActionUpdate)
 	if err != nil {
 		return err
 	}
@@ -330,7 +336,7 @@ func Update(c *Context) error {
 		// so on update it is read-only like a generated one.
 		return fieldProblem(res.PK.JSON, "read-only field")
 	}
-	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionUpdate); err != nil {
+	if err := c.grants.checkOwnerSet(rec.Elem(), set, s, auth.ActionUpdate); err != nil {
 		return err
 	}
 	if err := c.validateFields(rec.Elem(), set); err != nil {
@@ -349,13 +355,13 @@ func Update(c *Context) error {
 		// Nothing to change: answer with the record as it is, as a merge
 		// patch of {} would.
 		q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-		if err := ownRows(c, liveOnly(c, q)).Scan(ctx); err != nil {
+		if err := ownRows(&c.grants, liveOnly(c, q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return c.NotFound(c.ID())
 			}
 			return c.DBError(err)
 		}
-		return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
+		return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res))
 	}
 	hooks := c.hooks()
 	// One statement needs no transaction; parent checks and hooks do.
@@ -387,7 +393,7 @@ func Update(c *Context) error {
 		for _, f := range set {
 			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
 		}
-		r, err := ownRows(c, liveOnly(c, q)).Returning("*").Exec(ctx)
+		r, err := ownRows(&c.grants, liveOnly(c, q)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -402,7 +408,7 @@ func Update(c *Context) error {
 	if err != nil {
 		return c.writeError(ctx, err, rec.Elem(), set)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res))
 }
 
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
@@ -419,7 +425,7 @@ func Delete(c *Context) error {
 	if permanent {
 		return deletePermanently(c)
 	}
-	if _, err := c.requireScope(auth.ActionDelete); err != nil {
+	if _, err := c.grants.require(auth.ActionDelete); err != nil {
 		return err
 	}
 	res := c.ep.Resource
@@ -448,7 +454,7 @@ func Delete(c *Context) error {
 				return err
 			}
 		}
-		r, err := ownRows(c, softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+		r, err := ownRows(&c.grants, softDeleteQuery(db, res, res.New().Interface(), now, c.grants.principal).
 			Where("? = ?", res.PK.Ident, id)).Exec(ctx)
 		if err != nil {
 			return err
@@ -456,7 +462,7 @@ func Delete(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
 		}
-		if err := c.cascadeDelete(ctx, db, res, []any{id}, now, c.principal); err != nil {
+		if err := c.cascadeDelete(ctx, db, res, []any{id}, now, c.grants.principal); err != nil {
 			return err
 		}
 		return c.runDeleteHook(ctx, db, hooks.AfterDelete, []any{id}, false)
@@ -481,7 +487,7 @@ func parsePermanent(params url.Values) (bool, error) {
 // live or deleted. It needs hard_delete; it is the erasure path for
 // requests such as GDPR's.
 func deletePermanently(c *Context) error {
-	if _, err := c.requireScope(auth.ActionHardDelete); err != nil {
+	if _, err := c.grants.require(auth.ActionHardDelete); err != nil {
 		return err
 	}
 	res := c.ep.Resource
@@ -515,7 +521,7 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 		if err := c.removeCascaded(ctx, db, res, []any{id}); err != nil {
 			return err
 		}
-		r, err := ownRows(c, unscoped(db.NewDelete().Model(res.New().Interface()), res).
+		r, err := ownRows(&c.grants, unscoped(db.NewDelete().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id)).ForceDelete().Exec(ctx)
 		if err != nil {
 			return err
@@ -535,7 +541,7 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 // record is looked up, so the answer reveals nothing to a caller who may
 // not restore.
 func Restore(c *Context) error {
-	if _, err := c.requireScope(auth.ActionRestore); err != nil {
+	if _, err := c.grants.require(auth.ActionRestore); err != nil {
 		return err
 	}
 	if _, err := c.Query(); err != nil {
@@ -574,7 +580,7 @@ func Restore(c *Context) error {
 			// it reads anything; it returns the deletion time the cascade
 			// restores by.
 			row := res.New()
-			r, err := ownRows(c, stampQuery(db, res, row.Interface())).
+			r, err := ownRows(&c.grants, stampQuery(db, res, row.Interface())).
 				Where("? = ?", res.PK.Ident, id).Exec(ctx)
 			if errors.Is(err, sql.ErrNoRows) {
 				return errStateUnchanged
@@ -587,7 +593,7 @@ func Restore(c *Context) error {
 			}
 			stamp, _ = res.SoftDelete.StampOf(row.Elem())
 		}
-		r, err := ownRows(c, restoreQuery(db, res, rec.Interface(), now).
+		r, err := ownRows(&c.grants, restoreQuery(db, res, rec.Interface(), now).
 			Where("? = ?", res.PK.Ident, id)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
@@ -602,7 +608,7 @@ func Restore(c *Context) error {
 	})
 	if errors.Is(err, errStateUnchanged) {
 		// Someone else's row is "not found", like a missing one.
-		exists, err := ownRows(c, unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
+		exists, err := ownRows(&c.grants, unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id)).Exists(ctx)
 		if err != nil {
 			return c.DBError(err)
@@ -615,7 +621,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res), Member{Key: RestoredMember, Value: true})
+	return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res), Member{Key: RestoredMember, Value: true})
 }
 
 // includes resolves the request's ?include=, if any.
@@ -689,12 +695,10 @@ type Counter interface {
 // rows whole (not only their own), else counted.
 func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, count func() (int64, error)) (int64, error) {
 	res := c.ep.Resource
-	own, _ := c.ownOnly(res, rq.readScope)
-	ownDeleted := ""
-	if res.SoftDeletable() && listed != liveRows {
-		ownDeleted, _ = c.ownOnly(res, rq.deletedScope)
-	}
-	if c.ep.Counts == nil || rq.filtered() || own != "" || ownDeleted != "" {
+	// The counts are of whole tables: a caller limited to their own rows,
+	// in what the list shows, is counted.
+	ownOnly := rq.readScope == scopeOwn || (res.SoftDeletable() && listed != liveRows && rq.deletedScope == scopeOwn)
+	if c.ep.Counts == nil || rq.filtered() || ownOnly {
 		return count()
 	}
 	live, deleted, err := c.ep.Counts.Counts(ctx, res)

@@ -69,7 +69,7 @@ func hookErr(err error) error {
 }
 
 func (c *Context) event(db bun.IDB) *Event {
-	return &Event{DB: db, Principal: c.principal, Resource: c.ep.Resource, Operation: c.op}
+	return &Event{DB: db, Principal: c.grants.principal, Resource: c.ep.Resource, Operation: c.op}
 }
 
 // hooks returns the resource's hooks, never nil.

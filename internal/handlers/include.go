@@ -73,17 +73,14 @@ func (c *Context) includeNode(level *[]*include, parent *introspect.Resource, na
 	if !ok {
 		return nil, fieldProblem(paramInclude, fmt.Sprintf("%s has no relation %q", parent.Name, name))
 	}
-	read := c.scopeOn(related, auth.ActionRead)
+	read := c.grants.scope(related, auth.ActionRead)
 	if read == scopeNone {
-		if c.principal.Anonymous() {
+		if c.grants.principal.Anonymous() {
 			return nil, auth.Unauthenticated(fmt.Sprintf("include %s: authentication is required to read %s", name, related.Name))
 		}
 		return nil, Problemf(http.StatusForbidden, "include %s: you may not read %s", name, related.Name)
 	}
-	readDeleted := scopeNone
-	if related.SoftDeletable() {
-		readDeleted = c.scopeOn(related, auth.ActionReadDeleted)
-	}
+	readDeleted := c.grants.readDeleted(related)
 	n := &include{
 		rel:         rel,
 		res:         related,
@@ -159,7 +156,7 @@ func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest
 	if n.withDeleted {
 		rows = withDeletedRows
 	}
-	v, args, _ := c.visibility(res, n.read, n.readDeleted, rows)
+	v, args, _ := c.grants.visibility(res, n.read, n.readDeleted, rows)
 	q = where(q, v, args)
 	q = q.OrderExpr("? ASC", res.PK.Ident)
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // What every handler of one row asks before it touches the database, in
@@ -64,19 +66,22 @@ func (c *Context) Key() (any, error) {
 //	...
 //	c.DB().NewDelete().Model((*Attachment)(nil)).ApplyQueryBuilder(reach).Where("id = ?", id)
 func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
-	if _, err := c.requireScope(action); err != nil {
+	if _, err := c.grants.require(action); err != nil {
 		return nil, err
 	}
-	res := c.ep.Resource
+	return reachQuery(c.ep.Resource, c.grants.reach), nil
+}
+
+// reachQuery is the condition of Reach for a grant that reaches r.
+func reachQuery(res *introspect.Resource, r reach) func(bun.QueryBuilder) bun.QueryBuilder {
 	live, liveArgs := res.SoftDelete.Live()
-	own, ownArgs := c.ownCond, c.ownArgs
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		if res.Table.SoftDeleteField != nil {
 			// The framework's own predicate, not bun's soft_delete filter.
 			q = q.WhereAllWithDeleted()
 		}
-		return where(where(q, live, liveArgs), own, ownArgs)
-	}, nil
+		return where(where(q, live, liveArgs), r.cond, r.args)
+	}
 }
 
 // Matching is Reach for a bulk operation: it also reads the request's
@@ -84,14 +89,12 @@ func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder,
 // or for a paging parameter), and the condition it returns matches the
 // rows they select within the caller's reach.
 func (c *Context) Matching(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
+	// bulkFilter checks the grant, once, and keeps its reach.
 	w, args, err := c.bulkFilter(action)
 	if err != nil {
 		return nil, err
 	}
-	reach, err := c.Reach(action)
-	if err != nil {
-		return nil, err
-	}
+	reach := reachQuery(c.ep.Resource, c.grants.reach)
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		return reach(q).Where(w, args...)
 	}, nil

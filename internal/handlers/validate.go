@@ -403,12 +403,12 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 		// on own rows only, one of theirs: someone else's is answered as a
 		// missing one. A parent resource the caller may not read at all
 		// (users, say) is checked for existence only, as a foreign key is.
-		read := c.scopeOn(parent, auth.ActionRead)
+		read := c.grants.scope(parent, auth.ActionRead)
 		if read == scopeNone {
 			read = scopeAll
 		}
 		q := unscoped(tx.NewSelect().Model(parent.New().Interface()), parent).Where("? = ?", rel.JoinColumn, key)
-		v, args, _ := c.visibility(parent, read, scopeNone, liveRows)
+		v, args, _ := c.grants.visibility(parent, read, scopeNone, liveRows)
 		q = where(q, v, args)
 		if c.ep.RowLocks {
 			q = q.For("SHARE")
