@@ -52,7 +52,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	if !utf8.Valid(raw) {
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
-	return decodeObject(c.ep.Resource, rec, raw, c.grants.seesDeleted(c.ep.Resource))
+	return decodeObject(c.svc.res, rec, raw, c.grants.seesDeleted(c.svc.res))
 }
 
 // unsupportedCoding returns the first content coding in the

@@ -25,7 +25,7 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 	if _, err := c.grants.require(action); err != nil {
 		return "", nil, err
 	}
-	withDeleted := c.grants.seesDeleted(c.ep.Resource)
+	withDeleted := c.grants.seesDeleted(c.svc.res)
 	params, err := c.params()
 	if err != nil {
 		return "", nil, err
@@ -35,7 +35,7 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 			return "", nil, fieldProblem(name, "is not a parameter of a bulk operation")
 		}
 	}
-	rq, err := parseReadQuery(params, c.ep.Resource, withDeleted, c.ep.Limits, false)
+	rq, err := parseReadQuery(params, c.svc.res, withDeleted, c.svc.ep.Limits, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -52,27 +52,27 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 // BulkDelete serves DELETE /R?<filters>: soft-deletes (or, without a
 // soft-delete column, deletes) every live row the filters match.
 func BulkDelete(c *Context) error {
-	res := c.ep.Resource
+	res := c.svc.res
 	w, args, err := c.bulkFilter(auth.ActionDelete)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	hooks := c.hooks()
+	hooks := c.svc.hooks
 	permanent := !res.SoftDeletable()
-	now := c.deleteTime(res)
+	now := c.svc.deleteTime()
 	var n int64
-	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
+	err = c.svc.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
 		if live, liveArgs := res.SoftDelete.Live(); live != "" {
 			// Live rows only, outside the caller's conditions.
 			w, args = "("+w+") AND "+live, append(args, liveArgs...)
 		}
 		if hooks.BeforeDelete != nil {
-			keys, err := c.lockMatching(ctx, db, w, args)
+			keys, err := c.svc.lockMatching(ctx, db, w, args)
 			if err != nil {
 				return err
 			}
-			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, keys, permanent); err != nil {
+			if err := c.svc.runDeleteHook(ctx, db, &c.grants, hooks.BeforeDelete, keys, permanent); err != nil {
 				return err
 			}
 			w, args = "? IN (?)", []any{res.PK.Ident, bun.In(keys)}
@@ -92,11 +92,11 @@ func BulkDelete(c *Context) error {
 		ks := keysOf(keys)
 		n = int64(len(ks))
 		if !permanent {
-			if err := c.cascadeDelete(ctx, db, res, ks, now, c.grants.principal); err != nil {
+			if err := c.svc.cascadeDelete(ctx, db, res, ks, now, c.grants.principal); err != nil {
 				return err
 			}
 		}
-		return c.runDeleteHook(ctx, db, hooks.AfterDelete, ks, permanent)
+		return c.svc.runDeleteHook(ctx, db, &c.grants, hooks.AfterDelete, ks, permanent)
 	})
 	if err != nil {
 		return c.DBError(err)
@@ -107,26 +107,27 @@ func BulkDelete(c *Context) error {
 	return c.writeJSON(BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
 }
 
-// lockRow locks the row with key id when it also matches cond (with its
-// args; "" for none) and the operation's own-rows condition, through
-// lockMatching; a row that does not is a 404.
-func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, args ...any) error {
-	res := c.ep.Resource
+// lockRow locks the row with key id (spelled idText in the request) when
+// it also matches cond (with its args; "" for none) and the own-rows
+// condition of g's operation, through lockMatching; a row that does not
+// is a 404.
+func (s *Service) lockRow(ctx context.Context, db bun.IDB, g *grants, id any, idText string, cond string, args ...any) error {
+	res := s.res
 	where, whereArgs := "? = ?", []any{res.PK.Ident, id}
 	for _, extra := range []struct {
 		cond string
 		args []any
-	}{{cond, args}, {c.grants.reach.cond, c.grants.reach.args}} {
+	}{{cond, args}, {g.reach.cond, g.reach.args}} {
 		if extra.cond != "" {
 			where, whereArgs = where+" AND ("+extra.cond+")", append(whereArgs, extra.args...)
 		}
 	}
-	keys, err := c.lockMatching(ctx, db, where, whereArgs)
+	keys, err := s.lockMatching(ctx, db, where, whereArgs)
 	if err != nil {
 		return err
 	}
 	if len(keys) == 0 {
-		return c.NotFound(c.ID())
+		return notFound(res, idText)
 	}
 	return nil
 }
@@ -134,8 +135,8 @@ func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, 
 // lockMatching returns the keys of the rows matching where, through a
 // no-op UPDATE: the transaction takes the write lock before a hook reads
 // anything, and no other writer can change the rows until it ends.
-func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, args []any) ([]any, error) {
-	res := c.ep.Resource
+func (s *Service) lockMatching(ctx context.Context, db bun.IDB, where string, args []any) ([]any, error) {
+	res := s.res
 	keys := newKeys(res)
 	_, err := unscoped(db.NewUpdate().Model(res.New().Interface()), res).
 		Set("? = ?", res.PK.Ident, res.PK.Ident).Where(where, args...).
@@ -147,7 +148,7 @@ func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, ar
 // the filters match, with their cascades. One unique collision aborts the
 // whole batch with a 409: no row is skipped silently.
 func BulkRestore(c *Context) error {
-	res := c.ep.Resource
+	res := c.svc.res
 	w, args, err := c.bulkFilter(auth.ActionRestore)
 	if err != nil {
 		return err
@@ -155,7 +156,7 @@ func BulkRestore(c *Context) error {
 	ctx := c.Request().Context()
 	now := now()
 	var n int64
-	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
+	err = c.svc.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
 		// A write first, which takes the write lock and returns each
 		// row's deletion time for its cascades.
 		rows := res.NewSlice()
@@ -167,7 +168,7 @@ func BulkRestore(c *Context) error {
 		if list.Len() == 0 {
 			return nil
 		}
-		hooks := c.hooks()
+		hooks := c.svc.hooks
 		byStamp := map[time.Time][]any{}
 		var all []any
 		for i := 0; i < list.Len(); i++ {
@@ -176,7 +177,7 @@ func BulkRestore(c *Context) error {
 			byStamp[stamp] = append(byStamp[stamp], key)
 			all = append(all, key)
 		}
-		if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, all); err != nil {
+		if err := c.svc.runRestoreHook(ctx, db, &c.grants, hooks.BeforeRestore, all); err != nil {
 			return err
 		}
 		r, err := restoreQuery(db, res, res.New().Interface(), now).
@@ -186,11 +187,11 @@ func BulkRestore(c *Context) error {
 		}
 		n, _ = r.RowsAffected()
 		for stamp, keys := range byStamp {
-			if err := c.cascadeRestore(ctx, db, res, keys, stamp, now); err != nil {
+			if err := c.svc.cascadeRestore(ctx, db, res, keys, stamp, now); err != nil {
 				return err
 			}
 		}
-		return c.runRestoreHook(ctx, db, hooks.AfterRestore, all)
+		return c.svc.runRestoreHook(ctx, db, &c.grants, hooks.AfterRestore, all)
 	})
 	if err != nil {
 		return c.DBError(err)

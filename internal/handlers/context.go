@@ -83,33 +83,32 @@ type Endpoint struct {
 // It embeds echo.Context for the request and response.
 type Context struct {
 	echo.Context
-	ep        *Endpoint
-	op        Operation
+	svc       *Service
 	generated HandlerFunc
 	// grants are the caller's, resolved once for the request.
 	grants grants
 }
 
-// NewContext wraps an Echo context for op on ep. generated is the handler
-// the framework would run, available to overrides through Default.
-func NewContext(c echo.Context, ep *Endpoint, op Operation, generated HandlerFunc) *Context {
+// NewContext wraps an Echo context for op on the resource svc serves.
+// generated is the handler the framework would run, available to
+// overrides through Default.
+func NewContext(c echo.Context, svc *Service, op Operation, generated HandlerFunc) *Context {
 	return &Context{
 		Context:   c,
-		ep:        ep,
-		op:        op,
+		svc:       svc,
 		generated: generated,
-		grants:    newGrants(auth.FromContext(c.Request().Context()), ep.Authorizer, c.Logger(), ep.Resource),
+		grants:    newGrants(auth.FromContext(c.Request().Context()), op, svc.ep.Authorizer, c.Logger(), svc.res),
 	}
 }
 
 // DB returns the database handle.
-func (c *Context) DB() bun.IDB { return c.ep.DB }
+func (c *Context) DB() bun.IDB { return c.svc.ep.DB }
 
 // Resource returns the descriptor of the resource being served.
-func (c *Context) Resource() *introspect.Resource { return c.ep.Resource }
+func (c *Context) Resource() *introspect.Resource { return c.svc.res }
 
 // Operation returns the operation being served.
-func (c *Context) Operation() Operation { return c.op }
+func (c *Context) Operation() Operation { return c.grants.op }
 
 // Principal returns the caller.
 func (c *Context) Principal() auth.Principal { return c.grants.principal }
@@ -125,7 +124,7 @@ func (c *Context) Default() error { return c.generated(c) }
 // Can reports whether the caller may do action on this resource. A
 // failing policy check counts as "no".
 func (c *Context) Can(action string) bool {
-	return c.CanOn(c.ep.Resource.Name, action)
+	return c.CanOn(c.svc.res.Name, action)
 }
 
 // CanOn reports whether the caller may do action on the named resource.
@@ -150,8 +149,11 @@ func (c *Context) Require(action string) error {
 func (c *Context) Deny(action string) error { return c.grants.deny(action) }
 
 // NotFound returns the 404 for the record with the given id.
-func (c *Context) NotFound(id string) error {
-	return Problemf(http.StatusNotFound, "%s %s not found", c.ep.Resource.Name, id)
+func (c *Context) NotFound(id string) error { return notFound(c.svc.res, id) }
+
+// notFound is the 404 for the record of res with the given id.
+func notFound(res *introspect.Resource, id string) error {
+	return Problemf(http.StatusNotFound, "%s %s not found", res.Name, id)
 }
 
 // Problem returns a problem+json error with the given status and detail.
@@ -165,10 +167,10 @@ func (c *Context) Record(status int, record any, extra ...Member) error {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	if v.Type() != c.ep.Resource.Type {
-		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.ep.Resource.ModelName)
+	if v.Type() != c.svc.res.Type {
+		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.svc.res.ModelName)
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	return c.writeRecord(status, v, c.grants.seesDeleted(res), extra...)
 }
 
@@ -181,7 +183,7 @@ type Member struct {
 const jsonContentType = echo.MIMEApplicationJSON
 
 func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, extra ...Member) error {
-	return c.writeFields(status, v, c.ep.Resource.Exposed(withDeleted), extra...)
+	return c.writeFields(status, v, c.svc.res.Exposed(withDeleted), extra...)
 }
 
 // writeFields writes {"data": record, ...extra} with the given fields of

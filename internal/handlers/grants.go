@@ -21,8 +21,10 @@ import (
 // grants are the caller of one request and what their grants reach.
 type grants struct {
 	principal auth.Principal
-	authz     Authorizer
-	log       echo.Logger
+	// op is the operation the request serves, which hooks are told.
+	op    Operation
+	authz Authorizer
+	log   echo.Logger
 	// served is the resource the request is for, which Grant applies to.
 	served  *introspect.Resource
 	granted []string
@@ -57,8 +59,8 @@ type reach struct {
 	args  []any
 }
 
-func newGrants(p auth.Principal, authz Authorizer, log echo.Logger, served *introspect.Resource) grants {
-	return grants{principal: p, authz: authz, log: log, served: served}
+func newGrants(p auth.Principal, op Operation, authz Authorizer, log echo.Logger, served *introspect.Resource) grants {
+	return grants{principal: p, op: op, authz: authz, log: log, served: served}
 }
 
 // can reports whether the caller may do action on the named resource, as

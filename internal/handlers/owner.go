@@ -135,7 +135,7 @@ func setValue(field reflect.Value, v any) {
 // where Can, which asks about the action exactly as named, would miss an
 // own-only grant; the override must then keep to the caller's rows itself.
 func (c *Context) Allows(action string) string {
-	switch c.grants.scope(c.ep.Resource, action) {
+	switch c.grants.scope(c.svc.res, action) {
 	case scopeAll:
 		return "all"
 	case scopeOwn:

@@ -49,7 +49,7 @@ func checkParams(params url.Values, allowed []string) error {
 // Key returns the :id path parameter as a value of the resource's key, or
 // the 404 for it: only the canonical spelling names a row ("05" is not 5).
 func (c *Context) Key() (any, error) {
-	id, ok := parseID(c.ep.Resource, c.ID())
+	id, ok := parseID(c.svc.res, c.ID())
 	if !ok {
 		return nil, c.NotFound(c.ID())
 	}
@@ -69,7 +69,7 @@ func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder,
 	if _, err := c.grants.require(action); err != nil {
 		return nil, err
 	}
-	return reachQuery(c.ep.Resource, c.grants.reach), nil
+	return reachQuery(c.svc.res, c.grants.reach), nil
 }
 
 // reachQuery is the condition of Reach for a grant that reaches r.
@@ -94,7 +94,7 @@ func (c *Context) Matching(action string) (func(bun.QueryBuilder) bun.QueryBuild
 	if err != nil {
 		return nil, err
 	}
-	reach := reachQuery(c.ep.Resource, c.grants.reach)
+	reach := reachQuery(c.svc.res, c.grants.reach)
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		return reach(q).Where(w, args...)
 	}, nil
