@@ -21,12 +21,12 @@ var pageOnlyParams = []string{paramLimit, paramOffset, paramPage, paramSort, par
 // bulkFilter checks the caller may do action, and parses the filters of a
 // bulk request into a WHERE fragment that also keeps to the rows the grant
 // reaches.
-func (c *Context) bulkFilter(action string) (string, []any, error) {
-	if _, err := c.grants.require(action); err != nil {
+func (s *Service) bulkFilter(g *grants, r *http.Request, action string) (string, []any, error) {
+	if _, err := g.require(action); err != nil {
 		return "", nil, err
 	}
-	withDeleted := c.grants.seesDeleted(c.svc.res)
-	params, err := c.params()
+	withDeleted := g.seesDeleted(s.res)
+	params, err := queryParams(r)
 	if err != nil {
 		return "", nil, err
 	}
@@ -35,7 +35,7 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 			return "", nil, fieldProblem(name, "is not a parameter of a bulk operation")
 		}
 	}
-	rq, err := parseReadQuery(params, c.svc.res, withDeleted, c.svc.ep.Limits, false)
+	rq, err := parseReadQuery(params, s.res, withDeleted, s.ep.Limits, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -43,8 +43,8 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 	if !ok {
 		return "", nil, NewProblem(http.StatusBadRequest, "a bulk operation needs at least one filter")
 	}
-	if c.grants.reach.cond != "" {
-		w, args = w+" AND ("+c.grants.reach.cond+")", append(args, c.grants.reach.args...)
+	if g.reach.cond != "" {
+		w, args = w+" AND ("+g.reach.cond+")", append(args, g.reach.args...)
 	}
 	return w, args, nil
 }
@@ -53,7 +53,7 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 // soft-delete column, deletes) every live row the filters match.
 func BulkDelete(c *Context) error {
 	res := c.svc.res
-	w, args, err := c.bulkFilter(auth.ActionDelete)
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), auth.ActionDelete)
 	if err != nil {
 		return err
 	}
@@ -102,9 +102,9 @@ func BulkDelete(c *Context) error {
 		return c.DBError(err)
 	}
 	if permanent {
-		return c.writeJSON(BulkDeleteResult{Success: true, Count: n})
+		return writeJSON(c, BulkDeleteResult{Success: true, Count: n})
 	}
-	return c.writeJSON(BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
+	return writeJSON(c, BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
 }
 
 // lockRow locks the row with key id (spelled idText in the request) when
@@ -149,7 +149,7 @@ func (s *Service) lockMatching(ctx context.Context, db bun.IDB, where string, ar
 // whole batch with a 409: no row is skipped silently.
 func BulkRestore(c *Context) error {
 	res := c.svc.res
-	w, args, err := c.bulkFilter(auth.ActionRestore)
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), auth.ActionRestore)
 	if err != nil {
 		return err
 	}
@@ -196,5 +196,5 @@ func BulkRestore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeJSON(BulkRestoreResult{Success: true, Restored: true, Count: n})
+	return writeJSON(c, BulkRestoreResult{Success: true, Restored: true, Count: n})
 }

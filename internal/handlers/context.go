@@ -4,7 +4,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -171,42 +170,11 @@ func (c *Context) Record(status int, record any, extra ...Member) error {
 		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.svc.res.ModelName)
 	}
 	res := c.svc.res
-	return c.writeRecord(status, v, c.grants.seesDeleted(res), extra...)
+	return writeRecord(c, status, v, res.Exposed(c.grants.seesDeleted(res)), nil, extra...)
 }
 
 // Member is one extra top-level member of a response object.
 type Member struct {
 	Key   string
 	Value any
-}
-
-const jsonContentType = echo.MIMEApplicationJSON
-
-func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, extra ...Member) error {
-	return c.writeFields(status, v, c.svc.res.Exposed(withDeleted), extra...)
-}
-
-// writeFields writes {"data": record, ...extra} with the given fields of
-// the record.
-func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.Field, extra ...Member) error {
-	return c.writeRecordWith(status, v, fields, nil, extra...)
-}
-
-func (c *Context) writeRecordWith(status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
-	b := append(make([]byte, 0, 512), recordOpen...)
-	b, err := appendRecord(b, v, fields, includes)
-	if err != nil {
-		return err
-	}
-	for _, m := range extra {
-		raw, err := json.Marshal(m.Value)
-		if err != nil {
-			return err
-		}
-		b = append(b, ',')
-		b = appendString(b, m.Key)
-		b = append(b, ':')
-		b = append(b, raw...)
-	}
-	return c.Blob(status, jsonContentType, append(b, '}'))
 }

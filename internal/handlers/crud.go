@@ -46,7 +46,7 @@ func Generated(op Operation) HandlerFunc {
 // deleted ones with onlyDeleted=true, for a caller allowed read_deleted),
 // filtered, sorted and paginated.
 func List(c *Context) error {
-	rq, params, withDeleted, err := c.readRequest(false)
+	rq, params, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), false)
 	if err != nil {
 		return err
 	}
@@ -151,22 +151,22 @@ func List(c *Context) error {
 // readRequest checks read permission and parses a list (or, with item, a
 // get) request. withDeleted says whether the caller may read deleted rows;
 // a request that asks for them without that permission is refused here.
-func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
-	read, err := c.grants.require(auth.ActionRead)
+func (s *Service) readRequest(g *grants, r *http.Request, item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
+	read, err := g.require(auth.ActionRead)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	res := c.svc.res
-	readDeleted := c.grants.readDeleted(res)
+	res := s.res
+	readDeleted := g.readDeleted(res)
 	withDeleted = readDeleted != scopeNone
-	if params, err = c.params(); err != nil {
+	if params, err = queryParams(r); err != nil {
 		return nil, nil, false, err
 	}
-	if rq, err = parseReadQuery(params, res, withDeleted, c.svc.ep.Limits, item); err != nil {
+	if rq, err = parseReadQuery(params, res, withDeleted, s.ep.Limits, item); err != nil {
 		return nil, nil, false, err
 	}
 	if rq.asksForDeleted() && !withDeleted {
-		return nil, nil, false, c.Deny(auth.ActionReadDeleted)
+		return nil, nil, false, g.deny(auth.ActionReadDeleted)
 	}
 	rq.readScope, rq.deletedScope = read, readDeleted
 	return rq, params, withDeleted, nil
@@ -186,7 +186,7 @@ func (rq *readQuery) rows() deletedRows {
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
 // read deleted rows (and did not ask for includeDeleted=false).
 func Get(c *Context) error {
-	rq, _, withDeleted, err := c.readRequest(true)
+	rq, _, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), true)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func Get(c *Context) error {
 	if err := c.svc.loadIncludes(ctx, &c.grants, rows.Elem(), includes); err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecordWith(http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
+	return writeRecord(c, http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
 }
 
 // Create serves POST /R: the body's writable fields, timestamps set by the
@@ -231,7 +231,7 @@ func Create(c *Context) error {
 	}
 	res := c.svc.res
 	rec := res.New()
-	set, err := c.decodeBody(rec.Elem())
+	set, err := decodeBody(c, res, rec.Elem(), c.grants.seesDeleted(res))
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func Create(c *Context) error {
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
-	return c.writeRecord(http.StatusCreated, rec.Elem(), c.grants.seesDeleted(res))
+	return writeRecord(c, http.StatusCreated, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
 // checkNewKey refuses a create that leaves a client-chosen key out, sends
@@ -327,7 +327,7 @@ func Update(c *Context) error {
 	}
 	res := c.svc.res
 	rec := res.New()
-	set, err := c.decodeBody(rec.Elem())
+	set, err := decodeBody(c, res, rec.Elem(), c.grants.seesDeleted(res))
 	if err != nil {
 		return err
 	}
@@ -361,7 +361,7 @@ func Update(c *Context) error {
 			}
 			return c.DBError(err)
 		}
-		return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res))
+		return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 	}
 	hooks := c.svc.hooks
 	// One statement needs no transaction; parent checks and hooks do.
@@ -408,7 +408,7 @@ func Update(c *Context) error {
 	if err != nil {
 		return c.svc.writeError(ctx, &c.grants, err, rec.Elem(), set)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res))
+	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
@@ -438,7 +438,7 @@ func Delete(c *Context) error {
 		if err := c.svc.removeRow(ctx, &c.grants, id, c.ID()); err != nil {
 			return err
 		}
-		return c.writeDeleted(EnvelopeDeleted)
+		return writeDeleted(c, EnvelopeDeleted)
 	}
 	now := c.svc.deleteTime()
 	hooks := c.svc.hooks
@@ -470,7 +470,7 @@ func Delete(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeDeleted(EnvelopeSoftDeleted)
+	return writeDeleted(c, EnvelopeSoftDeleted)
 }
 
 const paramPermanent = "permanent"
@@ -498,7 +498,7 @@ func deletePermanently(c *Context) error {
 	if err := c.svc.removeRow(c.Request().Context(), &c.grants, id, c.ID()); err != nil {
 		return err
 	}
-	return c.writeDeleted(EnvelopeHardDeleted)
+	return writeDeleted(c, EnvelopeHardDeleted)
 }
 
 // removeRow deletes the row with key id (spelled idText in the request)
@@ -622,7 +622,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.grants.seesDeleted(res), Member{Key: RestoredMember, Value: true})
+	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil, Member{Key: RestoredMember, Value: true})
 }
 
 // includes resolves the request's ?include=, if any.

@@ -21,7 +21,7 @@ import (
 // parse is a 400 naming the parameter. An override that takes no
 // parameters calls it with none.
 func (c *Context) Query(allowed ...string) (url.Values, error) {
-	params, err := c.params()
+	params, err := queryParams(c.Request())
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func reachQuery(res *introspect.Resource, r reach) func(bun.QueryBuilder) bun.Qu
 // rows they select within the caller's reach.
 func (c *Context) Matching(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
 	// bulkFilter checks the grant, once, and keeps its reach.
-	w, args, err := c.bulkFilter(action)
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), action)
 	if err != nil {
 		return nil, err
 	}
