@@ -31,7 +31,7 @@ type grants struct {
 	// answers holds the authorizer's answers so far; a request asks a
 	// handful, so a linear search of a few inline entries costs less
 	// than a map.
-	answers [8]answer
+	answers [4]answer
 	n       int
 	more    []answer
 	// reach is the operation's: the scope its grant was checked at and
