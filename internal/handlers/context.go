@@ -51,8 +51,9 @@ type Limits struct {
 	Filter FilterLimits
 }
 
-// Endpoint is everything one resource's handlers share: the descriptor, the
-// database and the authorizer. It is built once, when routes are mounted.
+// Endpoint is the configuration one resource's handlers share: the
+// descriptor, the database and the authorizer. It is built once, when
+// routes are mounted, and NewService makes the resource's Service of it.
 type Endpoint struct {
 	Resource   *introspect.Resource
 	DB         bun.IDB
