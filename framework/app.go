@@ -311,7 +311,7 @@ func (a *App) routes() []route {
 	}
 	table := a.table()
 	docs := a.newDocuments(table)
-	eps := make(map[*introspect.Resource]*handlers.Endpoint, len(a.resources))
+	svcs := make(map[*introspect.Resource]*handlers.Service, len(a.resources))
 	for _, res := range a.resources {
 		ep := &handlers.Endpoint{Related: related, Validator: a.validator, Hooks: res.hooks, Resource: res.desc, DB: a.cfg.DB, Authorizer: a.authorizer, Limits: a.limits(), CursorKey: a.cursorKey}
 		if a.counts != nil {
@@ -320,7 +320,7 @@ func (a *App) routes() []route {
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.
 		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
-		eps[res.desc] = ep
+		svcs[res.desc] = handlers.NewService(ep)
 	}
 	for _, spec := range table {
 		switch spec.Op {
@@ -334,15 +334,15 @@ func (a *App) routes() []route {
 			// comes from the document, which follows the caller.
 			add(spec, a.docs.handler(spec.Path))
 		case handlers.OpPermissions:
-			ep := eps[spec.Resource]
+			svc := svcs[spec.Resource]
 			add(spec, func(c echo.Context) error {
-				return handlers.ResourcePermissions(handlers.NewContext(c, ep, handlers.OpPermissions, nil))
+				return handlers.ResourcePermissions(handlers.NewContext(c, svc, handlers.OpPermissions, nil))
 			}, a.authenticate)
 		default:
 			if !spec.Overridable() {
 				panic(fmt.Sprintf("framework: no handler for operation %q", spec.Op))
 			}
-			add(spec, a.handler(eps[spec.Resource], a.byName[spec.Resource.Name], spec.Op), a.authenticate, a.limitBody)
+			add(spec, a.handler(svcs[spec.Resource], a.byName[spec.Resource.Name], spec.Op), a.authenticate, a.limitBody)
 		}
 	}
 	return routes
@@ -418,14 +418,14 @@ func notFound(echo.Context) error { return echo.ErrNotFound }
 
 // handler serves op of res: the override when there is one, else the
 // generated handler.
-func (a *App) handler(ep *handlers.Endpoint, res *resource, op Operation) echo.HandlerFunc {
+func (a *App) handler(svc *handlers.Service, res *resource, op Operation) echo.HandlerFunc {
 	generated := handlers.Generated(op)
 	h := generated
 	if o, ok := res.overrides[op]; ok {
 		h = o
 	}
 	return func(c echo.Context) error {
-		return h(handlers.NewContext(c, ep, op, generated))
+		return h(handlers.NewContext(c, svc, op, generated))
 	}
 }
 

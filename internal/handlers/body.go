@@ -13,14 +13,18 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // decodeBody reads a JSON object from the request into rec (an addressable
-// struct value) and returns the fields it set. Every key must name a
+// struct value of res) and returns the fields it set. withDeleted says
+// whether the caller may see the deletion fields; for anyone else they are
+// unknown fields. Every key must name a
 // writable field and hold a value of its type; all faults are reported
 // together, each naming its field.
-func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
+func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, withDeleted bool) ([]*introspect.Field, error) {
 	// The body is read as it arrives: a coded one (gzip, say) would be
 	// taken for malformed JSON, or worse for JSON it is not. This is
 	// checked here, where bodies are read, rather than for every route,
@@ -52,7 +56,7 @@ func (c *Context) decodeBody(rec reflect.Value) ([]*introspect.Field, error) {
 	if !utf8.Valid(raw) {
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
-	return decodeObject(c.ep.Resource, rec, raw, c.canSeeDeleted(c.ep.Resource))
+	return decodeObject(res, rec, raw, withDeleted)
 }
 
 // unsupportedCoding returns the first content coding in the

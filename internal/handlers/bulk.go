@@ -21,12 +21,12 @@ var pageOnlyParams = []string{paramLimit, paramOffset, paramPage, paramSort, par
 // bulkFilter checks the caller may do action, and parses the filters of a
 // bulk request into a WHERE fragment that also keeps to the rows the grant
 // reaches.
-func (c *Context) bulkFilter(action string) (string, []any, error) {
-	if _, err := c.requireScope(action); err != nil {
+func (s *Service) bulkFilter(g *grants, r *http.Request, action string) (string, []any, error) {
+	if _, err := g.require(action); err != nil {
 		return "", nil, err
 	}
-	withDeleted := c.canSeeDeleted(c.ep.Resource)
-	params, err := c.params()
+	withDeleted := g.seesDeleted(s.res)
+	params, err := queryParams(r)
 	if err != nil {
 		return "", nil, err
 	}
@@ -35,7 +35,7 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 			return "", nil, fieldProblem(name, "is not a parameter of a bulk operation")
 		}
 	}
-	rq, err := parseReadQuery(params, c.ep.Resource, withDeleted, c.ep.Limits, false)
+	rq, err := parseReadQuery(params, s.res, withDeleted, s.ep.Limits, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -43,8 +43,8 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 	if !ok {
 		return "", nil, NewProblem(http.StatusBadRequest, "a bulk operation needs at least one filter")
 	}
-	if c.ownCond != "" {
-		w, args = w+" AND ("+c.ownCond+")", append(args, c.ownArgs...)
+	if g.reach.cond != "" {
+		w, args = w+" AND ("+g.reach.cond+")", append(args, g.reach.args...)
 	}
 	return w, args, nil
 }
@@ -52,27 +52,27 @@ func (c *Context) bulkFilter(action string) (string, []any, error) {
 // BulkDelete serves DELETE /R?<filters>: soft-deletes (or, without a
 // soft-delete column, deletes) every live row the filters match.
 func BulkDelete(c *Context) error {
-	res := c.ep.Resource
-	w, args, err := c.bulkFilter(auth.ActionDelete)
+	res := c.svc.res
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), auth.ActionDelete)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	hooks := c.hooks()
+	hooks := c.svc.hooks
 	permanent := !res.SoftDeletable()
-	now := c.deleteTime(res)
+	now := c.svc.deleteTime()
 	var n int64
-	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
+	err = c.svc.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
 		if live, liveArgs := res.SoftDelete.Live(); live != "" {
 			// Live rows only, outside the caller's conditions.
 			w, args = "("+w+") AND "+live, append(args, liveArgs...)
 		}
 		if hooks.BeforeDelete != nil {
-			keys, err := c.lockMatching(ctx, db, w, args)
+			keys, err := c.svc.lockMatching(ctx, db, w, args)
 			if err != nil {
 				return err
 			}
-			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, keys, permanent); err != nil {
+			if err := c.svc.runDeleteHook(ctx, db, &c.grants, hooks.BeforeDelete, keys, permanent); err != nil {
 				return err
 			}
 			w, args = "? IN (?)", []any{res.PK.Ident, bun.In(keys)}
@@ -83,7 +83,7 @@ func BulkDelete(c *Context) error {
 			_, err = db.NewDelete().Model(res.New().Interface()).Where(w, args...).
 				Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
 		} else {
-			_, err = softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+			_, err = softDeleteQuery(db, res, res.New().Interface(), now, c.grants.principal).
 				Where(w, args...).Returning("?", res.PK.Ident).Exec(ctx, keys.Interface())
 		}
 		if err != nil {
@@ -92,41 +92,42 @@ func BulkDelete(c *Context) error {
 		ks := keysOf(keys)
 		n = int64(len(ks))
 		if !permanent {
-			if err := c.cascadeDelete(ctx, db, res, ks, now, c.principal); err != nil {
+			if err := c.svc.cascadeDelete(ctx, db, res, ks, now, c.grants.principal); err != nil {
 				return err
 			}
 		}
-		return c.runDeleteHook(ctx, db, hooks.AfterDelete, ks, permanent)
+		return c.svc.runDeleteHook(ctx, db, &c.grants, hooks.AfterDelete, ks, permanent)
 	})
 	if err != nil {
 		return c.DBError(err)
 	}
 	if permanent {
-		return c.writeJSON(BulkDeleteResult{Success: true, Count: n})
+		return writeJSON(c, BulkDeleteResult{Success: true, Count: n})
 	}
-	return c.writeJSON(BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
+	return writeJSON(c, BulkDeleteResult{Success: true, SoftDeleted: true, Count: n})
 }
 
-// lockRow locks the row with key id when it also matches cond (with its
-// args; "" for none) and the operation's own-rows condition, through
-// lockMatching; a row that does not is a 404.
-func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, args ...any) error {
-	res := c.ep.Resource
+// lockRow locks the row with key id (spelled idText in the request) when
+// it also matches cond (with its args; "" for none) and the own-rows
+// condition of g's operation, through lockMatching; a row that does not
+// is a 404.
+func (s *Service) lockRow(ctx context.Context, db bun.IDB, g *grants, id any, idText string, cond string, args ...any) error {
+	res := s.res
 	where, whereArgs := "? = ?", []any{res.PK.Ident, id}
 	for _, extra := range []struct {
 		cond string
 		args []any
-	}{{cond, args}, {c.ownCond, c.ownArgs}} {
+	}{{cond, args}, {g.reach.cond, g.reach.args}} {
 		if extra.cond != "" {
 			where, whereArgs = where+" AND ("+extra.cond+")", append(whereArgs, extra.args...)
 		}
 	}
-	keys, err := c.lockMatching(ctx, db, where, whereArgs)
+	keys, err := s.lockMatching(ctx, db, where, whereArgs)
 	if err != nil {
 		return err
 	}
 	if len(keys) == 0 {
-		return c.NotFound(c.ID())
+		return notFound(res, idText)
 	}
 	return nil
 }
@@ -134,8 +135,8 @@ func (c *Context) lockRow(ctx context.Context, db bun.IDB, id any, cond string, 
 // lockMatching returns the keys of the rows matching where, through a
 // no-op UPDATE: the transaction takes the write lock before a hook reads
 // anything, and no other writer can change the rows until it ends.
-func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, args []any) ([]any, error) {
-	res := c.ep.Resource
+func (s *Service) lockMatching(ctx context.Context, db bun.IDB, where string, args []any) ([]any, error) {
+	res := s.res
 	keys := newKeys(res)
 	_, err := unscoped(db.NewUpdate().Model(res.New().Interface()), res).
 		Set("? = ?", res.PK.Ident, res.PK.Ident).Where(where, args...).
@@ -147,15 +148,15 @@ func (c *Context) lockMatching(ctx context.Context, db bun.IDB, where string, ar
 // the filters match, with their cascades. One unique collision aborts the
 // whole batch with a 409: no row is skipped silently.
 func BulkRestore(c *Context) error {
-	res := c.ep.Resource
-	w, args, err := c.bulkFilter(auth.ActionRestore)
+	res := c.svc.res
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), auth.ActionRestore)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
 	now := now()
 	var n int64
-	err = c.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
+	err = c.svc.inTx(ctx, true, func(ctx context.Context, db bun.IDB) error {
 		// A write first, which takes the write lock and returns each
 		// row's deletion time for its cascades.
 		rows := res.NewSlice()
@@ -167,7 +168,7 @@ func BulkRestore(c *Context) error {
 		if list.Len() == 0 {
 			return nil
 		}
-		hooks := c.hooks()
+		hooks := c.svc.hooks
 		byStamp := map[time.Time][]any{}
 		var all []any
 		for i := 0; i < list.Len(); i++ {
@@ -176,7 +177,7 @@ func BulkRestore(c *Context) error {
 			byStamp[stamp] = append(byStamp[stamp], key)
 			all = append(all, key)
 		}
-		if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, all); err != nil {
+		if err := c.svc.runRestoreHook(ctx, db, &c.grants, hooks.BeforeRestore, all); err != nil {
 			return err
 		}
 		r, err := restoreQuery(db, res, res.New().Interface(), now).
@@ -186,14 +187,14 @@ func BulkRestore(c *Context) error {
 		}
 		n, _ = r.RowsAffected()
 		for stamp, keys := range byStamp {
-			if err := c.cascadeRestore(ctx, db, res, keys, stamp, now); err != nil {
+			if err := c.svc.cascadeRestore(ctx, db, res, keys, stamp, now); err != nil {
 				return err
 			}
 		}
-		return c.runRestoreHook(ctx, db, hooks.AfterRestore, all)
+		return c.svc.runRestoreHook(ctx, db, &c.grants, hooks.AfterRestore, all)
 	})
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeJSON(BulkRestoreResult{Success: true, Restored: true, Count: n})
+	return writeJSON(c, BulkRestoreResult{Success: true, Restored: true, Count: n})
 }

@@ -4,11 +4,9 @@
 package handlers
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
-	"strings"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
@@ -53,8 +51,9 @@ type Limits struct {
 	Filter FilterLimits
 }
 
-// Endpoint is everything one resource's handlers share: the descriptor, the
-// database and the authorizer. It is built once, when routes are mounted.
+// Endpoint is the configuration one resource's handlers share: the
+// descriptor, the database and the authorizer. It is built once, when
+// routes are mounted, and NewService makes the resource's Service of it.
 type Endpoint struct {
 	Resource   *introspect.Resource
 	DB         bun.IDB
@@ -84,40 +83,35 @@ type Endpoint struct {
 // It embeds echo.Context for the request and response.
 type Context struct {
 	echo.Context
-	ep        *Endpoint
-	op        Operation
-	principal auth.Principal
+	svc       *Service
 	generated HandlerFunc
-	granted   []string
-	// ownCond and ownArgs limit the operation's statements to the
-	// caller's rows when its grant is own-only (see requireScope).
-	ownCond string
-	ownArgs []any
+	// grants are the caller's, resolved once for the request.
+	grants grants
 }
 
-// NewContext wraps an Echo context for op on ep. generated is the handler
-// the framework would run, available to overrides through Default.
-func NewContext(c echo.Context, ep *Endpoint, op Operation, generated HandlerFunc) *Context {
+// NewContext wraps an Echo context for op on the resource svc serves.
+// generated is the handler the framework would run, available to
+// overrides through Default.
+func NewContext(c echo.Context, svc *Service, op Operation, generated HandlerFunc) *Context {
 	return &Context{
 		Context:   c,
-		ep:        ep,
-		op:        op,
-		principal: auth.FromContext(c.Request().Context()),
+		svc:       svc,
 		generated: generated,
+		grants:    newGrants(auth.FromContext(c.Request().Context()), op, svc.ep.Authorizer, c.Logger(), svc.res),
 	}
 }
 
 // DB returns the database handle.
-func (c *Context) DB() bun.IDB { return c.ep.DB }
+func (c *Context) DB() bun.IDB { return c.svc.ep.DB }
 
 // Resource returns the descriptor of the resource being served.
-func (c *Context) Resource() *introspect.Resource { return c.ep.Resource }
+func (c *Context) Resource() *introspect.Resource { return c.svc.res }
 
 // Operation returns the operation being served.
-func (c *Context) Operation() Operation { return c.op }
+func (c *Context) Operation() Operation { return c.grants.op }
 
 // Principal returns the caller.
-func (c *Context) Principal() auth.Principal { return c.principal }
+func (c *Context) Principal() auth.Principal { return c.grants.principal }
 
 // ID returns the :id path parameter ("" on list and create).
 func (c *Context) ID() string { return c.Param("id") }
@@ -130,30 +124,16 @@ func (c *Context) Default() error { return c.generated(c) }
 // Can reports whether the caller may do action on this resource. A
 // failing policy check counts as "no".
 func (c *Context) Can(action string) bool {
-	return c.CanOn(c.ep.Resource.Name, action)
+	return c.CanOn(c.svc.res.Name, action)
 }
 
 // CanOn reports whether the caller may do action on the named resource.
-func (c *Context) CanOn(resource, action string) bool {
-	if resource == c.ep.Resource.Name {
-		for _, g := range c.granted {
-			if g == action {
-				return true
-			}
-		}
-	}
-	ok, err := c.ep.Authorizer.Allowed(c.principal, resource, action)
-	if err != nil {
-		c.Logger().Errorf("authorizer failed: %v", err)
-		return false
-	}
-	return ok
-}
+func (c *Context) CanOn(resource, action string) bool { return c.grants.can(resource, action) }
 
 // Grant lets this request do action on this resource whatever the policy
 // says. An override calls it after its own check (say, "the caller owns
 // the row") and then calls Default, whose permission check now passes.
-func (c *Context) Grant(action string) { c.granted = append(c.granted, action) }
+func (c *Context) Grant(action string) { c.grants.grant(action) }
 
 // Require returns nil when the caller may do action, otherwise the error
 // to return: 401 for an anonymous caller, 403 for an authenticated one.
@@ -166,16 +146,14 @@ func (c *Context) Require(action string) error {
 
 // Deny returns the refusal for action: 401 with a Bearer challenge when
 // the caller is anonymous, 403 otherwise.
-func (c *Context) Deny(action string) error {
-	if c.principal.Anonymous() {
-		return auth.Unauthenticated("authentication is required to " + strings.ReplaceAll(action, "_", " ") + " " + c.ep.Resource.Name)
-	}
-	return Problemf(http.StatusForbidden, "you may not %s %s", strings.ReplaceAll(action, "_", " "), c.ep.Resource.Name)
-}
+func (c *Context) Deny(action string) error { return c.grants.deny(action) }
 
 // NotFound returns the 404 for the record with the given id.
-func (c *Context) NotFound(id string) error {
-	return Problemf(http.StatusNotFound, "%s %s not found", c.ep.Resource.Name, id)
+func (c *Context) NotFound(id string) error { return notFound(c.svc.res, id) }
+
+// notFound is the 404 for the record of res with the given id.
+func notFound(res *introspect.Resource, id string) error {
+	return Problemf(http.StatusNotFound, "%s %s not found", res.Name, id)
 }
 
 // Problem returns a problem+json error with the given status and detail.
@@ -189,46 +167,15 @@ func (c *Context) Record(status int, record any, extra ...Member) error {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	if v.Type() != c.ep.Resource.Type {
-		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.ep.Resource.ModelName)
+	if v.Type() != c.svc.res.Type {
+		return fmt.Errorf("handlers: Record got %T, want a %s", record, c.svc.res.ModelName)
 	}
-	res := c.ep.Resource
-	return c.writeRecord(status, v, c.canSeeDeleted(res), extra...)
+	res := c.svc.res
+	return writeRecord(c, status, v, res.Exposed(c.grants.seesDeleted(res)), nil, extra...)
 }
 
 // Member is one extra top-level member of a response object.
 type Member struct {
 	Key   string
 	Value any
-}
-
-const jsonContentType = echo.MIMEApplicationJSON
-
-func (c *Context) writeRecord(status int, v reflect.Value, withDeleted bool, extra ...Member) error {
-	return c.writeFields(status, v, c.ep.Resource.Exposed(withDeleted), extra...)
-}
-
-// writeFields writes {"data": record, ...extra} with the given fields of
-// the record.
-func (c *Context) writeFields(status int, v reflect.Value, fields []*introspect.Field, extra ...Member) error {
-	return c.writeRecordWith(status, v, fields, nil, extra...)
-}
-
-func (c *Context) writeRecordWith(status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
-	b := append(make([]byte, 0, 512), recordOpen...)
-	b, err := appendRecord(b, v, fields, includes)
-	if err != nil {
-		return err
-	}
-	for _, m := range extra {
-		raw, err := json.Marshal(m.Value)
-		if err != nil {
-			return err
-		}
-		b = append(b, ',')
-		b = appendString(b, m.Key)
-		b = append(b, ':')
-		b = append(b, raw...)
-	}
-	return c.Blob(status, jsonContentType, append(b, '}'))
 }

@@ -46,12 +46,12 @@ func Generated(op Operation) HandlerFunc {
 // deleted ones with onlyDeleted=true, for a caller allowed read_deleted),
 // filtered, sorted and paginated.
 func List(c *Context) error {
-	rq, params, withDeleted, err := c.readRequest(false)
+	rq, params, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), false)
 	if err != nil {
 		return err
 	}
-	res := c.ep.Resource
-	includes, err := c.includes(rq)
+	res := c.svc.res
+	includes, err := c.svc.includes(&c.grants, rq)
 	if err != nil {
 		return err
 	}
@@ -63,35 +63,44 @@ func List(c *Context) error {
 	if listed == withDeletedRows && !rq.including() {
 		listed = liveRows
 	}
-	// filtered selects the rows the request asks for, before paging.
+	// What the caller may see, worked out once for the total and the page:
+	// the soft-delete and ownership predicates stand outside the caller's
+	// conditions, so no condition can widen past them.
+	v, vargs, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, listed)
 	w, wargs, hasWhere := rq.where()
+	// filtered selects the rows the request asks for, before paging.
 	filtered := func(model any) *bun.SelectQuery {
-		q := unscoped(c.ep.DB.NewSelect().Model(model), res)
+		q := unscoped(c.svc.ep.DB.NewSelect().Model(model), res)
 		if hasWhere {
 			q = q.Where(w, wargs...)
 		}
-		// The soft-delete and ownership predicates stand outside the
-		// caller's conditions, so no condition can widen past them.
-		v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, listed)
-		return where(q, v, args)
+		return where(q, v, vargs)
 	}
 
 	var total int64
 	if rq.count {
-		total, err = c.listTotal(ctx, rq, listed, func() (int64, error) { return filtered(rows.Interface()).Count(ctx) })
+		total, err = c.svc.listTotal(ctx, rq, listed, func() (int64, error) { return filtered(rows.Interface()).Count(ctx) })
 		if err != nil {
 			return c.DBError(err)
 		}
 	}
 	// A cursor is bound to the query, the caller and what the caller may
-	// see; the fingerprint is only worked out when a cursor is read or
-	// written.
+	// see. The fingerprint is worked out when a cursor is first read or
+	// written, and once: a page read after a cursor writes the next one.
+	var (
+		bound    cursorScope
+		hasBound bool
+	)
 	cursorFor := func() cursorScope {
-		return cursorScope{query: fingerprint(res.Name, params), principal: c.Principal().ID, read: rq.readScope, deleted: rq.deletedScope}
+		if !hasBound {
+			bound = cursorScope{query: fingerprint(res.Name, params), principal: c.Principal().ID, read: rq.readScope, deleted: rq.deletedScope}
+			hasBound = true
+		}
+		return bound
 	}
 	q := filtered(rows.Interface())
 	if rq.cursor != "" {
-		values, err := decodeCursor(c.ep.CursorKey, cursorFor(), rq.sort, rq.cursor)
+		values, err := decodeCursor(c.svc.ep.CursorKey, cursorFor(), rq.sort, rq.cursor)
 		if err != nil {
 			return err
 		}
@@ -106,11 +115,11 @@ func List(c *Context) error {
 	next := ""
 	if list.Len() > rq.limit {
 		list = list.Slice(0, rq.limit)
-		if next, err = encodeCursor(c.ep.CursorKey, cursorFor(), rq.sort, list.Index(rq.limit-1)); err != nil {
+		if next, err = encodeCursor(c.svc.ep.CursorKey, cursorFor(), rq.sort, list.Index(rq.limit-1)); err != nil {
 			return err
 		}
 	}
-	if err := c.loadIncludes(ctx, list, includes); err != nil {
+	if err := c.svc.loadIncludes(ctx, &c.grants, list, includes); err != nil {
 		return c.DBError(err)
 	}
 
@@ -142,25 +151,22 @@ func List(c *Context) error {
 // readRequest checks read permission and parses a list (or, with item, a
 // get) request. withDeleted says whether the caller may read deleted rows;
 // a request that asks for them without that permission is refused here.
-func (c *Context) readRequest(item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
-	read, err := c.requireScope(auth.ActionRead)
+func (s *Service) readRequest(g *grants, r *http.Request, item bool) (rq *readQuery, params url.Values, withDeleted bool, err error) {
+	read, err := g.require(auth.ActionRead)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	res := c.ep.Resource
-	readDeleted := scopeNone
-	if res.SoftDeletable() {
-		readDeleted = c.scopeOn(res, auth.ActionReadDeleted)
-	}
+	res := s.res
+	readDeleted := g.readDeleted(res)
 	withDeleted = readDeleted != scopeNone
-	if params, err = c.params(); err != nil {
+	if params, err = queryParams(r); err != nil {
 		return nil, nil, false, err
 	}
-	if rq, err = parseReadQuery(params, res, withDeleted, c.ep.Limits, item); err != nil {
+	if rq, err = parseReadQuery(params, res, withDeleted, s.ep.Limits, item); err != nil {
 		return nil, nil, false, err
 	}
 	if rq.asksForDeleted() && !withDeleted {
-		return nil, nil, false, c.Deny(auth.ActionReadDeleted)
+		return nil, nil, false, g.deny(auth.ActionReadDeleted)
 	}
 	rq.readScope, rq.deletedScope = read, readDeleted
 	return rq, params, withDeleted, nil
@@ -180,12 +186,12 @@ func (rq *readQuery) rows() deletedRows {
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
 // read deleted rows (and did not ask for includeDeleted=false).
 func Get(c *Context) error {
-	rq, _, withDeleted, err := c.readRequest(true)
+	rq, _, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), true)
 	if err != nil {
 		return err
 	}
-	res := c.ep.Resource
-	includes, err := c.includes(rq)
+	res := c.svc.res
+	includes, err := c.svc.includes(&c.grants, rq)
 	if err != nil {
 		return err
 	}
@@ -195,10 +201,10 @@ func Get(c *Context) error {
 	}
 	// A one-row slice, so that includes load the same way as for a list.
 	rows := res.NewSlice()
-	q := unscoped(c.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
+	q := unscoped(c.svc.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
 	// A get shows a deleted row to whoever may read it, unless the request
 	// says includeDeleted=false.
-	v, args, _ := c.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
+	v, args, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
 	q = where(q, v, args)
 	ctx := c.Request().Context()
 	if err := q.Limit(1).Scan(ctx); err != nil {
@@ -207,32 +213,32 @@ func Get(c *Context) error {
 	if rows.Elem().Len() == 0 {
 		return c.NotFound(c.ID())
 	}
-	if err := c.loadIncludes(ctx, rows.Elem(), includes); err != nil {
+	if err := c.svc.loadIncludes(ctx, &c.grants, rows.Elem(), includes); err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecordWith(http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
+	return writeRecord(c, http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
 }
 
 // Create serves POST /R: the body's writable fields, timestamps set by the
 // server, the soft-delete column always NULL.
 func Create(c *Context) error {
-	s, err := c.requireScope(auth.ActionCreate)
+	s, err := c.grants.require(auth.ActionCreate)
 	if err != nil {
 		return err
 	}
 	if _, err := c.Query(); err != nil {
 		return err
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	rec := res.New()
-	set, err := c.decodeBody(rec.Elem())
+	set, err := decodeBody(c, res, rec.Elem(), c.grants.seesDeleted(res))
 	if err != nil {
 		return err
 	}
-	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionCreate); err != nil {
+	if err := c.grants.checkOwnerSet(rec.Elem(), set, s, auth.ActionCreate); err != nil {
 		return err
 	}
-	if me, ok := c.ownerValue(res); ok && !containsField(set, res.Owner) {
+	if me, ok := c.grants.ownerValue(res); ok && !containsField(set, res.Owner) {
 		// The owner is stamped from the caller unless the body names one.
 		setValue(res.Owner.Value(rec.Elem()), me)
 	}
@@ -241,7 +247,7 @@ func Create(c *Context) error {
 	}
 	// On create every field counts as set: a required field left out is
 	// as wrong as one sent empty.
-	if err := c.validateFields(rec.Elem(), res.Fields); err != nil {
+	if err := c.svc.validateFields(rec.Elem(), res.Fields); err != nil {
 		return err
 	}
 	now := now()
@@ -251,16 +257,16 @@ func Create(c *Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	hooks := c.hooks()
+	hooks := c.svc.hooks
 	// One statement needs no transaction; parent checks and hooks do.
-	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
+	err = c.svc.inTx(ctx, c.svc.hasHooks || c.svc.checksParents, func(ctx context.Context, tx bun.IDB) error {
 		if hooks.BeforeCreate != nil {
-			if err := hooks.BeforeCreate(ctx, c.event(tx), rec.Interface()); err != nil {
+			if err := hooks.BeforeCreate(ctx, c.svc.event(tx, &c.grants), rec.Interface()); err != nil {
 				return hookErr(err)
 			}
 		}
 		// The parents first, locked until commit (see checkParents).
-		if err := c.checkParents(ctx, tx, rec.Elem(), res.Fields); err != nil {
+		if err := c.svc.checkParents(ctx, tx, &c.grants, rec.Elem(), res.Fields); err != nil {
 			return err
 		}
 		q := tx.NewInsert().Model(rec.Interface()).Returning("*")
@@ -271,16 +277,16 @@ func Create(c *Context) error {
 			return err
 		}
 		if hooks.AfterCreate != nil {
-			return hookErr(hooks.AfterCreate(ctx, c.event(tx), rec.Interface()))
+			return hookErr(hooks.AfterCreate(ctx, c.svc.event(tx, &c.grants), rec.Interface()))
 		}
 		return nil
 	})
 	if err != nil {
-		return c.writeError(ctx, err, rec.Elem(), res.Fields)
+		return c.svc.writeError(ctx, &c.grants, err, rec.Elem(), res.Fields)
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
-	return c.writeRecord(http.StatusCreated, rec.Elem(), c.canSeeDeleted(res))
+	return writeRecord(c, http.StatusCreated, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
 // checkNewKey refuses a create that leaves a client-chosen key out, sends
@@ -312,16 +318,16 @@ func checkNewKey(res *introspect.Resource, rec reflect.Value, set []*introspect.
 // Update serves PATCH /R/:id: only the fields in the body change, and only
 // on a live row.
 func Update(c *Context) error {
-	s, err := c.requireScope(auth.ActionUpdate)
+	s, err := c.grants.require(auth.ActionUpdate)
 	if err != nil {
 		return err
 	}
 	if _, err := c.Query(); err != nil {
 		return err
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	rec := res.New()
-	set, err := c.decodeBody(rec.Elem())
+	set, err := decodeBody(c, res, rec.Elem(), c.grants.seesDeleted(res))
 	if err != nil {
 		return err
 	}
@@ -330,10 +336,10 @@ func Update(c *Context) error {
 		// so on update it is read-only like a generated one.
 		return fieldProblem(res.PK.JSON, "read-only field")
 	}
-	if err := c.checkOwnerSet(rec.Elem(), set, s, auth.ActionUpdate); err != nil {
+	if err := c.grants.checkOwnerSet(rec.Elem(), set, s, auth.ActionUpdate); err != nil {
 		return err
 	}
-	if err := c.validateFields(rec.Elem(), set); err != nil {
+	if err := c.svc.validateFields(rec.Elem(), set); err != nil {
 		return err
 	}
 	id, ok := parseID(res, c.ID())
@@ -348,38 +354,38 @@ func Update(c *Context) error {
 	if len(set) == 0 {
 		// Nothing to change: answer with the record as it is, as a merge
 		// patch of {} would.
-		q := unscoped(c.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-		if err := ownRows(c, liveOnly(c, q)).Scan(ctx); err != nil {
+		q := unscoped(c.svc.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+		if err := ownRows(&c.grants, liveOnly(res, q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return c.NotFound(c.ID())
 			}
 			return c.DBError(err)
 		}
-		return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
+		return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 	}
-	hooks := c.hooks()
+	hooks := c.svc.hooks
 	// One statement needs no transaction; parent checks and hooks do.
-	err = c.inTx(ctx, c.hasHooks() || c.checksParents(), func(ctx context.Context, tx bun.IDB) error {
+	err = c.svc.inTx(ctx, c.svc.hasHooks || c.svc.checksParents, func(ctx context.Context, tx bun.IDB) error {
 		// The parents before the row, in the order a cascading delete
 		// locks them (see checkParents).
-		if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
+		if err := c.svc.checkParents(ctx, tx, &c.grants, rec.Elem(), set); err != nil {
 			return err
 		}
 		if hooks.BeforeUpdate != nil {
 			// The hook runs only for a row the update will change.
 			cond, args := res.SoftDelete.Live()
-			if err := c.lockRow(ctx, tx, id, cond, args...); err != nil {
+			if err := c.svc.lockRow(ctx, tx, &c.grants, id, c.ID(), cond, args...); err != nil {
 				return err
 			}
 			names := make([]string, 0, len(set))
 			for _, f := range set {
 				names = append(names, f.JSON)
 			}
-			if err := hooks.BeforeUpdate(ctx, c.event(tx), id, rec.Interface(), names); err != nil {
+			if err := hooks.BeforeUpdate(ctx, c.svc.event(tx, &c.grants), id, rec.Interface(), names); err != nil {
 				return hookErr(err)
 			}
 			// The hook may have changed a reference.
-			if err := c.checkParents(ctx, tx, rec.Elem(), set); err != nil {
+			if err := c.svc.checkParents(ctx, tx, &c.grants, rec.Elem(), set); err != nil {
 				return err
 			}
 		}
@@ -387,7 +393,7 @@ func Update(c *Context) error {
 		for _, f := range set {
 			q = q.Set("? = ?", f.Ident, f.Value(rec.Elem()).Interface())
 		}
-		r, err := ownRows(c, liveOnly(c, q)).Returning("*").Exec(ctx)
+		r, err := ownRows(&c.grants, liveOnly(res, q)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -395,14 +401,14 @@ func Update(c *Context) error {
 			return c.NotFound(c.ID())
 		}
 		if hooks.AfterUpdate != nil {
-			return hookErr(hooks.AfterUpdate(ctx, c.event(tx), rec.Interface()))
+			return hookErr(hooks.AfterUpdate(ctx, c.svc.event(tx, &c.grants), rec.Interface()))
 		}
 		return nil
 	})
 	if err != nil {
-		return c.writeError(ctx, err, rec.Elem(), set)
+		return c.svc.writeError(ctx, &c.grants, err, rec.Elem(), set)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res))
+	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
 // Delete serves DELETE /R/:id: a soft delete that only matches a live row
@@ -419,36 +425,36 @@ func Delete(c *Context) error {
 	if permanent {
 		return deletePermanently(c)
 	}
-	if _, err := c.requireScope(auth.ActionDelete); err != nil {
+	if _, err := c.grants.require(auth.ActionDelete); err != nil {
 		return err
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	id, ok := parseID(res, c.ID())
 	if !ok {
 		return c.NotFound(c.ID())
 	}
 	ctx := c.Request().Context()
 	if !res.SoftDeletable() {
-		if err := c.removeRow(ctx, id); err != nil {
+		if err := c.svc.removeRow(ctx, &c.grants, id, c.ID()); err != nil {
 			return err
 		}
-		return c.writeDeleted(EnvelopeDeleted)
+		return writeDeleted(c, EnvelopeDeleted)
 	}
-	now := c.deleteTime(res)
-	hooks := c.hooks()
-	err = c.inTx(ctx, hasCascades(res) || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
+	now := c.svc.deleteTime()
+	hooks := c.svc.hooks
+	err = c.svc.inTx(ctx, c.svc.cascades || c.svc.hasHooks, func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeDelete != nil {
 			// Lock the live row first: the hook runs only for a row that
 			// will change, and reads nothing before the write lock.
 			cond, args := res.SoftDelete.Live()
-			if err := c.lockRow(ctx, db, id, cond, args...); err != nil {
+			if err := c.svc.lockRow(ctx, db, &c.grants, id, c.ID(), cond, args...); err != nil {
 				return err
 			}
-			if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, false); err != nil {
+			if err := c.svc.runDeleteHook(ctx, db, &c.grants, hooks.BeforeDelete, []any{id}, false); err != nil {
 				return err
 			}
 		}
-		r, err := ownRows(c, softDeleteQuery(db, res, res.New().Interface(), now, c.principal).
+		r, err := ownRows(&c.grants, softDeleteQuery(db, res, res.New().Interface(), now, c.grants.principal).
 			Where("? = ?", res.PK.Ident, id)).Exec(ctx)
 		if err != nil {
 			return err
@@ -456,15 +462,15 @@ func Delete(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
 		}
-		if err := c.cascadeDelete(ctx, db, res, []any{id}, now, c.principal); err != nil {
+		if err := c.svc.cascadeDelete(ctx, db, res, []any{id}, now, c.grants.principal); err != nil {
 			return err
 		}
-		return c.runDeleteHook(ctx, db, hooks.AfterDelete, []any{id}, false)
+		return c.svc.runDeleteHook(ctx, db, &c.grants, hooks.AfterDelete, []any{id}, false)
 	})
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeDeleted(EnvelopeSoftDeleted)
+	return writeDeleted(c, EnvelopeSoftDeleted)
 }
 
 const paramPermanent = "permanent"
@@ -481,52 +487,53 @@ func parsePermanent(params url.Values) (bool, error) {
 // live or deleted. It needs hard_delete; it is the erasure path for
 // requests such as GDPR's.
 func deletePermanently(c *Context) error {
-	if _, err := c.requireScope(auth.ActionHardDelete); err != nil {
+	if _, err := c.grants.require(auth.ActionHardDelete); err != nil {
 		return err
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	id, ok := parseID(res, c.ID())
 	if !ok {
 		return c.NotFound(c.ID())
 	}
-	if err := c.removeRow(c.Request().Context(), id); err != nil {
+	if err := c.svc.removeRow(c.Request().Context(), &c.grants, id, c.ID()); err != nil {
 		return err
 	}
-	return c.writeDeleted(EnvelopeHardDeleted)
+	return writeDeleted(c, EnvelopeHardDeleted)
 }
 
-// removeRow deletes the row with key id for good, live or soft-deleted,
+// removeRow deletes the row with key id (spelled idText in the request)
+// for good, live or soft-deleted,
 // with the delete hooks (permanent true) around it.
-func (c *Context) removeRow(ctx context.Context, id any) error {
-	res := c.ep.Resource
-	hooks := c.hooks()
-	cascades := hasCascades(res)
-	err := c.inTx(ctx, c.hasHooks() || cascades, func(ctx context.Context, db bun.IDB) error {
+func (s *Service) removeRow(ctx context.Context, g *grants, id any, idText string) error {
+	res := s.res
+	hooks := s.hooks
+	cascades := s.cascades
+	err := s.inTx(ctx, s.hasHooks || cascades, func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeDelete != nil || cascades {
 			// The row first, within the caller's reach: nothing else is
 			// touched for a row that is missing or someone else's.
-			if err := c.lockRow(ctx, db, id, ""); err != nil {
+			if err := s.lockRow(ctx, db, g, id, idText, ""); err != nil {
 				return err
 			}
 		}
-		if err := c.runDeleteHook(ctx, db, hooks.BeforeDelete, []any{id}, true); err != nil {
+		if err := s.runDeleteHook(ctx, db, g, hooks.BeforeDelete, []any{id}, true); err != nil {
 			return err
 		}
-		if err := c.removeCascaded(ctx, db, res, []any{id}); err != nil {
+		if err := s.removeCascaded(ctx, db, res, []any{id}); err != nil {
 			return err
 		}
-		r, err := ownRows(c, unscoped(db.NewDelete().Model(res.New().Interface()), res).
+		r, err := ownRows(g, unscoped(db.NewDelete().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id)).ForceDelete().Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
-			return c.NotFound(c.ID())
+			return notFound(res, idText)
 		}
-		return c.runDeleteHook(ctx, db, hooks.AfterDelete, []any{id}, true)
+		return s.runDeleteHook(ctx, db, g, hooks.AfterDelete, []any{id}, true)
 	})
 	if err != nil {
-		return c.referencedError(ctx, err, id)
+		return s.referencedError(ctx, err, id)
 	}
 	return nil
 }
@@ -535,13 +542,13 @@ func (c *Context) removeRow(ctx context.Context, id any) error {
 // record is looked up, so the answer reveals nothing to a caller who may
 // not restore.
 func Restore(c *Context) error {
-	if _, err := c.requireScope(auth.ActionRestore); err != nil {
+	if _, err := c.grants.require(auth.ActionRestore); err != nil {
 		return err
 	}
 	if _, err := c.Query(); err != nil {
 		return err
 	}
-	res := c.ep.Resource
+	res := c.svc.res
 	if !res.SoftDeletable() {
 		return NewProblem(http.StatusNotFound, "the resource has no soft deletes")
 	}
@@ -553,18 +560,18 @@ func Restore(c *Context) error {
 	rec := res.New()
 	now := now()
 	cascades := hasCascades(res)
-	hooks := c.hooks()
-	err := c.inTx(ctx, cascades || c.hasHooks(), func(ctx context.Context, db bun.IDB) error {
+	hooks := c.svc.hooks
+	err := c.svc.inTx(ctx, cascades || c.svc.hasHooks, func(ctx context.Context, db bun.IDB) error {
 		if hooks.BeforeRestore != nil {
 			deleted, args := res.SoftDelete.Deleted()
-			if err := c.lockRow(ctx, db, id, deleted, args...); err != nil {
+			if err := c.svc.lockRow(ctx, db, &c.grants, id, c.ID(), deleted, args...); err != nil {
 				var notFound *Problem
 				if errors.As(err, &notFound) {
 					return errStateUnchanged
 				}
 				return err
 			}
-			if err := c.runRestoreHook(ctx, db, hooks.BeforeRestore, []any{id}); err != nil {
+			if err := c.svc.runRestoreHook(ctx, db, &c.grants, hooks.BeforeRestore, []any{id}); err != nil {
 				return err
 			}
 		}
@@ -574,7 +581,7 @@ func Restore(c *Context) error {
 			// it reads anything; it returns the deletion time the cascade
 			// restores by.
 			row := res.New()
-			r, err := ownRows(c, stampQuery(db, res, row.Interface())).
+			r, err := ownRows(&c.grants, stampQuery(db, res, row.Interface())).
 				Where("? = ?", res.PK.Ident, id).Exec(ctx)
 			if errors.Is(err, sql.ErrNoRows) {
 				return errStateUnchanged
@@ -587,7 +594,7 @@ func Restore(c *Context) error {
 			}
 			stamp, _ = res.SoftDelete.StampOf(row.Elem())
 		}
-		r, err := ownRows(c, restoreQuery(db, res, rec.Interface(), now).
+		r, err := ownRows(&c.grants, restoreQuery(db, res, rec.Interface(), now).
 			Where("? = ?", res.PK.Ident, id)).Returning("*").Exec(ctx)
 		if err != nil {
 			return err
@@ -595,14 +602,14 @@ func Restore(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return errStateUnchanged
 		}
-		if err := c.cascadeRestore(ctx, db, res, []any{id}, stamp, now); err != nil {
+		if err := c.svc.cascadeRestore(ctx, db, res, []any{id}, stamp, now); err != nil {
 			return err
 		}
-		return c.runRestoreHook(ctx, db, hooks.AfterRestore, []any{id})
+		return c.svc.runRestoreHook(ctx, db, &c.grants, hooks.AfterRestore, []any{id})
 	})
 	if errors.Is(err, errStateUnchanged) {
 		// Someone else's row is "not found", like a missing one.
-		exists, err := ownRows(c, unscoped(c.ep.DB.NewSelect().Model(res.New().Interface()), res).
+		exists, err := ownRows(&c.grants, unscoped(c.svc.ep.DB.NewSelect().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id)).Exists(ctx)
 		if err != nil {
 			return c.DBError(err)
@@ -615,15 +622,15 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	return c.writeRecord(http.StatusOK, rec.Elem(), c.canSeeDeleted(res), Member{Key: RestoredMember, Value: true})
+	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil, Member{Key: RestoredMember, Value: true})
 }
 
 // includes resolves the request's ?include=, if any.
-func (c *Context) includes(rq *readQuery) ([]*include, error) {
+func (s *Service) includes(g *grants, rq *readQuery) ([]*include, error) {
 	if rq.include == "" {
 		return nil, nil
 	}
-	return c.parseIncludes(rq.include, rq.including())
+	return s.parseIncludes(g, rq.include, rq.including())
 }
 
 // unscoped switches off bun's own soft-delete filter on models that carry
@@ -639,8 +646,8 @@ func unscoped[Q interface{ WhereAllWithDeleted() Q }](q Q, res *introspect.Resou
 // liveOnly limits any query to live rows of the resource being served.
 func liveOnly[Q interface {
 	Where(string, ...any) Q
-}](c *Context, q Q) Q {
-	cond, args := c.ep.Resource.SoftDelete.Live()
+}](res *introspect.Resource, q Q) Q {
+	cond, args := res.SoftDelete.Live()
 	return where(q, cond, args)
 }
 
@@ -687,17 +694,15 @@ type Counter interface {
 // listTotal is the total of a list of the rows listed: read from the
 // counts table when the request has no filters and the caller sees those
 // rows whole (not only their own), else counted.
-func (c *Context) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, count func() (int64, error)) (int64, error) {
-	res := c.ep.Resource
-	own, _ := c.ownOnly(res, rq.readScope)
-	ownDeleted := ""
-	if res.SoftDeletable() && listed != liveRows {
-		ownDeleted, _ = c.ownOnly(res, rq.deletedScope)
-	}
-	if c.ep.Counts == nil || rq.filtered() || own != "" || ownDeleted != "" {
+func (s *Service) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, count func() (int64, error)) (int64, error) {
+	res := s.res
+	// The counts are of whole tables: a caller limited to their own rows,
+	// in what the list shows, is counted.
+	ownOnly := rq.readScope == scopeOwn || (res.SoftDeletable() && listed != liveRows && rq.deletedScope == scopeOwn)
+	if s.ep.Counts == nil || rq.filtered() || ownOnly {
 		return count()
 	}
-	live, deleted, err := c.ep.Counts.Counts(ctx, res)
+	live, deleted, err := s.ep.Counts.Counts(ctx, res)
 	switch {
 	case err != nil:
 		// No row or no table: the database was not migrated by this app.

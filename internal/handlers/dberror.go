@@ -144,7 +144,10 @@ func classifyPostgres(pe *pgconn.PgError) failure {
 // constraint violation becomes a 4xx naming the field where the database
 // says which; anything else stays an internal error whose text is logged,
 // never sent. Both engines give the same answers.
-func (c *Context) DBError(err error) error {
+func (c *Context) DBError(err error) error { return c.svc.dbError(err) }
+
+// dbError is Context.DBError.
+func (s *Service) dbError(err error) error {
 	var u *unavailable
 	if errors.As(err, &u) {
 		return u
@@ -159,12 +162,12 @@ func (c *Context) DBError(err error) error {
 	f := classify(err)
 	switch f.kind {
 	case failUnique:
-		if name := c.constraintField(f); name != "" {
+		if name := s.constraintField(f); name != "" {
 			return NewProblem(http.StatusConflict, name+": the value is already taken", FieldError{Field: name, Message: "the value is already taken"})
 		}
 		return NewProblem(http.StatusConflict, "the record conflicts with an existing one")
 	case failNotNull:
-		if name := c.constraintField(f); name != "" {
+		if name := s.constraintField(f); name != "" {
 			return unprocessable([]FieldError{{Field: name, Message: "is required"}})
 		}
 		return NewProblem(http.StatusUnprocessableEntity, "a required field is missing")
@@ -173,7 +176,7 @@ func (c *Context) DBError(err error) error {
 	case failCheck:
 		return NewProblem(http.StatusUnprocessableEntity, "a value fails a check constraint")
 	case failBadValue:
-		if name := c.constraintField(f); name != "" {
+		if name := s.constraintField(f); name != "" {
 			return unprocessable([]FieldError{{Field: name, Message: "is not a value the database can store"}})
 		}
 		return NewProblem(http.StatusUnprocessableEntity, "a value is not one the database can store")
@@ -218,46 +221,46 @@ func IsForeignKeyViolation(err error) bool {
 
 // writeError is DBError for a create or update of rec: a foreign-key
 // failure is explained by the belongs-to reference at fault, when one is.
-func (c *Context) writeError(ctx context.Context, err error, rec reflect.Value, set []*introspect.Field) error {
+func (s *Service) writeError(ctx context.Context, g *grants, err error, rec reflect.Value, set []*introspect.Field) error {
 	if IsForeignKeyViolation(err) {
-		if perr := c.checkParents(ctx, c.ep.DB, rec, set); perr != nil {
-			return c.DBError(perr)
+		if perr := s.checkParents(ctx, s.ep.DB, g, rec, set); perr != nil {
+			return s.dbError(perr)
 		}
 	}
-	return c.DBError(err)
+	return s.dbError(err)
 }
 
 // referencedError is DBError for removing the row with key id: a
 // foreign-key failure names a resource whose rows still refer to it.
-func (c *Context) referencedError(ctx context.Context, err error, id any) error {
+func (s *Service) referencedError(ctx context.Context, err error, id any) error {
 	if !IsForeignKeyViolation(err) {
-		return c.DBError(err)
+		return s.dbError(err)
 	}
 	// In name order, so that the answer is the same every time.
-	others := slices.SortedFunc(maps.Values(c.ep.Related), func(a, b *introspect.Resource) int {
+	others := slices.SortedFunc(maps.Values(s.ep.Related), func(a, b *introspect.Resource) int {
 		return strings.Compare(a.Name, b.Name)
 	})
 	for _, other := range others {
 		for i := range other.Relations {
 			rel := &other.Relations[i]
-			if rel.Kind != schema.BelongsToRelation || rel.Related != c.ep.Resource.Type {
+			if rel.Kind != schema.BelongsToRelation || rel.Related != s.res.Type {
 				continue
 			}
-			exists, qerr := c.ep.DB.NewSelect().TableExpr("?", other.Table.SQLName).
+			exists, qerr := s.ep.DB.NewSelect().TableExpr("?", other.Table.SQLName).
 				Where("? = ?", rel.Base.Ident, id).Exists(ctx)
 			if qerr == nil && exists {
-				return Problemf(http.StatusConflict, "%s %v is still referenced by %s", c.ep.Resource.Name, id, other.Name)
+				return Problemf(http.StatusConflict, "%s %v is still referenced by %s", s.res.Name, id, other.Name)
 			}
 		}
 	}
-	return Problemf(http.StatusConflict, "%s %v is still referenced by other records", c.ep.Resource.Name, id)
+	return Problemf(http.StatusConflict, "%s %v is still referenced by other records", s.res.Name, id)
 }
 
 // constraintField is the JSON name of the column a failure names, when it
 // is a visible field of this resource: a constraint of another table (a
 // cascaded child, say) names no field of it.
-func (c *Context) constraintField(f failure) string {
-	res := c.ep.Resource
+func (s *Service) constraintField(f failure) string {
+	res := s.res
 	if f.column == "" || (f.table != "" && f.table != res.Table.Name) {
 		return ""
 	}

@@ -3,6 +3,11 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // Envelope names the shape of a response body. Each shape is defined here
@@ -126,15 +131,38 @@ var deleteBodies = func() map[Envelope][]byte {
 }()
 
 // writeDeleted writes the DELETE /R/:id body of e.
-func (c *Context) writeDeleted(e Envelope) error {
+func writeDeleted(c echo.Context, e Envelope) error {
 	return c.Blob(http.StatusOK, jsonContentType, deleteBodies[e])
 }
 
 // writeJSON writes v, which is one of the envelope types, with status 200.
-func (c *Context) writeJSON(v any) error {
+func writeJSON(c echo.Context, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	return c.Blob(http.StatusOK, jsonContentType, b)
+}
+
+const jsonContentType = echo.MIMEApplicationJSON
+
+// writeRecord writes {"data": record, ...extra} with the given status,
+// the given fields of the record and its includes.
+func writeRecord(c echo.Context, status int, v reflect.Value, fields []*introspect.Field, includes []*include, extra ...Member) error {
+	b := append(make([]byte, 0, 512), recordOpen...)
+	b, err := appendRecord(b, v, fields, includes)
+	if err != nil {
+		return err
+	}
+	for _, m := range extra {
+		raw, err := json.Marshal(m.Value)
+		if err != nil {
+			return err
+		}
+		b = append(b, ',')
+		b = appendString(b, m.Key)
+		b = append(b, ':')
+		b = append(b, raw...)
+	}
+	return c.Blob(status, jsonContentType, append(b, '}'))
 }

@@ -68,28 +68,18 @@ func hookErr(err error) error {
 	return hookFailure{err}
 }
 
-func (c *Context) event(db bun.IDB) *Event {
-	return &Event{DB: db, Principal: c.principal, Resource: c.ep.Resource, Operation: c.op}
+// event is what a hook of the request g serves is told.
+func (s *Service) event(db bun.IDB, g *grants) *Event {
+	return &Event{DB: db, Principal: g.principal, Resource: s.res, Operation: g.op}
 }
-
-// hooks returns the resource's hooks, never nil.
-func (c *Context) hooks() *Hooks {
-	if c.ep.Hooks == nil {
-		return &Hooks{}
-	}
-	return c.ep.Hooks
-}
-
-// hasHooks reports whether writes must run in a transaction for hooks.
-func (c *Context) hasHooks() bool { return c.ep.Hooks != nil }
 
 // runDeleteHook runs a before- or after-delete hook for each key.
-func (c *Context) runDeleteHook(ctx context.Context, db bun.IDB, hook func(context.Context, *Event, any, bool) error, keys []any, permanent bool) error {
+func (s *Service) runDeleteHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any, bool) error, keys []any, permanent bool) error {
 	if hook == nil {
 		return nil
 	}
 	for _, k := range keys {
-		if err := hook(ctx, c.event(db), k, permanent); err != nil {
+		if err := hook(ctx, s.event(db, g), k, permanent); err != nil {
 			return hookErr(err)
 		}
 	}
@@ -97,12 +87,12 @@ func (c *Context) runDeleteHook(ctx context.Context, db bun.IDB, hook func(conte
 }
 
 // runRestoreHook runs a before- or after-restore hook for each key.
-func (c *Context) runRestoreHook(ctx context.Context, db bun.IDB, hook func(context.Context, *Event, any) error, keys []any) error {
+func (s *Service) runRestoreHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any) error, keys []any) error {
 	if hook == nil {
 		return nil
 	}
 	for _, k := range keys {
-		if err := hook(ctx, c.event(db), k); err != nil {
+		if err := hook(ctx, s.event(db, g), k); err != nil {
 			return hookErr(err)
 		}
 	}

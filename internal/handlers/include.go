@@ -39,16 +39,16 @@ type include struct {
 
 // parseIncludes resolves ?include= for the resource being served, checking
 // the caller's read permission on every related resource.
-func (c *Context) parseIncludes(v string, includeDeleted bool) ([]*include, error) {
+func (s *Service) parseIncludes(g *grants, v string, includeDeleted bool) ([]*include, error) {
 	var roots []*include
 	for _, path := range strings.Split(v, ",") {
 		names := strings.Split(path, ".")
 		if len(names) > MaxIncludeDepth {
 			return nil, fieldProblem(paramInclude, fmt.Sprintf("%q is nested deeper than %d levels", path, MaxIncludeDepth))
 		}
-		level, parent := &roots, c.ep.Resource
+		level, parent := &roots, s.res
 		for _, name := range names {
-			node, err := c.includeNode(level, parent, name, includeDeleted)
+			node, err := s.includeNode(g, level, parent, name, includeDeleted)
 			if err != nil {
 				return nil, err
 			}
@@ -59,7 +59,7 @@ func (c *Context) parseIncludes(v string, includeDeleted bool) ([]*include, erro
 }
 
 // includeNode finds or adds the node for relation name of parent in level.
-func (c *Context) includeNode(level *[]*include, parent *introspect.Resource, name string, includeDeleted bool) (*include, error) {
+func (s *Service) includeNode(g *grants, level *[]*include, parent *introspect.Resource, name string, includeDeleted bool) (*include, error) {
 	for _, n := range *level {
 		if n.rel.Name == name {
 			return n, nil
@@ -68,22 +68,19 @@ func (c *Context) includeNode(level *[]*include, parent *introspect.Resource, na
 	rel, ok := parent.RelationByName(name)
 	var related *introspect.Resource
 	if ok {
-		related, ok = c.ep.Related[rel.Related]
+		related, ok = s.ep.Related[rel.Related]
 	}
 	if !ok {
 		return nil, fieldProblem(paramInclude, fmt.Sprintf("%s has no relation %q", parent.Name, name))
 	}
-	read := c.scopeOn(related, auth.ActionRead)
+	read := g.scope(related, auth.ActionRead)
 	if read == scopeNone {
-		if c.principal.Anonymous() {
+		if g.principal.Anonymous() {
 			return nil, auth.Unauthenticated(fmt.Sprintf("include %s: authentication is required to read %s", name, related.Name))
 		}
 		return nil, Problemf(http.StatusForbidden, "include %s: you may not read %s", name, related.Name)
 	}
-	readDeleted := scopeNone
-	if related.SoftDeletable() {
-		readDeleted = c.scopeOn(related, auth.ActionReadDeleted)
-	}
+	readDeleted := g.readDeleted(related)
 	n := &include{
 		rel:         rel,
 		res:         related,
@@ -98,16 +95,16 @@ func (c *Context) includeNode(level *[]*include, parent *introspect.Resource, na
 
 // loadIncludes fills the relation fields of rows (a slice of structs) for
 // every node, one query per node.
-func (c *Context) loadIncludes(ctx context.Context, rows reflect.Value, nodes []*include) error {
+func (s *Service) loadIncludes(ctx context.Context, g *grants, rows reflect.Value, nodes []*include) error {
 	for _, n := range nodes {
-		if err := c.loadInclude(ctx, rows, n); err != nil {
+		if err := s.loadInclude(ctx, g, rows, n); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *Context) loadInclude(ctx context.Context, rows reflect.Value, n *include) error {
+func (s *Service) loadInclude(ctx context.Context, g *grants, rows reflect.Value, n *include) error {
 	keys := make([]any, 0, rows.Len())
 	seen := make(map[string]bool, rows.Len())
 	for i := 0; i < rows.Len(); i++ {
@@ -122,13 +119,13 @@ func (c *Context) loadInclude(ctx context.Context, rows reflect.Value, n *includ
 	var owners func(i int) []string
 	if len(keys) > 0 {
 		var err error
-		if owners, err = c.queryRelated(ctx, n, keys, related); err != nil {
+		if owners, err = s.queryRelated(ctx, g, n, keys, related); err != nil {
 			return err
 		}
 	}
 	list := related.Elem()
 	if len(n.children) > 0 && list.Len() > 0 {
-		if err := c.loadIncludes(ctx, list, n.children); err != nil {
+		if err := s.loadIncludes(ctx, g, list, n.children); err != nil {
 			return err
 		}
 	}
@@ -152,14 +149,14 @@ func (c *Context) loadInclude(ctx context.Context, rows reflect.Value, n *includ
 
 // queryRelated loads the related rows of keys into dest and says which
 // parent keys each one belongs to.
-func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest reflect.Value) (func(int) []string, error) {
+func (s *Service) queryRelated(ctx context.Context, g *grants, n *include, keys []any, dest reflect.Value) (func(int) []string, error) {
 	res := n.res
-	q := unscoped(c.ep.DB.NewSelect().Model(dest.Interface()), res)
+	q := unscoped(s.ep.DB.NewSelect().Model(dest.Interface()), res)
 	rows := liveRows
 	if n.withDeleted {
 		rows = withDeletedRows
 	}
-	v, args, _ := c.visibility(res, n.read, n.readDeleted, rows)
+	v, args, _ := g.visibility(res, n.read, n.readDeleted, rows)
 	q = where(q, v, args)
 	q = q.OrderExpr("? ASC", res.PK.Ident)
 
@@ -183,7 +180,7 @@ func (c *Context) queryRelated(ctx context.Context, n *include, keys []any, dest
 		Base    string `bun:"base"`
 		Related string `bun:"related"`
 	}
-	err := c.ep.DB.NewSelect().TableExpr("?", m.Table).
+	err := s.ep.DB.NewSelect().TableExpr("?", m.Table).
 		ColumnExpr("CAST(? AS TEXT) AS base, CAST(? AS TEXT) AS related", n.rel.JoinColumn, m.RelatedColumn).
 		Where("? IN (?)", n.rel.JoinColumn, bun.In(keys)).
 		Scan(ctx, &pairs)

@@ -63,7 +63,7 @@ func ResourcePermissions(c *Context) error {
 	if _, err := c.Query(); err != nil {
 		return err
 	}
-	actions, err := AllowedActions(c.ep.Authorizer, c.principal, c.ep.Resource)
+	actions, err := AllowedActions(c.svc.ep.Authorizer, c.grants.principal, c.svc.res)
 	if err != nil {
 		return err
 	}

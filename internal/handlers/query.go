@@ -140,8 +140,8 @@ func (rq *readQuery) where() (query string, args []any, ok bool) {
 // params parses the query string strictly. Echo's QueryParams drops
 // what it cannot parse, such as a pair with a ';', so a malformed request
 // would be answered as if the parameter had not been sent.
-func (c *Context) params() (url.Values, error) {
-	v, err := url.ParseQuery(c.Request().URL.RawQuery)
+func queryParams(r *http.Request) (url.Values, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, malformedQuery()
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/internal/introspect"
 )
 
 // What every handler of one row asks before it touches the database, in
@@ -19,7 +21,7 @@ import (
 // parse is a 400 naming the parameter. An override that takes no
 // parameters calls it with none.
 func (c *Context) Query(allowed ...string) (url.Values, error) {
-	params, err := c.params()
+	params, err := queryParams(c.Request())
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +49,7 @@ func checkParams(params url.Values, allowed []string) error {
 // Key returns the :id path parameter as a value of the resource's key, or
 // the 404 for it: only the canonical spelling names a row ("05" is not 5).
 func (c *Context) Key() (any, error) {
-	id, ok := parseID(c.ep.Resource, c.ID())
+	id, ok := parseID(c.svc.res, c.ID())
 	if !ok {
 		return nil, c.NotFound(c.ID())
 	}
@@ -64,19 +66,22 @@ func (c *Context) Key() (any, error) {
 //	...
 //	c.DB().NewDelete().Model((*Attachment)(nil)).ApplyQueryBuilder(reach).Where("id = ?", id)
 func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
-	if _, err := c.requireScope(action); err != nil {
+	if _, err := c.grants.require(action); err != nil {
 		return nil, err
 	}
-	res := c.ep.Resource
+	return reachQuery(c.svc.res, c.grants.reach), nil
+}
+
+// reachQuery is the condition of Reach for a grant that reaches r.
+func reachQuery(res *introspect.Resource, r reach) func(bun.QueryBuilder) bun.QueryBuilder {
 	live, liveArgs := res.SoftDelete.Live()
-	own, ownArgs := c.ownCond, c.ownArgs
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		if res.Table.SoftDeleteField != nil {
 			// The framework's own predicate, not bun's soft_delete filter.
 			q = q.WhereAllWithDeleted()
 		}
-		return where(where(q, live, liveArgs), own, ownArgs)
-	}, nil
+		return where(where(q, live, liveArgs), r.cond, r.args)
+	}
 }
 
 // Matching is Reach for a bulk operation: it also reads the request's
@@ -84,14 +89,12 @@ func (c *Context) Reach(action string) (func(bun.QueryBuilder) bun.QueryBuilder,
 // or for a paging parameter), and the condition it returns matches the
 // rows they select within the caller's reach.
 func (c *Context) Matching(action string) (func(bun.QueryBuilder) bun.QueryBuilder, error) {
-	w, args, err := c.bulkFilter(action)
+	// bulkFilter checks the grant, once, and keeps its reach.
+	w, args, err := c.svc.bulkFilter(&c.grants, c.Request(), action)
 	if err != nil {
 		return nil, err
 	}
-	reach, err := c.Reach(action)
-	if err != nil {
-		return nil, err
-	}
+	reach := reachQuery(c.svc.res, c.grants.reach)
 	return func(q bun.QueryBuilder) bun.QueryBuilder {
 		return reach(q).Where(w, args...)
 	}, nil

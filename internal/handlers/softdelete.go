@@ -57,15 +57,17 @@ func stampQuery(db bun.IDB, res *introspect.Resource, model any) *bun.UpdateQuer
 	return q.Returning("?", res.PK.Ident)
 }
 
-// deleteTime is the time a soft delete of res stamps on its rows and on
-// those its cascades reach: now, at the coarsest precision any of them
-// records (see introspect.SoftDelete.Precision), so that a restore finds
-// the cascade's rows by equality with the parent's stamp.
-func (c *Context) deleteTime(res *introspect.Resource) time.Time {
-	return now().Truncate(c.stampPrecision(res))
+// deleteTime is the time a soft delete stamps on its rows and on those
+// its cascades reach: now, at the coarsest precision any of them records
+// (see introspect.SoftDelete.Precision), so that a restore finds the
+// cascade's rows by equality with the parent's stamp.
+func (s *Service) deleteTime() time.Time {
+	return now().Truncate(s.precision)
 }
 
-func (c *Context) stampPrecision(res *introspect.Resource) time.Duration {
+// stampPrecision is the coarsest deletion-time precision of res and of
+// the resources its cascades reach, worked out once by NewService.
+func (s *Service) stampPrecision(res *introspect.Resource) time.Duration {
 	p := time.Microsecond
 	if res.SoftDelete != nil {
 		p = res.SoftDelete.Precision()
@@ -75,10 +77,7 @@ func (c *Context) stampPrecision(res *introspect.Resource) time.Duration {
 		if child == nil {
 			continue
 		}
-		if registered, ok := c.ep.Related[res.Relations[i].Related]; ok {
-			child = registered
-		}
-		p = max(p, c.stampPrecision(child))
+		p = max(p, s.stampPrecision(s.registered(&res.Relations[i], child)))
 	}
 	return p
 }
@@ -93,32 +92,24 @@ func hasCascades(res *introspect.Resource) bool {
 	return false
 }
 
-// inTx runs fn in a transaction when tx is true, else on the database.
-func (c *Context) inTx(ctx context.Context, tx bool, fn func(ctx context.Context, db bun.IDB) error) error {
-	if !tx {
-		return fn(ctx, c.ep.DB)
-	}
-	return c.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
-}
-
 // cascadeDelete soft-deletes the live rows that the cascading relations of
 // res tie to the rows with keys, then theirs, with the same stamp.
-func (c *Context) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, now time.Time, p auth.Principal) error {
-	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+func (s *Service) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, now time.Time, p auth.Principal) error {
+	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		_, err := softDeleteQuery(db, child, child.New().Interface(), now, p).
 			Where("? IN (?)", rel.JoinColumn, bun.In(keys)).
 			Returning("?", child.PK.Ident).Exec(ctx, dest)
 		return nil, err
 	}, func(child *introspect.Resource, childKeys []any) error {
-		return c.cascadeDelete(ctx, db, child, childKeys, now, p)
+		return s.cascadeDelete(ctx, db, child, childKeys, now, p)
 	})
 }
 
 // cascadeRestore restores the rows that the cascade of a delete stamped at
 // stamp took with the rows with keys: rows deleted at another time were
 // deleted on their own and stay deleted.
-func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, stamp, now time.Time) error {
-	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+func (s *Service) cascadeRestore(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, stamp, now time.Time) error {
+	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		at, atArgs, ok := child.SoftDelete.StampIs(stamp)
 		if !ok {
 			// Registration refuses a cascade to a model that records no
@@ -131,15 +122,15 @@ func (c *Context) cascadeRestore(ctx context.Context, db bun.IDB, res *introspec
 			Returning("?", child.PK.Ident).Exec(ctx, dest)
 		return nil, err
 	}, func(child *introspect.Resource, childKeys []any) error {
-		return c.cascadeRestore(ctx, db, child, childKeys, stamp, now)
+		return s.cascadeRestore(ctx, db, child, childKeys, stamp, now)
 	})
 }
 
 // removeCascaded deletes for good, before their parents go, the rows the
 // cascading relations of res tie to keys, live or soft-deleted: a
 // permanent delete (an erasure) takes what a soft delete would have taken.
-func (c *Context) removeCascaded(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any) error {
-	return c.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+func (s *Service) removeCascaded(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any) error {
+	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		// The children's keys first, so their own children go before them.
 		// Locked FOR UPDATE where the database has row locks: a write of a
 		// grandchild holds its parent FOR SHARE (see checkParents), so it
@@ -147,12 +138,12 @@ func (c *Context) removeCascaded(ctx context.Context, db bun.IDB, res *introspec
 		// parent gone.
 		q := unscoped(db.NewSelect().Model(child.New().Interface()), child).
 			Column(child.PK.Column).Where("? IN (?)", rel.JoinColumn, bun.In(keys))
-		if c.ep.RowLocks {
+		if s.ep.RowLocks {
 			q = q.For("UPDATE")
 		}
 		return nil, q.Scan(ctx, dest)
 	}, func(child *introspect.Resource, childKeys []any) error {
-		if err := c.removeCascaded(ctx, db, child, childKeys); err != nil || len(childKeys) == 0 {
+		if err := s.removeCascaded(ctx, db, child, childKeys); err != nil || len(childKeys) == 0 {
 			return err
 		}
 		_, err := unscoped(db.NewDelete().Model(child.New().Interface()), child).
@@ -166,7 +157,7 @@ func (c *Context) removeCascaded(ctx context.Context, db bun.IDB, res *introspec
 //
 // The child is described by its registered resource when it has one, so
 // that cascades given at its registration apply further down.
-func (c *Context) eachCascade(res *introspect.Resource, keys []any,
+func (s *Service) eachCascade(res *introspect.Resource, keys []any,
 	change func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error),
 	next func(child *introspect.Resource, keys []any) error,
 ) error {
@@ -179,9 +170,7 @@ func (c *Context) eachCascade(res *introspect.Resource, keys []any,
 		if child == nil {
 			continue
 		}
-		if registered, ok := c.ep.Related[rel.Related]; ok {
-			child = registered
-		}
+		child = s.registered(rel, child)
 		dest := newKeys(child)
 		if _, err := change(rel, child, dest.Interface()); err != nil {
 			return err

@@ -197,12 +197,12 @@ func fieldByPath(res *introspect.Resource, path string) *introspect.Field {
 // either way, so a body setting some of them but not all is a 422 naming
 // the ones missing. Hidden fields never come from a body and are not
 // checked.
-func (c *Context) validateFields(rec reflect.Value, fields []*introspect.Field) error {
-	v := c.ep.Validator
+func (s *Service) validateFields(rec reflect.Value, fields []*introspect.Field) error {
+	v := s.ep.Validator
 	if v == nil {
 		return nil
 	}
-	res := c.ep.Resource
+	res := s.res
 	failed := map[*introspect.Field]string{}
 	together := map[*introspect.Field]bool{} // checked within the struct
 	rules, _ := crossFieldRules(res)         // checked at registration
@@ -384,14 +384,14 @@ func otherField(res *introspect.Resource, goName string) string {
 // order every delete uses (parent, then children), so the two never
 // deadlock. SQLite needs no lock: its write transactions begin IMMEDIATE
 // and run one at a time.
-func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Value, set []*introspect.Field) error {
+func (s *Service) checkParents(ctx context.Context, tx bun.IDB, g *grants, rec reflect.Value, set []*introspect.Field) error {
 	var errs []FieldError
-	for i := range c.ep.Resource.Relations {
-		rel := &c.ep.Resource.Relations[i]
+	for i := range s.res.Relations {
+		rel := &s.res.Relations[i]
 		if rel.Kind != schema.BelongsToRelation || !containsField(set, rel.Base) {
 			continue
 		}
-		parent, ok := c.ep.Related[rel.Related]
+		parent, ok := s.ep.Related[rel.Related]
 		if !ok {
 			continue
 		}
@@ -403,14 +403,14 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 		// on own rows only, one of theirs: someone else's is answered as a
 		// missing one. A parent resource the caller may not read at all
 		// (users, say) is checked for existence only, as a foreign key is.
-		read := c.scopeOn(parent, auth.ActionRead)
+		read := g.scope(parent, auth.ActionRead)
 		if read == scopeNone {
 			read = scopeAll
 		}
 		q := unscoped(tx.NewSelect().Model(parent.New().Interface()), parent).Where("? = ?", rel.JoinColumn, key)
-		v, args, _ := c.visibility(parent, read, scopeNone, liveRows)
+		v, args, _ := g.visibility(parent, read, scopeNone, liveRows)
 		q = where(q, v, args)
-		if c.ep.RowLocks {
+		if s.ep.RowLocks {
 			q = q.For("SHARE")
 		}
 		exists, err := q.Exists(ctx)
@@ -425,18 +425,6 @@ func (c *Context) checkParents(ctx context.Context, tx bun.IDB, rec reflect.Valu
 		return unprocessable(errs)
 	}
 	return nil
-}
-
-// checksParents reports whether writes of this resource check belongs-to
-// references (see checkParents).
-func (c *Context) checksParents() bool {
-	for i := range c.ep.Resource.Relations {
-		rel := &c.ep.Resource.Relations[i]
-		if _, registered := c.ep.Related[rel.Related]; registered && rel.Kind == schema.BelongsToRelation {
-			return true
-		}
-	}
-	return false
 }
 
 func containsField(fields []*introspect.Field, f *introspect.Field) bool {
