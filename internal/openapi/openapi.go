@@ -115,57 +115,48 @@ func Build(api *API, can Reader) (*openapi3.T, error) {
 // other components: a reader learns nothing of resources it cannot use,
 // not even their fields.
 func (b *builder) prune() error {
-	refs := map[string]bool{}
-	var collect func(v any) error
-	collect = func(v any) error {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		var tree any
-		if err := json.Unmarshal(raw, &tree); err != nil {
-			return err
-		}
-		var walk func(any)
-		walk = func(n any) {
-			switch n := n.(type) {
-			case map[string]any:
-				for k, v := range n {
-					if s, ok := v.(string); ok && k == "$ref" {
-						refs[s] = true
-					}
-					walk(v)
-				}
-			case []any:
-				for _, v := range n {
-					walk(v)
-				}
-			}
-		}
-		walk(tree)
-		return nil
+	// One JSON tree of the paths and the components, walked from the
+	// paths along each $ref once: kin-openapi's types have no walker of
+	// their own, and their JSON is the one form that shows every $ref.
+	raw, err := json.Marshal(map[string]any{
+		"paths": b.doc.Paths, "schemas": b.doc.Components.Schemas, "responses": b.doc.Components.Responses,
+	})
+	if err != nil {
+		return err
 	}
-	if err := collect(b.doc.Paths); err != nil {
+	var tree struct {
+		Paths     any            `json:"paths"`
+		Schemas   map[string]any `json:"schemas"`
+		Responses map[string]any `json:"responses"`
+	}
+	if err := json.Unmarshal(raw, &tree); err != nil {
 		return err
 	}
 	const schemas, responses = "#/components/schemas/", "#/components/responses/"
-	for seen := -1; seen != len(refs); {
-		seen = len(refs)
-		for r := range refs {
-			var v any
-			switch {
-			case strings.HasPrefix(r, schemas):
-				v = b.doc.Components.Schemas[strings.TrimPrefix(r, schemas)]
-			case strings.HasPrefix(r, responses):
-				v = b.doc.Components.Responses[strings.TrimPrefix(r, responses)]
-			}
-			if v != nil {
-				if err := collect(v); err != nil {
-					return err
+	refs := map[string]bool{}
+	var walk func(any)
+	walk = func(n any) {
+		switch n := n.(type) {
+		case map[string]any:
+			for k, v := range n {
+				if r, ok := v.(string); ok && k == "$ref" && !refs[r] {
+					refs[r] = true
+					switch {
+					case strings.HasPrefix(r, schemas):
+						walk(tree.Schemas[strings.TrimPrefix(r, schemas)])
+					case strings.HasPrefix(r, responses):
+						walk(tree.Responses[strings.TrimPrefix(r, responses)])
+					}
 				}
+				walk(v)
+			}
+		case []any:
+			for _, v := range n {
+				walk(v)
 			}
 		}
 	}
+	walk(tree.Paths)
 	for name := range b.doc.Components.Schemas {
 		if !refs[schemas+name] {
 			delete(b.doc.Components.Schemas, name)
