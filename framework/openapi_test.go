@@ -455,9 +455,11 @@ p, user, othreads, hard_delete
 	}
 }
 
-// Boxed is a generic model, registered once per type argument.
+// Boxed is a generic model, registered once per type argument; it names
+// its alias, which Register requires of a generic model whose type
+// argument is of another package.
 type Boxed[T int64 | *time.Time] struct {
-	bun.BaseModel `bun:"table:boxes"`
+	bun.BaseModel `bun:"table:boxes,alias:box"`
 
 	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
 	Value     T          `bun:"value" json:"value"`
