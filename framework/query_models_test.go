@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/framework"
-	"github.com/autoapi-go/autoapi/internal/apitest"
 )
 
 // ---------------------------------------------------------------------------
@@ -233,7 +233,8 @@ var libBooks = []bookRow{
 // author 3 (cyd), chapter 3, profile 2 and label 3.
 var deletedMarkers = []string{"Deleted Go", "Gone Rust", "cyd", "Removed", "Old bio", "retired"}
 
-// seedLibrary writes the library's rows as plain column maps.
+// seed writes the library's rows as plain column maps, each deletion
+// through s's columns.
 //
 //	authors:  1 ann, 2 bob, 3 cyd (deleted), 4 dan
 //	profiles: 1 of ann "Ann writes", 2 of dan "Old bio" (deleted)
@@ -242,18 +243,21 @@ var deletedMarkers = []string{"Deleted Go", "Gone Rust", "cyd", "Removed", "Old 
 //	labels:   1 fiction, 2 tech, 3 retired (deleted)
 //	book_labels: 1-2, 1-3, 2-1, 3-2, 6-1
 //	audits:   1 of book 1
-func seedLibrary(t testing.TB, db *bun.DB) {
+func (s *libStrategy) seed(t testing.TB, db *bun.DB) {
 	t.Helper()
-	ins := func(table string, row map[string]any) { insertRow(t, db, table, row) }
+	ins := func(table string, row map[string]any, deleted *time.Time) {
+		maps.Copy(row, s.columns(deleted))
+		insertRow(t, db, table, row)
+	}
 	for i, a := range []struct {
 		name    string
 		deleted *time.Time
 	}{{"ann", nil}, {"bob", nil}, {"cyd", timePtr(seedDeleted)}, {"dan", nil}} {
 		ins("authors", map[string]any{"id": i + 1, "name": a.name, "email": a.name + "@x.io",
-			"secret": fmt.Sprintf("%sauthor-%d", secretPrefix, i+1), "deleted_at": a.deleted})
+			"secret": fmt.Sprintf("%sauthor-%d", secretPrefix, i+1)}, a.deleted)
 	}
 	for _, b := range libBooks {
-		insertBook(t, db, b)
+		s.insertBook(t, db, b)
 	}
 	for i, c := range []struct {
 		book    int
@@ -261,20 +265,20 @@ func seedLibrary(t testing.TB, db *bun.DB) {
 		deleted *time.Time
 	}{{1, "Intro", nil}, {1, "Types", nil}, {1, "Removed", timePtr(seedDeleted)}, {3, "Traits", nil}, {6, "Epilogue", nil}} {
 		ins("chapters", map[string]any{"id": i + 1, "book_id": c.book, "title": c.title,
-			"secret": fmt.Sprintf("%schapter-%d", secretPrefix, i+1), "deleted_at": c.deleted})
+			"secret": fmt.Sprintf("%schapter-%d", secretPrefix, i+1)}, c.deleted)
 	}
-	ins("profiles", map[string]any{"id": 1, "author_id": 1, "bio": "Ann writes", "deleted_at": nil})
-	ins("profiles", map[string]any{"id": 2, "author_id": 4, "bio": "Old bio", "deleted_at": seedDeleted})
+	ins("profiles", map[string]any{"id": 1, "author_id": 1, "bio": "Ann writes"}, nil)
+	ins("profiles", map[string]any{"id": 2, "author_id": 4, "bio": "Old bio"}, timePtr(seedDeleted))
 	for i, l := range []struct {
 		name    string
 		deleted *time.Time
 	}{{"fiction", nil}, {"tech", nil}, {"retired", timePtr(seedDeleted)}} {
-		ins("labels", map[string]any{"id": i + 1, "name": l.name, "deleted_at": l.deleted})
+		ins("labels", map[string]any{"id": i + 1, "name": l.name}, l.deleted)
 	}
 	for _, p := range [][2]int{{1, 2}, {1, 3}, {2, 1}, {3, 2}, {6, 1}} {
-		ins("book_labels", map[string]any{"book_id": p[0], "label_id": p[1]})
+		insertRow(t, db, "book_labels", map[string]any{"book_id": p[0], "label_id": p[1]})
 	}
-	ins("audits", map[string]any{"id": 1, "book_id": 1, "note": "checked"})
+	insertRow(t, db, "audits", map[string]any{"id": 1, "book_id": 1, "note": "checked"})
 }
 
 func insertRow(t testing.TB, db *bun.DB, table string, row map[string]any) {
@@ -284,62 +288,25 @@ func insertRow(t testing.TB, db *bun.DB, table string, row map[string]any) {
 	}
 }
 
-func insertBook(t testing.TB, db *bun.DB, b bookRow) {
+// insertBook writes b into the library of nullable timestamps.
+func insertBook(t testing.TB, db *bun.DB, b bookRow) { libTimestamps.insertBook(t, db, b) }
+
+// insertBook writes b, its deletion through s's columns.
+func (s *libStrategy) insertBook(t testing.TB, db *bun.DB, b bookRow) {
 	t.Helper()
 	row := map[string]any{"id": b.id, "author_id": b.author, "title": b.title, "qty": b.qty,
 		"rating": nil, "price": b.price, "in_stock": b.inStock, "released_at": b.released,
-		"secret": fmt.Sprintf("%sbook-%d", secretPrefix, b.id), "deleted_at": nil}
+		"secret": fmt.Sprintf("%sbook-%d", secretPrefix, b.id)}
 	if b.rating != nil {
 		row["rating"] = *b.rating
 	}
-	if b.deleted != nil {
-		row["deleted_at"] = *b.deleted
-	}
+	maps.Copy(row, s.columns(b.deleted))
 	insertRow(t, db, "books", row)
-}
-
-// registerLibrary registers every test model and the library models on
-// app, and the junction model on db.
-func registerLibrary(app *framework.App, db *bun.DB) error {
-	if err := registerAll(app, db); err != nil {
-		return err
-	}
-	// bun must know the junction model before any model using it.
-	db.RegisterModel((*BookLabel)(nil))
-	for _, register := range []func(*framework.App, ...framework.Option) error{
-		framework.Register[Author],
-		framework.Register[Book],
-		framework.Register[Chapter],
-		framework.Register[Profile],
-		framework.Register[Label],
-		framework.Register[Audit],
-	} {
-		if err := register(app); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // library is the app of the library tests: the basic fixture's models and
 // rows, and the library's, with the library's policy and tokens.
-var library = &apitest.Fixture{
-	Name: "library",
-	Config: func(db *bun.DB) framework.Config {
-		c := baseConfig(db)
-		libConfig(&c)
-		return c
-	},
-	Register: registerLibrary,
-	Seed: func(t testing.TB, db *bun.DB) {
-		t.Helper()
-		seed(t, db)
-		if _, err := db.NewCreateTable().Model((*BookLabel)(nil)).IfNotExists().WithForeignKeys().Exec(context.Background()); err != nil {
-			t.Fatalf("create book_labels: %v", err)
-		}
-		seedLibrary(t, db)
-	},
-}
+var library = libTimestamps.fixture
 
 // lib makes s run against the library.
 func lib(s scenario) scenario {
@@ -348,12 +315,7 @@ func lib(s scenario) scenario {
 }
 
 // libs applies lib to every scenario.
-func libs(ss ...scenario) []scenario {
-	for i := range ss {
-		ss[i] = lib(ss[i])
-	}
-	return ss
-}
+func libs(ss ...scenario) []scenario { return libTimestamps.on(ss...) }
 
 // newLibHarness builds a mounted library app outside the scenario runner,
 // for tests that make many requests against one database. extra runs

@@ -37,11 +37,7 @@ func badCase(name, token, u, field string, texts ...string) scenario {
 
 // noLeak adds what no answer to a caller without read_deleted may hold: a
 // deleted row, or the deletion column's key.
-func noLeak(s scenario) scenario {
-	s.NotExpectedContent = append(s.NotExpectedContent, deletedMarkers...)
-	s.NotExpectedContent = append(s.NotExpectedContent, `"deletedAt"`)
-	return s
-}
+func noLeak(s scenario) scenario { return libTimestamps.noLeak(s) }
 
 // withTotal adds an expected meta.total.
 func withTotal(s scenario, n int) scenario {
@@ -263,7 +259,20 @@ func withConfig(s scenario, cfg func(*framework.Config)) scenario {
 
 func TestLeakMatrix(t *testing.T) {
 	t.Parallel()
+	for _, s := range libStrategies {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			runScenarios(t, s.on(leakMatrix(s)...))
+		})
+	}
+}
+
+// leakMatrix is the leak matrix over the library of strategy st: the
+// same cases for every convention, each deletion field named as st names
+// it.
+func leakMatrix(st *libStrategy) []scenario {
 	var cases []scenario
+	noLeak := st.noLeak
 
 	// Read paths answered the same to a user and to an anonymous caller:
 	// never a deleted row, never the deletion column.
@@ -374,20 +383,22 @@ func TestLeakMatrix(t *testing.T) {
 			}}))
 	}
 
-	// Asking for deleted rows, or naming the deletion column: refused.
-	for _, c := range []struct {
-		name, url, field string
-	}{
-		{"simple filter on the deletion column", booksURL + "?deletedAt[null]=false", "deletedAt[null]"},
-		{"expression on the deletion column", booksURL + "?" + queryString("filter", "deletedAt != null"), "filter"},
-		{"expression on the deletion column inside an OR", booksURL + "?" + queryString("filter", "qty = 5 || deletedAt != null"), "filter"},
-		{"sort on the deletion column", booksURL + "?sort=-deletedAt", "sort"},
-		{"fields with the deletion column", booksURL + "?fields=id,deletedAt", "fields"},
-		{"fields with the deletion column on get", booksURL + "/1?fields=deletedAt", "fields"},
-	} {
-		cases = append(cases,
-			noLeak(badCase("user/"+c.name, userToken, c.url, c.field, "unknown")),
-			noLeak(badCase("anonymous/"+c.name, "", c.url, c.field, "unknown")))
+	// Asking for deleted rows, or naming a deletion field: refused.
+	for _, f := range st.fields {
+		for _, c := range []struct {
+			name, url, field string
+		}{
+			{"simple filter on the deletion column", booksURL + "?" + f.deleted[0] + "=" + f.deleted[1], f.deleted[0]},
+			{"expression on the deletion column", booksURL + "?" + queryString("filter", f.expr), "filter"},
+			{"expression on the deletion column inside an OR", booksURL + "?" + queryString("filter", "qty = 5 || "+f.expr), "filter"},
+			{"sort on the deletion column", booksURL + "?sort=-" + f.key, "sort"},
+			{"fields with the deletion column", booksURL + "?fields=id," + f.key, "fields"},
+			{"fields with the deletion column on get", booksURL + "/1?fields=" + f.key, "fields"},
+		} {
+			cases = append(cases,
+				noLeak(badCase("user/"+st.named(c.name, f), userToken, c.url, c.field, "unknown")),
+				noLeak(badCase("anonymous/"+st.named(c.name, f), "", c.url, c.field, "unknown")))
+		}
 	}
 	for _, c := range []struct{ name, url string }{
 		{"trash view", booksURL + "?onlyDeleted=true"},
@@ -416,12 +427,12 @@ func TestLeakMatrix(t *testing.T) {
 	)
 
 	// The admin sees exactly what it asked for.
-	stamp, stamp2 := `"deletedAt":"`+seedDeletedJSON+`"`, `"deletedAt":"`+seedDeleted2JSON+`"`
+	stamp, stamp2, live := st.deletedAt(seedDeleted), st.deletedAt(seedDeleted2), st.live()
 	admin := func(s scenario) scenario { s.Token = adminToken; s.Name = "admin/" + s.Name; return s }
 	cases = append(cases,
-		admin(withTotal(scenario{Name: "list without includeDeleted is live rows, with a null deletion column",
+		admin(withTotal(scenario{Name: "list without includeDeleted is live rows, with live deletion fields",
 			Request: request{Method: get, URL: booksURL}, ExpectedStatus: 200,
-			ExpectedContent: []string{`"deletedAt":null`}, NotExpectedContent: deletedMarkers,
+			ExpectedContent: []string{live}, NotExpectedContent: deletedMarkers,
 			After: wantIDs(1, 2, 3, 4, 5)}, 5)),
 		admin(withTotal(scenario{Name: "list with includeDeleted has every row and its stamp",
 			Request: request{Method: get, URL: booksURL + "?includeDeleted=true"}, ExpectedStatus: 200,
@@ -433,21 +444,9 @@ func TestLeakMatrix(t *testing.T) {
 		admin(withTotal(scenario{Name: "OR expression with includeDeleted",
 			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "id = 6 || id = 1", "includeDeleted", "true")}, ExpectedStatus: 200,
 			ExpectedContent: []string{stamp}, After: wantIDs(1, 6)}, 2)),
-		admin(scenario{Name: "filter on the deletion column cannot widen past live rows",
-			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null || id = 1")}, ExpectedStatus: 200,
-			After: wantIDs(1)}),
-		admin(withTotal(scenario{Name: "filter on the deletion column with includeDeleted",
-			Request: request{Method: get, URL: booksURL + "?" + queryString("filter", "deletedAt != null", "includeDeleted", "true")}, ExpectedStatus: 200,
-			After: wantIDs(6, 7)}, 2)),
-		admin(scenario{Name: "simple filter on the deletion timestamp",
-			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&" + queryString("deletedAt[gt]", seedDeletedJSON)}, ExpectedStatus: 200,
-			After: wantIDs(7)}),
-		admin(scenario{Name: "sort on the deletion column, NULLs last",
-			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&sort=-deletedAt"}, ExpectedStatus: 200,
-			After: wantIDs(7, 6, 1, 2, 3, 4, 5)}),
 		admin(scenario{Name: "fields with the deletion column",
-			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&fields=id,deletedAt&id[in]=1,6"}, ExpectedStatus: 200,
-			ExpectedContent: []string{`{"data":[{"id":1,"deletedAt":null},{"id":6,` + stamp + `}]`}}),
+			Request: request{Method: get, URL: booksURL + "?includeDeleted=true&fields=id," + strings.Join(st.keys(), ",") + "&id[in]=1,6"}, ExpectedStatus: 200,
+			ExpectedContent: []string{`{"data":[{"id":1,` + live + `},{"id":6,` + stamp + `}]`}}),
 		admin(scenario{Name: "get of a deleted row shows its stamp",
 			Request: request{Method: get, URL: booksURL + "/6"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"title":"Deleted Go"`, stamp}}),
@@ -477,10 +476,10 @@ func TestLeakMatrix(t *testing.T) {
 			ExpectedContent: []string{`"author":{"id":3,"name":"cyd","email":"cyd@x.io",` + stamp + `}`}}),
 		admin(scenario{Name: "include many-to-many without includeDeleted",
 			Request: request{Method: get, URL: booksURL + "/1?include=labels"}, ExpectedStatus: 200,
-			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech","deletedAt":null}]`}}),
+			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech",` + live + `}]`}}),
 		admin(scenario{Name: "include many-to-many with includeDeleted",
 			Request: request{Method: get, URL: booksURL + "/1?include=labels&includeDeleted=true"}, ExpectedStatus: 200,
-			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech","deletedAt":null},{"id":3,"name":"retired",` + stamp + `}]`}}),
+			ExpectedContent: []string{`"labels":[{"id":2,"name":"tech",` + live + `},{"id":3,"name":"retired",` + stamp + `}]`}}),
 		admin(scenario{Name: "include has-one without includeDeleted",
 			Request: request{Method: get, URL: "/api/authors/4?include=profile"}, ExpectedStatus: 200,
 			ExpectedContent: []string{`"profile":null`}}),
@@ -498,6 +497,22 @@ func TestLeakMatrix(t *testing.T) {
 				}
 			}}),
 	)
+	for _, f := range st.fields {
+		cases = append(cases,
+			admin(scenario{Name: st.named("filter on the deletion column cannot widen past live rows", f),
+				Request: request{Method: get, URL: booksURL + "?" + queryString("filter", f.expr+" || id = 1")}, ExpectedStatus: 200,
+				After: wantIDs(1)}),
+			admin(withTotal(scenario{Name: st.named("filter on the deletion column with includeDeleted", f),
+				Request: request{Method: get, URL: booksURL + "?" + queryString("filter", f.expr, "includeDeleted", "true")}, ExpectedStatus: 200,
+				After: wantIDs(6, 7)}, 2)),
+			admin(scenario{Name: st.named("simple filter on the deletion column's value", f),
+				Request: request{Method: get, URL: booksURL + "?includeDeleted=true&" + queryString(f.byValue[:]...)}, ExpectedStatus: 200,
+				After: wantIDs(f.byValueIDs...)}),
+			admin(scenario{Name: st.named("sort on the deletion column, live rows last", f),
+				Request: request{Method: get, URL: booksURL + "?includeDeleted=true&sort=-" + f.key}, ExpectedStatus: 200,
+				After: wantIDs(f.sortIDs...)}),
+		)
+	}
 
 	// The curator may read deleted books but no other deleted rows: deleted
 	// related rows need includeDeleted AND read_deleted on their resource.
@@ -508,8 +523,10 @@ func TestLeakMatrix(t *testing.T) {
 			NotExpectedContent: []string{"cyd", "Removed", "retired"},
 			After: allChecks(wantIDs(1, 2, 3, 4, 5, 6, 7), func(t *testing.T, _ *harness, rec *httptest.ResponseRecorder) {
 				for _, row := range listOf(t, rec.Body.Bytes()) {
-					if _, has := row["deletedAt"]; !has {
-						t.Errorf("book %v lacks deletedAt, which the curator may read", row["id"])
+					for _, k := range st.keys() {
+						if _, has := row[k]; !has {
+							t.Errorf("book %v lacks %s, which the curator may read", row["id"], k)
+						}
 					}
 					related := jsonArr(t, row["chapters"], "chapters")
 					related = append(related, jsonArr(t, row["labels"], "labels")...)
@@ -517,8 +534,10 @@ func TestLeakMatrix(t *testing.T) {
 						related = append(related, row["author"])
 					}
 					for _, r := range related {
-						if _, has := jsonObj(t, r, "related row")["deletedAt"]; has {
-							t.Errorf("book %v: related row %v shows deletedAt", row["id"], r)
+						for _, k := range st.keys() {
+							if _, has := jsonObj(t, r, "related row")[k]; has {
+								t.Errorf("book %v: related row %v shows %s", row["id"], r, k)
+							}
 						}
 					}
 				}
@@ -531,7 +550,7 @@ func TestLeakMatrix(t *testing.T) {
 		scenario{Name: "curator/include of books from authors is live books only",
 			Request: request{Token: curatorToken, Method: get, URL: "/api/authors/1?include=books"}, ExpectedStatus: 200,
 			NotExpectedContent: deletedMarkers,
-			ExpectedContent:    []string{`"books":[{"id":1,`, `"deletedAt":null`}},
+			ExpectedContent:    []string{`"books":[{"id":1,`, live}},
 		noLeak(scenario{Name: "curator/trash view of authors is forbidden",
 			Request: request{Token: curatorToken, Method: get, URL: "/api/authors?onlyDeleted=true"}, ExpectedStatus: 403}),
 		scenario{Name: "curator/trash view of books",
@@ -539,7 +558,7 @@ func TestLeakMatrix(t *testing.T) {
 			ExpectedContent: []string{`"title":"Epilogue"`}, NotExpectedContent: []string{"Removed"},
 			After: wantIDs(7, 6)},
 	)
-	runScenarios(t, libs(cases...))
+	return cases
 }
 
 // allChecks runs checks in turn; nil ones are skipped.

@@ -88,6 +88,12 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	if !resourceNameRE.MatchString(res.Name) {
 		return nil, res.errorf(nil, "resource name %q must be lower case letters, digits, '_' or '-'", res.Name)
 	}
+	// bun quotes an alias with a dot as a qualified name, which no
+	// statement parses; it derives one from a generic type's name when
+	// a type argument is of another package (Page[*time.Time]).
+	if strings.Contains(table.Alias, ".") {
+		return nil, res.errorf(nil, "bun's table alias %q has a '.', which SQL reads as a qualified name; name one with bun:\"alias:...\" on bun.BaseModel", table.Alias)
+	}
 
 	switch len(table.PKs) {
 	case 0:

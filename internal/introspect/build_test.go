@@ -333,6 +333,29 @@ type SameJSON struct {
 	Label string `bun:"label"`
 }
 
+// Paged is a generic model without a table alias of its own: bun names
+// one after the type, type arguments and all.
+type Paged[T any] struct {
+	bun.BaseModel `bun:"table:pages"`
+
+	ID    int64 `bun:"id,pk,autoincrement"`
+	Value T
+}
+
+// AliasedPaged is Paged with an alias.
+type AliasedPaged[T any] struct {
+	bun.BaseModel `bun:"table:pages,alias:page"`
+
+	ID    int64 `bun:"id,pk,autoincrement"`
+	Value T
+}
+
+func TestGenericModelAlias(t *testing.T) {
+	t.Parallel()
+	build(t, (*Paged[int64])(nil), introspect.Options{})
+	build(t, (*AliasedPaged[time.Time])(nil), introspect.Options{})
+}
+
 func TestBuildErrors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -349,6 +372,7 @@ func TestBuildErrors(t *testing.T) {
 		{"string creation timestamp", (*TextCreated)(nil), []string{"TextCreated", "CreatedAt", "string"}},
 		{"two update timestamps", (*TwoUpdated)(nil), []string{"TwoUpdated", "UpdatedAt", "ModifiedAt"}},
 		{"two fields with one JSON name", (*SameJSON)(nil), []string{"SameJSON", "Name", "Label", `"Label"`}},
+		{"generic type's alias with a dot", (*Paged[time.Time])(nil), []string{"Paged[time.Time]", `"paged[time._time]"`, "alias:"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -292,9 +292,32 @@ func (b *builder) schemaOf(v any) (*openapi3.SchemaRef, error) {
 }
 
 // Schema names of a resource: its records, create bodies and patches.
-func recordName(r *introspect.Resource) string { return r.ModelName }
-func createName(r *introspect.Resource) string { return r.ModelName + "Create" }
-func updateName(r *introspect.Resource) string { return r.ModelName + "Update" }
+func recordName(r *introspect.Resource) string { return schemaName(r.ModelName) }
+func createName(r *introspect.Resource) string { return schemaName(r.ModelName) + "Create" }
+func updateName(r *introspect.Resource) string { return schemaName(r.ModelName) + "Update" }
+
+// schemaName is a model's Go name as a component name, which OpenAPI
+// limits to letters, digits, '.', '_' and '-': the brackets, separators
+// and package paths of a generic type's arguments each become one '_'
+// ("Page[int64]" is "Page_int64", "Box[*time.Time]" is "Box_time.Time").
+func schemaName(model string) string {
+	var b strings.Builder
+	replaced := false
+	for _, r := range model {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+			replaced = false
+		case !replaced:
+			b.WriteByte('_')
+			replaced = true
+		}
+	}
+	if replaced {
+		return strings.TrimSuffix(b.String(), "_")
+	}
+	return b.String()
+}
 
 // resourceSchemas adds the record, create and update schemas of r.
 func (b *builder) resourceSchemas(r *introspect.Resource) {
