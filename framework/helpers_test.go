@@ -84,7 +84,7 @@ type Ticket struct {
 	ID        int64  `bun:"id,pk,autoincrement" json:"id"`
 	Name      string `bun:"name,notnull" json:"name"`
 	Qty       int64  `bun:"qty,notnull" json:"qty"`
-	IsDeleted bool   `bun:"is_deleted" json:"isDeleted"`
+	IsDeleted bool   `bun:"is_deleted,notnull,default:false" json:"isDeleted"`
 }
 
 // Draft is soft-deleted through the flag is_deleted beside a *time.Time
@@ -107,7 +107,7 @@ type Stamp struct {
 	ID        int64  `bun:"id,pk,autoincrement" json:"id"`
 	Name      string `bun:"name,notnull" json:"name"`
 	Qty       int64  `bun:"qty,notnull" json:"qty"`
-	DeletedAt int64  `bun:"deleted_at" json:"deletedAt"`
+	DeletedAt int64  `bun:"deleted_at,notnull,default:0" json:"deletedAt"`
 }
 
 // Tag has no soft-delete column: DELETE removes the row.
