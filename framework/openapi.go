@@ -143,11 +143,7 @@ func (d *documents) document(key string, reader openapi.Reader) (*builtDocument,
 	// Callers who arrive together with the same permissions wait for one
 	// build rather than each make their own.
 	v, err, _ := d.building.Do(key, func() (any, error) {
-		t, err := openapi.Build(d.api, reader)
-		if err != nil {
-			return nil, err
-		}
-		j, err := json.Marshal(t)
+		t, j, err := openapi.Build(d.api, reader)
 		if err != nil {
 			return nil, err
 		}

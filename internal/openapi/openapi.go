@@ -5,6 +5,7 @@
 package openapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -60,8 +61,9 @@ type builder struct {
 	gen *openapi3gen.Generator
 }
 
-// Build returns the document of api as seen by can.
-func Build(api *API, can Reader) (*openapi3.T, error) {
+// Build returns the document of api as seen by can, and the document as
+// JSON.
+func Build(api *API, can Reader) (*openapi3.T, []byte, error) {
 	if can == nil {
 		can = func(string, string) bool { return true }
 	}
@@ -89,7 +91,7 @@ func Build(api *API, can Reader) (*openapi3.T, error) {
 		b.doc.Info.License = &openapi3.License{Name: api.License, Identifier: api.License}
 	}
 	if err := b.envelopes(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range api.Resources {
 		b.resourceSchemas(r)
@@ -100,38 +102,40 @@ func Build(api *API, can Reader) (*openapi3.T, error) {
 		}
 		op, err := b.operation(s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		b.doc.AddOperation(b.path(s.Path), s.Method, op)
 	}
 	b.tags()
-	if err := b.prune(); err != nil {
-		return nil, err
+	text, err := b.prune()
+	if err != nil {
+		return nil, nil, err
 	}
-	return b.doc, nil
+	return b.doc, text, nil
 }
 
 // prune drops the components no operation refers to, directly or through
 // other components: a reader learns nothing of resources it cannot use,
 // not even their fields.
-func (b *builder) prune() error {
-	// One JSON tree of the paths and the components, walked from the
-	// paths along each $ref once: kin-openapi's types have no walker of
-	// their own, and their JSON is the one form that shows every $ref.
-	raw, err := json.Marshal(map[string]any{
-		"paths": b.doc.Paths, "schemas": b.doc.Components.Schemas, "responses": b.doc.Components.Responses,
-	})
+func (b *builder) prune() ([]byte, error) {
+	// The document is written as JSON once, and pruned in that form:
+	// kin-openapi's types have no walker of their own, their JSON is the
+	// one form that shows every $ref, and writing it is most of what a
+	// document costs (each nested MarshalJSON is checked again by its
+	// parent's), so it is not written twice.
+	raw, err := json.Marshal(b.doc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var tree struct {
-		Paths     any            `json:"paths"`
-		Schemas   map[string]any `json:"schemas"`
-		Responses map[string]any `json:"responses"`
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // integers such as a maximum keep every digit
+	var tree map[string]any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &tree); err != nil {
-		return err
-	}
+	components, _ := tree["components"].(map[string]any)
+	treeSchemas, _ := components["schemas"].(map[string]any)
+	treeResponses, _ := components["responses"].(map[string]any)
 	const schemas, responses = "#/components/schemas/", "#/components/responses/"
 	refs := map[string]bool{}
 	var walk func(any)
@@ -143,9 +147,9 @@ func (b *builder) prune() error {
 					refs[r] = true
 					switch {
 					case strings.HasPrefix(r, schemas):
-						walk(tree.Schemas[strings.TrimPrefix(r, schemas)])
+						walk(treeSchemas[strings.TrimPrefix(r, schemas)])
 					case strings.HasPrefix(r, responses):
-						walk(tree.Responses[strings.TrimPrefix(r, responses)])
+						walk(treeResponses[strings.TrimPrefix(r, responses)])
 					}
 				}
 				walk(v)
@@ -156,18 +160,27 @@ func (b *builder) prune() error {
 			}
 		}
 	}
-	walk(tree.Paths)
+	walk(tree["paths"])
 	for name := range b.doc.Components.Schemas {
 		if !refs[schemas+name] {
 			delete(b.doc.Components.Schemas, name)
+			delete(treeSchemas, name)
 		}
 	}
 	for name := range b.doc.Components.Responses {
 		if !refs[responses+name] {
 			delete(b.doc.Components.Responses, name)
+			delete(treeResponses, name)
 		}
 	}
-	return nil
+	// As kin-openapi writes components, an empty map is left out.
+	if len(treeResponses) == 0 {
+		delete(components, "responses")
+	}
+	if len(treeSchemas) == 0 {
+		delete(components, "schemas")
+	}
+	return json.Marshal(tree)
 }
 
 // allowed reports whether the reader holds action on res ("" needs none).
