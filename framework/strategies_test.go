@@ -298,3 +298,27 @@ func TestFlagAloneCannotCascade(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsWrittenOutsideAreLive: a table Migrate creates declares the flag
+// and a Unix-time column NOT NULL with their live value as default, so a
+// row another program inserts without them is live, and counted so.
+func TestRowsWrittenOutsideAreLive(t *testing.T) {
+	h := buildApp(t, appSpec{models: []func(*framework.App) error{registered[FMember](), registered[UMember]()}})
+	ctx := context.Background()
+	for _, c := range []struct{ table, base, column string }{
+		{"fmembers", "/api/fmembers", "is_deleted"},
+		{"umembers", "/api/umembers", "deleted_at"},
+	} {
+		if _, err := h.DB.ExecContext(ctx, "INSERT INTO "+c.table+" (email) VALUES ('raw@x.io')"); err != nil {
+			t.Fatalf("%s: an insert without %s: %v", c.table, c.column, err)
+		}
+		if _, err := h.DB.ExecContext(ctx, "UPDATE "+c.table+" SET "+c.column+" = NULL"); err == nil {
+			t.Errorf("%s: %s took a NULL", c.table, c.column)
+		}
+		playSteps(t, h, []step{
+			{c.table + ": the row is live", userToken, "GET", c.base, "", 200, `"total":1`, ""},
+			{c.table + ": and counted so", userToken, "GET", c.base + "?count=true&email=raw@x.io", "", 200, `"total":1`, ""},
+			{c.table + ": none deleted", adminToken, "GET", c.base + "?onlyDeleted=true", "", 200, `"total":0`, ""},
+		})
+	}
+}

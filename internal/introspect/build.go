@@ -110,6 +110,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	var softCandidates, flagCandidates []*Field
 	var deletedBy *Field
 	nullZero := map[*Field]bool{}
+	columns := map[*Field]*schema.Field{}
 	var bunSoftDelete *Field
 	for _, bf := range table.Fields {
 		f := newField(bf)
@@ -135,6 +136,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 			f.ReadOnly = f.Kind == KindInt || f.Kind == KindUint
 		}
 		nullZero[f] = bf.NullZero
+		columns[f] = bf
 		if bf == table.SoftDeleteField {
 			bunSoftDelete = f
 		}
@@ -168,6 +170,7 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	}
 	if at != nil || flag != nil {
 		res.SoftDelete = newSoftDelete(at, unix, flag, deletedBy)
+		res.SoftDelete.declareNotNull(columns)
 	}
 
 	if opts.Owner != "" {

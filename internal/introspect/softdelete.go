@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 )
 
 // SoftDelete is a resource's soft-delete strategy: which columns record a
@@ -244,13 +245,42 @@ func (s *SoftDelete) Columns() []*Field {
 // columns, when Migrate adds it to a table that has rows: those rows are
 // live, so a column that is not NULL while live needs a default.
 func (s *SoftDelete) ColumnDefault(f *Field) string {
-	switch {
-	case f == s.Flag:
-		return " NOT NULL DEFAULT FALSE"
-	case f == s.At && s.Unix:
-		return " NOT NULL DEFAULT 0"
+	if live := s.liveValue(f); live != "" {
+		return " NOT NULL DEFAULT " + live
 	}
 	return ""
+}
+
+// liveValue is the SQL value f holds while a row is live, for the flag
+// and a Unix-time column; "" for a column that is NULL while live.
+func (s *SoftDelete) liveValue(f *Field) string {
+	switch {
+	case f == s.Flag:
+		return "FALSE"
+	case f == s.At && s.Unix:
+		return "0"
+	}
+	return ""
+}
+
+// declareNotNull makes bun declare the flag and a Unix-time column NOT
+// NULL with their live value as default when it creates the table (bun
+// reads both from its schema.Field), as Migrate does when it adds such a
+// column: a NULL there, written by another program, would be neither
+// live nor deleted, and the counts table's triggers could not count it.
+// NULL-while-live columns are left as the model declares them.
+func (s *SoftDelete) declareNotNull(columns map[*Field]*schema.Field) {
+	for _, f := range []*Field{s.Flag, s.At} {
+		bf := columns[f]
+		live := s.liveValue(f)
+		if f == nil || bf == nil || live == "" {
+			continue
+		}
+		bf.NotNull = true
+		if bf.SQLDefault == "" {
+			bf.SQLDefault = live
+		}
+	}
 }
 
 // FlagFromStamp makes q set Flag on the rows whose At records a deletion,
