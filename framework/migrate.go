@@ -72,7 +72,7 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 		}
 		for _, g := range desc.Unique {
-			name := shortName(fmt.Sprintf("uq_%s_%s", desc.Table.Name, g.Name), 0)
+			name := shortName(fmt.Sprintf("uq_%s_%s%s", desc.Table.Name, g.Name, partialSuffix(desc)), 0)
 			q := db.NewCreateIndex().Model(model).Unique().Index(name)
 			for _, f := range g.Fields {
 				q = q.ColumnExpr("?", f.Ident)
@@ -111,7 +111,19 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 // liveIndexName is the name Migrate gives the partial index on a
 // soft-deletable resource's primary key over its live rows.
 func liveIndexName(desc *introspect.Resource) string {
-	return shortName(fmt.Sprintf("idx_%s_live", desc.Table.Name), 0)
+	return shortName(fmt.Sprintf("idx_%s_live%s", desc.Table.Name, partialSuffix(desc)), 0)
+}
+
+// partialSuffix ends the names of the partial indexes over live rows: the
+// column their predicate reads when it is a flag. A table that gains a
+// flag beside its deletion time then gets indexes whose predicate reads
+// the flag, which the queries test, rather than keeping, under the same
+// names, indexes they would no longer use.
+func partialSuffix(desc *introspect.Resource) string {
+	if sd := desc.SoftDelete; sd != nil && sd.Flag != nil {
+		return "_" + sd.Flag.Column
+	}
+	return ""
 }
 
 // softDeleteIndexName is the name Migrate gives the index on a resource's

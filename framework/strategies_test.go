@@ -322,3 +322,54 @@ func TestRowsWrittenOutsideAreLive(t *testing.T) {
 		})
 	}
 }
+
+// MFlagBefore and MFlagAfter are one table before and after it gains an
+// is_deleted flag beside its deletion time.
+type MFlagBefore struct {
+	bun.BaseModel `bun:"table:mflags"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Name      string     `bun:"name,notnull" json:"name" autoapi:"unique"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+type MFlagAfter struct {
+	bun.BaseModel `bun:"table:mflags"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	Name      string     `bun:"name,notnull" json:"name" autoapi:"unique"`
+	IsDeleted bool       `bun:"is_deleted" json:"isDeleted"`
+	DeletedAt *time.Time `bun:"deleted_at" json:"deletedAt"`
+}
+
+// TestMigrateAddsAFlag: a table that gains a flag beside its deletion time
+// keeps its deleted rows deleted, and gets partial indexes whose predicate
+// reads the flag, as the queries do.
+func TestMigrateAddsAFlag(t *testing.T) {
+	before := buildApp(t, appSpec{models: []func(*framework.App) error{registered[MFlagBefore](framework.WithName("mflags"))}})
+	playSteps(t, before, []step{
+		{"a live row", adminToken, "POST", "/api/mflags", `{"name":"a"}`, 201, "", ""},
+		{"a row to delete", adminToken, "POST", "/api/mflags", `{"name":"b"}`, 201, "", ""},
+		{"deleted", adminToken, "DELETE", "/api/mflags/2", "", 200, "", ""},
+	})
+	after := buildApp(t, appSpec{db: before.DB, models: []func(*framework.App) error{registered[MFlagAfter](framework.WithName("mflags"))}})
+	playSteps(t, after, []step{
+		{"the live row is live", userToken, "GET", "/api/mflags", "", 200, `"total":1`, `"name":"b"`},
+		{"the deleted row stays deleted", adminToken, "GET", "/api/mflags?onlyDeleted=true", "", 200, `"isDeleted":true`, `"name":"a"`},
+		{"its name is free", adminToken, "POST", "/api/mflags", `{"name":"b"}`, 201, "", ""},
+		{"and taken among live rows", adminToken, "POST", "/api/mflags", `{"name":"a"}`, 409, fieldErr("name"), ""},
+	})
+	for _, name := range []string{"idx_mflags_live_is_deleted", "uq_mflags_name_is_deleted"} {
+		var def string
+		q := "SELECT sql FROM sqlite_master WHERE name = ?"
+		if dbtest.Current() == dbtest.Postgres {
+			q = "SELECT indexdef FROM pg_indexes WHERE indexname = ?"
+		}
+		if err := after.DB.QueryRowContext(context.Background(), q, name).Scan(&def); err != nil {
+			t.Fatalf("index %s: %v", name, err)
+		}
+		if !strings.Contains(def, "is_deleted") {
+			t.Errorf("index %s does not read the flag: %s", name, def)
+		}
+	}
+}
