@@ -3,7 +3,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"reflect"
 
 	"github.com/uptrace/bun"
@@ -72,7 +71,7 @@ func (a *App) Migrate(ctx context.Context) error {
 			}
 		}
 		for _, g := range desc.Unique {
-			name := shortName(fmt.Sprintf("uq_%s_%s%s", desc.Table.Name, g.Name, partialSuffix(desc)), 0)
+			name := introspect.ShortName(fmt.Sprintf("uq_%s_%s%s", desc.Table.Name, g.Name, partialSuffix(desc)), 0)
 			q := db.NewCreateIndex().Model(model).Unique().Index(name)
 			for _, f := range g.Fields {
 				q = q.ColumnExpr("?", f.Ident)
@@ -111,7 +110,7 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 // liveIndexName is the name Migrate gives the partial index on a
 // soft-deletable resource's primary key over its live rows.
 func liveIndexName(desc *introspect.Resource) string {
-	return shortName(fmt.Sprintf("idx_%s_live%s", desc.Table.Name, partialSuffix(desc)), 0)
+	return introspect.ShortName(fmt.Sprintf("idx_%s_live%s", desc.Table.Name, partialSuffix(desc)), 0)
 }
 
 // partialSuffix ends the names of the partial indexes over live rows: the
@@ -134,7 +133,7 @@ func softDeleteIndexName(desc *introspect.Resource) string {
 	if f == nil {
 		f = desc.SoftDelete.Flag
 	}
-	return shortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, f.Column), 0)
+	return introspect.ShortName(fmt.Sprintf("idx_%s_%s", desc.Table.Name, f.Column), 0)
 }
 
 // addSoftDeleteColumns adds the soft-delete strategy's columns that an
@@ -235,18 +234,4 @@ func creationOrder(resources []*resource) []*introspect.Resource {
 		visit(r.desc)
 	}
 	return order
-}
-
-// shortName is name when it fits PostgreSQL's 63-byte identifiers with
-// room for a suffix of reserve bytes; a longer one is cut and given a hash
-// of the whole, so that two long names never meet where the database
-// would cut them to the same.
-func shortName(name string, reserve int) string {
-	limit := 63 - reserve
-	if len(name) <= limit {
-		return name
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%s_%08x", name[:limit-9], h.Sum32())
 }

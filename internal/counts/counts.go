@@ -17,7 +17,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 
 	"github.com/uptrace/bun"
@@ -172,7 +171,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			sd := desc.SoftDelete
 			key := db.QueryGen().FormatQuery("?", desc.Table.Name)
-			prefix := shortName("autoapi_count_"+desc.Table.Name, 8)
+			prefix := introspect.ShortName("autoapi_count_"+desc.Table.Name, 8)
 			for _, stmt := range s.triggers.create(prefix, string(desc.Table.SQLName), sd, key) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return err
@@ -223,19 +222,4 @@ func (s *Store) checkPragma(ctx context.Context, log *slog.Logger) {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA recursive_triggers").Scan(&on); err == nil && on == 0 {
 		log.WarnContext(ctx, "SQLite recursive_triggers is off: an INSERT OR REPLACE would leave "+Table+" wrong; open the database with framework/database.Open, or add _pragma="+SQLitePragma+" to its DSN")
 	}
-}
-
-// shortName is name when it fits PostgreSQL's 63-byte identifiers with
-// room for a suffix of reserve bytes; a longer one is cut and given a hash
-// of the whole, so that two long names never meet where the database
-// would cut them to the same. (framework's Migrate names its indexes by
-// the same rule.)
-func shortName(name string, reserve int) string {
-	limit := 63 - reserve
-	if len(name) <= limit {
-		return name
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return fmt.Sprintf("%s_%08x", name[:limit-9], h.Sum32())
 }
