@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"strconv"
@@ -42,10 +43,10 @@ const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 // docsAsset is one file the docs page loads.
 type docsAsset struct {
 	contentType string
-	// body is the file; gzipped when gzipped is set.
-	body    []byte
-	gzipped bool
-	etag    string
+	// body is the file; gz is it gzipped, for the files swgui ships
+	// gzipped (nil for the others).
+	body, gz []byte
+	etag     string
 }
 
 // docsFileList lists the files the docs page loads, by their name under the
@@ -63,9 +64,23 @@ var docsFileList = []struct {
 	{"docs.js", "text/javascript; charset=utf-8", ""},
 }
 
-func newDocsAsset(contentType string, body []byte, gzipped bool) docsAsset {
-	sum := sha256.Sum256(body)
-	return docsAsset{contentType: contentType, body: body, gzipped: gzipped, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+// newDocsAsset makes an asset of body, gzipped when gzipped is set: such a
+// file is unzipped once here, so that every answer is a stored body.
+func newDocsAsset(contentType string, body []byte, gzipped bool) (docsAsset, error) {
+	as := docsAsset{contentType: contentType, body: body}
+	if gzipped {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return as, err
+		}
+		if as.body, err = io.ReadAll(zr); err != nil {
+			return as, err
+		}
+		as.gz = body
+	}
+	sum := sha256.Sum256(as.body)
+	as.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	return as, nil
 }
 
 // docsEnabled reports whether the App serves the docs page.
@@ -108,7 +123,10 @@ func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 	if err := tpl.Execute(&page, struct{ Title string }{cfg.Title}); err != nil {
 		return nil, fmt.Errorf("framework: docs page: %w", err)
 	}
-	d := &docsPage{page: newDocsAsset("text/html; charset=utf-8", page.Bytes(), false), assets: map[string]docsAsset{}}
+	d := &docsPage{assets: map[string]docsAsset{}}
+	if d.page, err = newDocsAsset("text/html; charset=utf-8", page.Bytes(), false); err != nil {
+		return nil, fmt.Errorf("framework: docs page: %w", err)
+	}
 	for _, f := range docsFileList {
 		var b []byte
 		if f.swgui != "" {
@@ -119,7 +137,11 @@ func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("framework: docs page: %w", err)
 		}
-		d.assets[docsPath+"/"+f.name] = newDocsAsset(f.contentType, b, strings.HasSuffix(f.swgui, ".gz"))
+		as, err := newDocsAsset(f.contentType, b, strings.HasSuffix(f.swgui, ".gz"))
+		if err != nil {
+			return nil, fmt.Errorf("framework: docs page: %s: %w", f.name, err)
+		}
+		d.assets[docsPath+"/"+f.name] = as
 	}
 	return d, nil
 }
@@ -150,13 +172,13 @@ func serveDocsAsset(c echo.Context, as docsAsset) error {
 	}
 	req := c.Request()
 	h := c.Response().Header()
-	etag := as.etag
-	gz := as.gzipped && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding))
-	if as.gzipped {
+	body, etag := as.body, as.etag
+	if as.gz != nil {
 		h.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
-		if !gz {
+		if acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
 			// Another representation: another tag.
-			etag = strings.TrimSuffix(etag, `"`) + `-identity"`
+			body, etag = as.gz, strings.TrimSuffix(etag, `"`)+`-gzip"`
+			h.Set(echo.HeaderContentEncoding, "gzip")
 		}
 	}
 	h.Set(echo.HeaderContentType, as.contentType)
@@ -166,28 +188,17 @@ func serveDocsAsset(c echo.Context, as docsAsset) error {
 	if etagMatches(req.Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	whole := !as.gzipped || gz
-	if whole {
-		if gz {
-			h.Set(echo.HeaderContentEncoding, "gzip")
-		}
-		h.Set(echo.HeaderContentLength, strconv.Itoa(len(as.body)))
-	}
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 	if req.Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	if whole {
-		return c.Blob(http.StatusOK, as.contentType, as.body)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(as.body))
-	if err != nil {
-		return err
-	}
-	return c.Stream(http.StatusOK, as.contentType, zr)
+	return c.Blob(http.StatusOK, as.contentType, body)
 }
 
 // acceptsGzip reports whether an Accept-Encoding header value accepts
-// gzip: listed, or matched by *, without q=0.
+// gzip: listed, or matched by *, without q=0. Echo's Gzip middleware
+// would compress the bundle again on every request; the files come
+// compressed, so only the choice is made here.
 func acceptsGzip(header string) bool {
 	gzipQ, anyQ := -1.0, -1.0 // -1: not listed
 	for _, part := range strings.Split(header, ",") {
