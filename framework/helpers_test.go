@@ -147,7 +147,6 @@ var (
 	gadgets = modelSpec{resource: "gadgets", table: "gadgets", deletedKey: "deleted_at", deletedCol: "deleted_at", anonRead: true}
 	ledgers = modelSpec{resource: "ledgers", table: "ledgers", deletedKey: "deletedDate", deletedCol: "deleted_date", createdKey: "created_at"}
 	notes   = modelSpec{resource: "notes", table: "notes", deletedKey: "archivedAt", deletedCol: "archived_at", updatedKey: "updated_at", anonRead: true}
-	tags    = modelSpec{resource: "tags", table: "tags", anonRead: true}
 	tickets = modelSpec{resource: "tickets", table: "tickets", deletedKey: "isDeleted", deletedCol: "is_deleted", anonRead: true, state: flagState}
 	drafts  = modelSpec{resource: "drafts", table: "drafts", deletedKey: "deletedAt", deletedCol: "deleted_at", anonRead: true, state: flagBesideTimeState}
 	stamps  = modelSpec{resource: "stamps", table: "stamps", deletedKey: "deletedAt", deletedCol: "deleted_at", anonRead: true, state: unixState}

@@ -308,12 +308,6 @@ func (s *libStrategy) insertBook(t testing.TB, db *bun.DB, b bookRow) {
 // rows, and the library's, with the library's policy and tokens.
 var library = libTimestamps.fixture
 
-// lib makes s run against the library.
-func lib(s scenario) scenario {
-	s.Fixture = library
-	return s
-}
-
 // libs applies lib to every scenario.
 func libs(ss ...scenario) []scenario { return libTimestamps.on(ss...) }
 

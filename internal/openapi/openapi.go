@@ -57,8 +57,6 @@ type builder struct {
 	can    Reader
 	doc    *openapi3.T
 	byName map[string]*introspect.Resource
-	// gen turns the envelope types into schemas, once each.
-	gen *openapi3gen.Generator
 }
 
 // Build returns the document of api as seen by can, and the document as
