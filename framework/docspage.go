@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	swaggerui "github.com/swaggest/swgui/v5/static"
@@ -40,13 +41,49 @@ var docsFiles embed.FS
 const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// docsAsset is one file the docs page loads.
+// docsAsset is one file the docs page loads. Its body is read, unzipped
+// and hashed on the first request for it, not in New: that costs some
+// tens of milliseconds (Swagger UI's bundle is 1.4 MB unzipped), which an
+// app that never serves the page should not pay, and after it every answer
+// is a stored body.
 type docsAsset struct {
 	contentType string
+	// read returns the file as stored: gzipped when gzipped is set.
+	read    func() ([]byte, error)
+	gzipped bool
+
+	once sync.Once
+	err  error
 	// body is the file; gz is it gzipped, for the files swgui ships
 	// gzipped (nil for the others).
 	body, gz []byte
 	etag     string
+}
+
+// load reads, unzips and hashes the asset once.
+func (as *docsAsset) load() error {
+	as.once.Do(func() {
+		b, err := as.read()
+		if err != nil {
+			as.err = err
+			return
+		}
+		as.body = b
+		if as.gzipped {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err == nil {
+				as.body, err = io.ReadAll(zr)
+			}
+			if err != nil {
+				as.err = err
+				return
+			}
+			as.gz = b
+		}
+		sum := sha256.Sum256(as.body)
+		as.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	})
+	return as.err
 }
 
 // docsFileList lists the files the docs page loads, by their name under the
@@ -62,25 +99,6 @@ var docsFileList = []struct {
 	{"favicon-32x32.png", "image/png", "favicon-32x32.png"},
 	{"favicon-16x16.png", "image/png", "favicon-16x16.png"},
 	{"docs.js", "text/javascript; charset=utf-8", ""},
-}
-
-// newDocsAsset makes an asset of body, gzipped when gzipped is set: such a
-// file is unzipped once here, so that every answer is a stored body.
-func newDocsAsset(contentType string, body []byte, gzipped bool) (docsAsset, error) {
-	as := docsAsset{contentType: contentType, body: body}
-	if gzipped {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return as, err
-		}
-		if as.body, err = io.ReadAll(zr); err != nil {
-			return as, err
-		}
-		as.gz = body
-	}
-	sum := sha256.Sum256(as.body)
-	as.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
-	return as, nil
 }
 
 // docsEnabled reports whether the App serves the docs page.
@@ -109,11 +127,12 @@ func (a *App) docsSpecs() []handlers.Spec {
 
 // docsPage serves the docs page and its assets.
 type docsPage struct {
-	page   docsAsset
-	assets map[string]docsAsset
+	page   *docsAsset
+	assets map[string]*docsAsset
 }
 
-// newDocsPage reads the page's files and renders the page for cfg.
+// newDocsPage renders the page for cfg and checks that every file it
+// loads is there; the files are read on first use (see docsAsset).
 func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 	tpl, err := template.ParseFS(docsFiles, "docspage/page.html")
 	if err != nil {
@@ -123,25 +142,24 @@ func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 	if err := tpl.Execute(&page, struct{ Title string }{cfg.Title}); err != nil {
 		return nil, fmt.Errorf("framework: docs page: %w", err)
 	}
-	d := &docsPage{assets: map[string]docsAsset{}}
-	if d.page, err = newDocsAsset("text/html; charset=utf-8", page.Bytes(), false); err != nil {
-		return nil, fmt.Errorf("framework: docs page: %w", err)
+	d := &docsPage{
+		page: &docsAsset{contentType: "text/html; charset=utf-8",
+			read: func() ([]byte, error) { return page.Bytes(), nil }},
+		assets: map[string]*docsAsset{},
 	}
 	for _, f := range docsFileList {
-		var b []byte
+		fsys, name := fs.FS(docsFiles), "docspage/"+f.name
 		if f.swgui != "" {
-			b, err = fs.ReadFile(swaggerui.FS, f.swgui)
-		} else {
-			b, err = docsFiles.ReadFile("docspage/" + f.name)
+			fsys, name = swaggerui.FS, f.swgui
 		}
-		if err != nil {
-			return nil, fmt.Errorf("framework: docs page: %w", err)
-		}
-		as, err := newDocsAsset(f.contentType, b, strings.HasSuffix(f.swgui, ".gz"))
-		if err != nil {
+		if _, err := fs.Stat(fsys, name); err != nil {
 			return nil, fmt.Errorf("framework: docs page: %s: %w", f.name, err)
 		}
-		d.assets[docsPath+"/"+f.name] = as
+		d.assets[docsPath+"/"+f.name] = &docsAsset{
+			contentType: f.contentType,
+			read:        func() ([]byte, error) { return fs.ReadFile(fsys, name) },
+			gzipped:     strings.HasSuffix(name, ".gz"),
+		}
 	}
 	return d, nil
 }
@@ -166,9 +184,12 @@ func (d *docsPage) handler(path string) echo.HandlerFunc {
 // serveDocsAsset answers with as: gzipped to a client that accepts it,
 // else as it is; 304 when the client has it. The files change only with
 // the binary, so a client keeps them but asks again each time (no-cache).
-func serveDocsAsset(c echo.Context, as docsAsset) error {
+func serveDocsAsset(c echo.Context, as *docsAsset) error {
 	if c.QueryString() != "" {
 		return handlers.NewProblem(http.StatusBadRequest, "the docs page takes no query parameters")
+	}
+	if err := as.load(); err != nil {
+		return fmt.Errorf("framework: docs page: %w", err)
 	}
 	req := c.Request()
 	h := c.Response().Header()
