@@ -35,6 +35,7 @@ const chromiumPath = "/usr/bin/chromium"
 // It needs Chromium; without it the test is skipped, except under CI=true,
 // where it fails.
 func TestDocsPageInBrowser(t *testing.T) {
+	t.Parallel() // it waits on an outside program: the other tests run meanwhile
 	browser := chromiumPath
 	if _, err := os.Stat(browser); err != nil {
 		if browser, err = exec.LookPath("chromium"); err != nil {

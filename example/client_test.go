@@ -170,6 +170,7 @@ const oapiCodegenModule = "github.com/oapi-codegen/oapi-codegen/v2"
 // files, so that a change to the API (or to the generator's version in
 // go.mod) cannot leave the committed client behind.
 func TestGeneratedClientIsCurrent(t *testing.T) {
+	t.Parallel() // it waits on an outside program: the other tests run meanwhile
 	if dbtest.Current() != dbtest.SQLite {
 		// The document comes from the models alone, not the database.
 		t.Skip("the same on every engine: checked on the SQLite run")

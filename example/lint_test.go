@@ -35,6 +35,7 @@ import (
 const redoclyVersion = "2.77.0"
 
 func TestOpenAPILint(t *testing.T) {
+	t.Parallel() // it waits on an outside program: the other tests run meanwhile
 	if dbtest.Current() != dbtest.SQLite {
 		t.Skip("the document does not depend on the database: linted on SQLite only")
 	}

@@ -3,9 +3,9 @@ package framework_test
 import (
 	"testing"
 
-	"github.com/autoapi-go/autoapi/framework/dbtest"
+	"github.com/autoapi-go/autoapi/internal/apitest"
 )
 
 // TestMain runs the suite on SQLite, and on PostgreSQL too when
-// AUTOAPI_TEST_POSTGRES holds a DSN.
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// AUTOAPI_TEST_POSTGRES holds a DSN (see apitest.Main).
+func TestMain(m *testing.M) { apitest.Main(m) }

@@ -5,7 +5,6 @@
 package openapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -116,20 +115,16 @@ func Build(api *API, can Reader) (*openapi3.T, []byte, error) {
 // other components: a reader learns nothing of resources it cannot use,
 // not even their fields.
 func (b *builder) prune() ([]byte, error) {
-	// The document is written as JSON once, and pruned in that form:
-	// kin-openapi's types have no walker of their own, their JSON is the
-	// one form that shows every $ref, and writing it is most of what a
-	// document costs (each nested MarshalJSON is checked again by its
-	// parent's), so it is not written twice.
-	raw, err := json.Marshal(b.doc)
+	// The document is pruned as a tree of plain values: kin-openapi's
+	// types have no walker of their own, their JSON is the one form that
+	// shows every $ref, and the tree is written as JSON once, pruned.
+	whole, err := tree(b.doc)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // integers such as a maximum keep every digit
-	var tree map[string]any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
+	tree, ok := whole.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("openapi: the document is a %T", whole)
 	}
 	components, _ := tree["components"].(map[string]any)
 	treeSchemas, _ := components["schemas"].(map[string]any)
