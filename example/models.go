@@ -33,7 +33,7 @@ type Post struct {
 	UserID    int64      `bun:"user_id,notnull" json:"userId" autoapi:"owner"`
 	User      *User      `bun:"rel:belongs-to,join:user_id=id" json:"user,omitempty"`
 	Comments  []*Comment `bun:"rel:has-many,join:id=post_id" json:"comments,omitempty" autoapi:"cascade"`
-	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200"`
+	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200" autoapi:"search"`
 	Content   string     `bun:"content,notnull" json:"content"`
 	Views     int64      `bun:"views,notnull,default:0" json:"views"`
 	CreatedAt time.Time  `bun:"created_at,notnull" json:"createdAt"`

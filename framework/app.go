@@ -320,6 +320,9 @@ func (a *App) routes() []route {
 		// bun has no feature flag for SELECT ... FOR SHARE, so the
 		// dialect is asked by name.
 		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
+		// bun declares no feature for ILIKE: PostgreSQL is the engine of
+		// the two that has it.
+		ep.ILike = a.cfg.DB.Dialect().Name() == dialect.PG
 		svcs[res.desc] = handlers.NewService(ep)
 	}
 	for _, spec := range table {

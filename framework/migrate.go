@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/internal/introspect"
@@ -20,6 +21,10 @@ import (
 //   - it creates an index on each soft-delete column, which the trash
 //     view and purges search, and a partial index on the primary key of
 //     the live rows, which the default list walks;
+//   - on PostgreSQL, it gives each field tagged autoapi:"search" a
+//     trigram (pg_trgm) GIN index, which serves contains filters, after
+//     creating the extension if it can (if it cannot, it logs a warning
+//     and goes on without those indexes);
 //   - unless Config.ComputeCounts, it keeps each table's live and deleted
 //     row counts in the counts table, through triggers (see
 //     internal/counts).
@@ -34,6 +39,7 @@ func (a *App) Migrate(ctx context.Context) error {
 	db := a.cfg.DB
 	log := a.cfg.Logger
 	order := creationOrder(a.resources)
+	trgm := &trigrams{}
 	for _, desc := range order {
 		model := desc.New().Interface()
 		exists, err := probe(ctx, db, desc, "1")
@@ -86,6 +92,9 @@ func (a *App) Migrate(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := a.searchIndexes(ctx, desc, model, trgm); err != nil {
+			return err
+		}
 	}
 	if a.counts != nil {
 		return a.counts.Migrate(ctx, log, order)
@@ -105,6 +114,73 @@ func (a *App) createIndex(ctx context.Context, desc *introspect.Resource, name s
 		return fmt.Errorf("framework: migrate %s: create index %s: %w", desc.Name, name, err)
 	}
 	return nil
+}
+
+// trigrams is what Migrate found out about pg_trgm, once per run.
+type trigrams struct {
+	tried bool
+	// schema holds the extension's operator classes; "" when it could not
+	// be created.
+	schema string
+}
+
+// searchIndexes gives each field of desc tagged autoapi:"search" a
+// trigram GIN index on PostgreSQL, where contains is ILIKE '%...%': a
+// B-tree cannot serve a pattern that starts with a wildcard, a trigram
+// index can. SQLite has no such index; its contains reads the table.
+func (a *App) searchIndexes(ctx context.Context, desc *introspect.Resource, model any, trgm *trigrams) error {
+	db := a.cfg.DB
+	if db.Dialect().Name() != dialect.PG {
+		return nil
+	}
+	for _, f := range desc.Fields {
+		if !f.Search {
+			continue
+		}
+		if !trgm.tried {
+			trgm.tried = true
+			trgm.schema = a.createTrigrams(ctx)
+		}
+		if trgm.schema == "" {
+			return nil
+		}
+		name := introspect.ShortName(fmt.Sprintf("idx_%s_%s_trgm", desc.Table.Name, f.Column), 0)
+		// The operator class is named with its schema: the extension may
+		// live in a schema that is not on the search path.
+		q := db.NewCreateIndex().Model(model).Index(name).Using("gin").
+			ColumnExpr("? ?.gin_trgm_ops", f.Ident, bun.Ident(trgm.schema))
+		if err := a.createIndex(ctx, desc, name, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trgmSchemaQuery finds the schema of the pg_trgm extension.
+const trgmSchemaQuery = "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+
+// createTrigrams creates the pg_trgm extension unless it exists, and
+// returns the schema it lives in; "" with a warning logged when it is
+// not there and cannot be created (it needs a role that may create it,
+// and PostgreSQL's contrib modules installed).
+func (a *App) createTrigrams(ctx context.Context) string {
+	db, log := a.cfg.DB, a.cfg.Logger
+	var schema string
+	err := db.NewRaw(trgmSchemaQuery).Scan(ctx, &schema)
+	if err == nil {
+		return schema
+	}
+	if _, err := db.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_trgm"); err != nil {
+		log.WarnContext(ctx, "migrate: the pg_trgm extension is missing and could not be created, so fields tagged search get no trigram index and a contains filter reads the whole table; create it as a superuser (CREATE EXTENSION pg_trgm) and run migrate again",
+			"error", err)
+		return ""
+	}
+	if err := db.NewRaw(trgmSchemaQuery).Scan(ctx, &schema); err != nil {
+		log.WarnContext(ctx, "migrate: pg_trgm was created but cannot be found; fields tagged search get no trigram index", "error", err)
+		return ""
+	}
+	log.InfoContext(ctx, "migrate: created extension", "extension", "pg_trgm", "schema", schema)
+	return schema
 }
 
 // liveIndexName is the name Migrate gives the partial index on a

@@ -35,6 +35,7 @@ func main() {
 		if !ok {
 			continue
 		}
+		side = strings.TrimPrefix(side, "side=")
 		var s sample
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)

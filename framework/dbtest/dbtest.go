@@ -85,6 +85,11 @@ func connect(dsn string) error {
 		_ = db.Close()
 		return err
 	}
+	// An extension belongs to the database, not to a test's schema:
+	// created here, in the default schema, every test's Migrate finds it,
+	// and dropping one test's schema never drops it under another test.
+	// Where it cannot be created, Migrate says so and goes on.
+	_, _ = db.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_trgm")
 	admin, pgDSN = db, dsn
 	return nil
 }

@@ -39,7 +39,7 @@ func (s *Service) bulkFilter(g *grants, r *http.Request, action string) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	w, args, ok := rq.where()
+	w, args, ok := rq.where(s.ep.ILike)
 	if !ok {
 		return "", nil, NewProblem(http.StatusBadRequest, "a bulk operation needs at least one filter")
 	}

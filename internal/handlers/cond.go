@@ -119,9 +119,9 @@ type filterSQL struct {
 	args  []any
 }
 
-// render emits c on its own.
-func render(c *cond) *filterSQL {
-	var w sqlWriter
+// render emits c on its own; ilike as Endpoint.ILike says.
+func render(c *cond, ilike bool) *filterSQL {
+	w := sqlWriter{ilike: ilike}
 	w.cond(c)
 	return &filterSQL{query: w.sb.String(), args: w.args}
 }
@@ -130,6 +130,9 @@ func render(c *cond) *filterSQL {
 type sqlWriter struct {
 	sb   strings.Builder
 	args []any
+	// ilike renders a match ignoring case as ILIKE, else as LIKE (see
+	// Endpoint.ILike).
+	ilike bool
 }
 
 func (w *sqlWriter) cond(c *cond) {
@@ -147,12 +150,19 @@ func (w *sqlWriter) cond(c *cond) {
 		w.sb.WriteString("?)")
 		w.args = append(w.args, c.field.Ident, c.value)
 	case condLike:
-		// LOWER on both sides: case-insensitive on every engine (SQLite's
-		// LIKE is, PostgreSQL's is not).
+		// Case is ignored as the engine ignores it, with an operator an
+		// index can serve (a trigram index on PostgreSQL): not LOWER() on
+		// both sides, a function call on every row that no index serves. On
+		// SQLite LIKE folds ASCII letters only, as SQLite's LOWER does; on
+		// PostgreSQL ILIKE folds as LOWER does, by the database's LC_CTYPE.
+		w.sb.WriteString("(?")
 		if c.not {
-			w.sb.WriteString(`(LOWER(?) NOT LIKE LOWER(?) ESCAPE '\')`)
+			w.sb.WriteString(" NOT")
+		}
+		if w.ilike {
+			w.sb.WriteString(` ILIKE ? ESCAPE '\')`)
 		} else {
-			w.sb.WriteString(`(LOWER(?) LIKE LOWER(?) ESCAPE '\')`)
+			w.sb.WriteString(` LIKE ? ESCAPE '\')`)
 		}
 		w.args = append(w.args, c.field.Ident, c.value)
 	case condIn:

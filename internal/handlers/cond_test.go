@@ -88,7 +88,7 @@ func FuzzSimpleMatchesFilter(f *testing.F) {
 		if tree.kind != condOr || len(tree.operands) != 1 || tree.operands[0].kind != condAnd || len(tree.operands[0].operands) != 1 {
 			t.Fatalf("%q is not one comparison", expr)
 		}
-		got, want := render(&tree.operands[0].operands[0]), render(&simple)
+		got, want := render(&tree.operands[0].operands[0], false), render(&simple, false)
 		if got.query != want.query || !reflect.DeepEqual(got.args, want.args) {
 			t.Fatalf("%s=%q renders %s %v, but %q renders %s %v", param, value, want.query, want.args, expr, got.query, got.args)
 		}

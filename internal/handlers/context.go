@@ -77,6 +77,11 @@ type Endpoint struct {
 	// which writes of a child take on its parents; PostgreSQL does.
 	// SQLite runs one write transaction at a time and needs none.
 	RowLocks bool
+	// ILike says the database matches text ignoring case with ILIKE
+	// (PostgreSQL, whose LIKE respects case); otherwise contains and like
+	// filters use LIKE, which SQLite applies ignoring the case of ASCII
+	// letters.
+	ILike bool
 }
 
 // Context is what a handler, generated or custom, gets for one request.

@@ -67,7 +67,7 @@ func List(c *Context) error {
 	// the soft-delete and ownership predicates stand outside the caller's
 	// conditions, so no condition can widen past them.
 	v, vargs, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, listed)
-	w, wargs, hasWhere := rq.where()
+	w, wargs, hasWhere := rq.where(c.svc.ep.ILike)
 	// filtered selects the rows the request asks for, before paging.
 	filtered := func(model any) *bun.SelectQuery {
 		q := unscoped(c.svc.ep.DB.NewSelect().Model(model), res)

@@ -252,7 +252,7 @@ func afterKeys(q *bun.SelectQuery, sort []sortKey, values []any) *bun.SelectQuer
 		}
 		alternatives[i] = cond{kind: condAnd, operands: append(terms, afterKey(sort[i], values[i]))}
 	}
-	w := render(&cond{kind: condOr, operands: alternatives})
+	w := render(&cond{kind: condOr, operands: alternatives}, false) // no match in a cursor
 	return q.Where(w.query, w.args...)
 }
 

@@ -220,12 +220,12 @@ func parseFilter(expr string, res *introspect.Resource, withDeleted bool, lim Fi
 
 // compileFilter parses expr and renders it on its own, as the SQL that
 // parseReadQuery's where ANDs with the simple filters.
-func compileFilter(expr string, res *introspect.Resource, withDeleted bool, lim FilterLimits) (*filterSQL, error) {
+func compileFilter(expr string, res *introspect.Resource, withDeleted bool, lim FilterLimits, ilike bool) (*filterSQL, error) {
 	root, err := parseFilter(expr, res, withDeleted, lim)
 	if err != nil {
 		return nil, err
 	}
-	return render(root), nil
+	return render(root, ilike), nil
 }
 
 func (p *filterParser) peek() token { return p.toks[p.i] }

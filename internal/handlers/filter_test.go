@@ -61,8 +61,8 @@ func TestCompileFilter(t *testing.T) {
 		err         string // part of the problem detail, when rejected
 	}{
 		{expr: `userId = 2`, sql: `((("user_id" = ?)))`, nargs: 2},
-		{expr: `score >= 1.5 && (title ~ "go" || userId != 2)`, sql: `((("score" >= ?) AND (((LOWER("title") LIKE LOWER(?) ESCAPE '\')) OR (("user_id" <> ?)))))`, nargs: 6},
-		{expr: `!(draft = true) && title !~ 'x'`, sql: `((NOT ((("draft" = ?))) AND (LOWER("title") NOT LIKE LOWER(?) ESCAPE '\')))`, nargs: 4},
+		{expr: `score >= 1.5 && (title ~ "go" || userId != 2)`, sql: `((("score" >= ?) AND ((("title" LIKE ? ESCAPE '\')) OR (("user_id" <> ?)))))`, nargs: 6},
+		{expr: `!(draft = true) && title !~ 'x'`, sql: `((NOT ((("draft" = ?))) AND ("title" NOT LIKE ? ESCAPE '\')))`, nargs: 4},
 		{expr: `title = null || title != null`, sql: `((("title" IS NULL)) OR (("title" IS NOT NULL)))`, nargs: 2},
 		{expr: `id<3`, sql: `((("id" < ?)))`, nargs: 2},
 		{expr: `deletedAt != null`, withDeleted: true, sql: `((("deleted_at" IS NOT NULL)))`, nargs: 1},
@@ -90,7 +90,7 @@ func TestCompileFilter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.expr, func(t *testing.T) {
-			got, err := compileFilter(tc.expr, res, tc.withDeleted, testFilterLimits)
+			got, err := compileFilter(tc.expr, res, tc.withDeleted, testFilterLimits, false)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)
@@ -130,9 +130,30 @@ func sqlMatches(f *filterSQL, want string) bool {
 	return b.String() == want
 }
 
+// TestMatchOperatorFollowsTheEngine: a match ignoring case is LIKE on
+// SQLite and ILIKE on PostgreSQL, negated in place; nothing else changes.
+func TestMatchOperatorFollowsTheEngine(t *testing.T) {
+	res := filterResource(t)
+	for _, tc := range []struct {
+		ilike bool
+		sql   string
+	}{
+		{false, `((("title" LIKE ? ESCAPE '\') AND ("title" NOT LIKE ? ESCAPE '\')))`},
+		{true, `((("title" ILIKE ? ESCAPE '\') AND ("title" NOT ILIKE ? ESCAPE '\')))`},
+	} {
+		got, err := compileFilter(`title ~ "Go" && title !~ "x"`, res, false, testFilterLimits, tc.ilike)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sqlMatches(got, tc.sql) {
+			t.Errorf("ilike %v: %s %v, want %s", tc.ilike, got.query, got.args, tc.sql)
+		}
+	}
+}
+
 // sqlSkeleton matches everything the compiler may emit besides
 // placeholders: nothing from the input reaches the SQL text.
-var sqlSkeleton = regexp.MustCompile(`^(?:\(|\)| AND | OR |NOT |\? (?:IS NULL|IS NOT NULL|(?:=|<>|>|>=|<|<=) \?)|LOWER\(\?\) (?:NOT )?LIKE LOWER\(\?\) ESCAPE '\\')*$`)
+var sqlSkeleton = regexp.MustCompile(`^(?:\(|\)| AND | OR |NOT |\? (?:IS NULL|IS NOT NULL|(?:=|<>|>|>=|<|<=) \?)|\? (?:NOT )?LIKE \? ESCAPE '\\')*$`)
 
 func FuzzCompileFilter(f *testing.F) {
 	for _, seed := range []string{
@@ -148,7 +169,7 @@ func FuzzCompileFilter(f *testing.F) {
 		idents = append(idents, fld.Ident)
 	}
 	f.Fuzz(func(t *testing.T, expr string, withDeleted bool) {
-		got, err := compileFilter(expr, res, withDeleted, testFilterLimits)
+		got, err := compileFilter(expr, res, withDeleted, testFilterLimits, false)
 		if err != nil {
 			if _, ok := err.(*Problem); !ok {
 				t.Fatalf("error of type %T: %v", err, err)

@@ -110,11 +110,12 @@ func (rq *readQuery) filtered() bool { return len(rq.filters) > 0 || rq.expr != 
 // where renders every filter of the request, simple and expression, ANDed
 // inside one pair of parentheses; ok is false when there are none. The
 // soft-delete predicate is never part of it: callers AND it outside.
-func (rq *readQuery) where() (query string, args []any, ok bool) {
+// ilike is Endpoint.ILike.
+func (rq *readQuery) where(ilike bool) (query string, args []any, ok bool) {
 	if !rq.filtered() {
 		return "", nil, false
 	}
-	var w sqlWriter
+	w := sqlWriter{ilike: ilike}
 	// Room for a comparison per node, its column and its value, so a
 	// request of simple filters fills one buffer and one slice.
 	n := len(rq.filters) + 1

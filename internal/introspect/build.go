@@ -394,7 +394,9 @@ func (r *Resource) relation(br *schema.Relation) (*Relation, error) {
 
 // parseTag reads the framework's own autoapi:"..." tag: "unique" makes the
 // field unique (among live rows on a soft-deletable model), "unique:group"
-// makes it unique together with the other fields of that group.
+// makes it unique together with the other fields of that group, "owner"
+// names the row's owner, "search" marks a text field searched with
+// contains.
 func (r *Resource) parseTag(f *Field, tag string) error {
 	if tag == "" {
 		return nil
@@ -418,8 +420,13 @@ func (r *Resource) parseTag(f *Field, tag string) error {
 				return r.errorf(f, "fields %s and %s are both tagged as the owner; keep one", r.Owner.GoName, f.GoName)
 			}
 			r.Owner = f
+		case "search":
+			if f.Kind != KindString {
+				return r.errorf(f, "autoapi:\"search\" needs a string field, not %s", f.Type)
+			}
+			f.Search = true
 		default:
-			return r.errorf(f, "unknown autoapi tag option %q (known: unique, unique:<group>, owner)", name)
+			return r.errorf(f, "unknown autoapi tag option %q (known: unique, unique:<group>, owner, search)", name)
 		}
 	}
 	return nil

@@ -356,6 +356,12 @@ func TestGenericModelAlias(t *testing.T) {
 	build(t, (*AliasedPaged[time.Time])(nil), introspect.Options{})
 }
 
+// SearchedNumber tags a number for search, which only text can be.
+type SearchedNumber struct {
+	ID    int64 `bun:"id,pk"`
+	Views int64 `bun:"views" autoapi:"search"`
+}
+
 func TestBuildErrors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -373,6 +379,7 @@ func TestBuildErrors(t *testing.T) {
 		{"two update timestamps", (*TwoUpdated)(nil), []string{"TwoUpdated", "UpdatedAt", "ModifiedAt"}},
 		{"two fields with one JSON name", (*SameJSON)(nil), []string{"SameJSON", "Name", "Label", `"Label"`}},
 		{"generic type's alias with a dot", (*Paged[time.Time])(nil), []string{"Paged[time.Time]", `"paged[time._time]"`, "alias:"}},
+		{"search tag on a number", (*SearchedNumber)(nil), []string{"SearchedNumber", "Views", `autoapi:"search"`, "int64"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

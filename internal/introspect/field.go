@@ -111,6 +111,9 @@ type Field struct {
 	// Unique names the unique group of the field's autoapi:"unique" tag
 	// ("" when it has none).
 	Unique string
+	// Search reports the autoapi:"search" tag: the field is searched with
+	// contains (~), and Migrate gives it a trigram index on PostgreSQL.
+	Search bool
 	// Index is the reflect index path into the struct.
 	Index []int
 	// Type is the Go type of the field.
