@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ func BenchmarkScale(b *testing.B) {
 				{"CountedCountsTable", kept, "/api/bench_posts"},
 				{"CountedComputed", computed, "/api/bench_posts"},
 				{"CountedFiltered", kept, "/api/bench_posts?views%5Bgte%5D=10&userId=3"},
+				// The shape of the comparison with PocketBase.
+				{"ExprFiltered", kept, "/api/bench_posts?count=false&filter=" + url.QueryEscape(`views > 50 && title ~ "post 1"`)},
+				{"CountedExprFiltered", kept, "/api/bench_posts?filter=" + url.QueryEscape(`views > 50 && title ~ "post 1"`)},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					b.ReportAllocs()

@@ -7,6 +7,11 @@
 // recount Migrate runs, the reader the list handler consumes, and the
 // SQLite connection setting the triggers need (SQLitePragma).
 //
+// Each row also has a version, which every write to its table raises in
+// the writer's transaction: a total worked out at one version is right for
+// as long as the version stays the same, through any instance (see
+// Store.Version).
+//
 // The conditions "live" and "deleted" come from each resource's
 // soft-delete strategy (introspect.SoftDelete); this package never spells
 // them out.
@@ -45,6 +50,7 @@ type row struct {
 	Table   string `bun:"tbl,pk,type:varchar(255)"`
 	Live    int64  `bun:"live,notnull"`
 	Deleted int64  `bun:"deleted,notnull"`
+	Version int64  `bun:"version,notnull,default:0"`
 }
 
 // Store reads and maintains Table on one database.
@@ -84,6 +90,23 @@ func (s *Store) Counts(ctx context.Context, res *introspect.Resource) (live, del
 	return live, deleted, err
 }
 
+// Version returns the write version of res's table: it grows with every
+// committed write to the table (insert, update, delete, truncate), made
+// through any instance or by hand, so a result computed from the table
+// while the version read v, before and after, is right as long as the
+// version still reads v. An error (no row, no column, no table) means
+// there is no version to go by.
+func (s *Store) Version(ctx context.Context, res *introspect.Resource) (v int64, err error) {
+	err = s.db.NewSelect().Model((*row)(nil)).Column("version").
+		Where("tbl = ?", res.Table.Name).Scan(ctx, &v)
+	return v, err
+}
+
+// bump is the statement that raises key's version.
+func bump(key string) string {
+	return "UPDATE " + Table + " SET version = version + 1 WHERE tbl = " + key + ";"
+}
+
 // triggers writes, for one engine, the statements that (re)create the
 // triggers keeping a table's row in Table. Trigger syntax is the one thing
 // the engines do not share; the implementation is picked once, in New.
@@ -103,19 +126,22 @@ func update(row, sign string, sd *introspect.SoftDelete, key, asInt string) stri
 	if sd != nil {
 		live, deleted = "("+sd.LiveOf(row)+")"+asInt, "("+sd.DeletedOf(row)+")"+asInt
 	}
-	return "UPDATE " + Table + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted + " WHERE tbl = " + key + ";"
+	return "UPDATE " + Table + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted +
+		", version = version + 1 WHERE tbl = " + key + ";"
 }
 
 type sqliteTriggers struct{}
 
 func (sqliteTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
 	var stmts []string
-	for _, suffix := range []string{"_ins", "_del", "_upd"} {
+	for _, suffix := range []string{"_ins", "_del", "_upd", "_chg"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`"`)
 	}
 	stmts = append(stmts,
 		`CREATE TRIGGER "`+prefix+`_ins" AFTER INSERT ON `+table+` BEGIN `+update("NEW", "+", sd, key, "")+` END`,
-		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+update("OLD", "-", sd, key, "")+` END`)
+		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+update("OLD", "-", sd, key, "")+` END`,
+		// Any other change of a row changes what a filter finds.
+		`CREATE TRIGGER "`+prefix+`_chg" AFTER UPDATE ON `+table+` BEGIN `+bump(key)+` END`)
 	if sd != nil {
 		// Only a write to the marker column can move a row between live
 		// and deleted.
@@ -130,7 +156,7 @@ type pgTriggers struct{}
 func (pgTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
 	fn := `"` + prefix + `"`
 	var stmts []string
-	for _, suffix := range []string{"_insdel", "_upd", "_trunc"} {
+	for _, suffix := range []string{"_insdel", "_upd", "_trunc", "_chg"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`" ON `+table)
 	}
 	// SET search_path FROM CURRENT: the function finds Table in the
@@ -139,7 +165,11 @@ func (pgTriggers) create(prefix, table string, sd *introspect.SoftDelete, key st
 	stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
-		UPDATE `+Table+` SET live = 0, deleted = 0 WHERE tbl = `+key+`;
+		UPDATE `+Table+` SET live = 0, deleted = 0, version = version + 1 WHERE tbl = `+key+`;
+		RETURN NULL;
+	END IF;
+	IF TG_LEVEL = 'STATEMENT' THEN
+		`+bump(key)+`
 		RETURN NULL;
 	END IF;
 	IF TG_OP <> 'INSERT' THEN `+update("OLD", "-", sd, key, "::int")+` END IF;
@@ -147,7 +177,10 @@ BEGIN
 	RETURN NULL;
 END $$`,
 		`CREATE TRIGGER "`+prefix+`_insdel" AFTER INSERT OR DELETE ON `+table+` FOR EACH ROW EXECUTE FUNCTION `+fn+`()`,
-		`CREATE TRIGGER "`+prefix+`_trunc" AFTER TRUNCATE ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+fn+`()`)
+		`CREATE TRIGGER "`+prefix+`_trunc" AFTER TRUNCATE ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+fn+`()`,
+		// Any other change of rows changes what a filter finds: once per
+		// statement, which is enough for a version.
+		`CREATE TRIGGER "`+prefix+`_chg" AFTER UPDATE ON `+table+` FOR EACH STATEMENT EXECUTE FUNCTION `+fn+`()`)
 	if sd != nil {
 		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+string(sd.Marker().Ident)+` ON `+table+
 			` FOR EACH ROW WHEN ((`+sd.LiveOf("OLD")+`) IS DISTINCT FROM (`+sd.LiveOf("NEW")+`)) EXECUTE FUNCTION `+fn+`()`)
@@ -165,6 +198,12 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 	db := s.db
 	if _, err := db.NewCreateTable().Model((*row)(nil)).IfNotExists().Exec(ctx); err != nil {
 		return fmt.Errorf("counts: migrate %s: %w", Table, err)
+	}
+	// A table made before versions were kept gains the column.
+	if _, err := db.ExecContext(ctx, "SELECT version FROM "+Table+" WHERE 1 = 0"); err != nil {
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+Table+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil {
+			return fmt.Errorf("counts: migrate %s: add version: %w", Table, err)
+		}
 	}
 	s.checkPragma(ctx, log)
 	for _, desc := range resources {
@@ -192,12 +231,15 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 				ColumnExpr(live).ColumnExpr(deleted).Scan(ctx, &now.Live, &now.Deleted); err != nil {
 				return err
 			}
-			if before == now {
-				return nil
-			}
+			// The version moves on whatever the count: the table may have
+			// changed while it had no triggers.
 			if _, err := tx.NewInsert().Model(&now).On("CONFLICT (tbl) DO UPDATE").
-				Set("live = EXCLUDED.live").Set("deleted = EXCLUDED.deleted").Exec(ctx); err != nil {
+				Set("live = EXCLUDED.live").Set("deleted = EXCLUDED.deleted").
+				Set("version = ?TableAlias.version + 1").Exec(ctx); err != nil {
 				return err
+			}
+			if before.Live == now.Live && before.Deleted == now.Deleted && before.Table != "" {
+				return nil
 			}
 			log.InfoContext(ctx, "migrate: counted rows", "table", desc.Table.Name, "live", now.Live, "deleted", now.Deleted)
 			return nil

@@ -79,7 +79,11 @@ func List(c *Context) error {
 
 	var total int64
 	if rq.count {
-		total, err = c.svc.listTotal(ctx, rq, listed, func() (int64, error) { return filtered(rows.Interface()).Count(ctx) })
+		total, err = c.svc.listTotal(ctx, rq, listed,
+			func() string {
+				return c.svc.gen.FormatQuery(w+" AND "+v, append(wargs[:len(wargs):len(wargs)], vargs...)...)
+			},
+			func() (int64, error) { return filtered(rows.Interface()).Count(ctx) })
 		if err != nil {
 			return c.DBError(err)
 		}
@@ -684,23 +688,30 @@ func formatKey(v reflect.Value) string {
 }
 
 // Counter reads the number of live and of soft-deleted rows of a
-// resource's table, which the database keeps right. An error means the
-// numbers are not known (the database was not migrated by this app, say):
-// the list then counts.
+// resource's table, which the database keeps right, and the table's write
+// version, which every committed write raises. An error means the numbers
+// are not known (the database was not migrated by this app, say): the
+// list then counts.
 type Counter interface {
 	Counts(ctx context.Context, res *introspect.Resource) (live, deleted int64, err error)
+	Version(ctx context.Context, res *introspect.Resource) (int64, error)
 }
 
 // listTotal is the total of a list of the rows listed: read from the
 // counts table when the request has no filters and the caller sees those
-// rows whole (not only their own), else counted.
-func (s *Service) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, count func() (int64, error)) (int64, error) {
+// rows whole (not only their own), else counted, or taken from the
+// service's totals when the table has not changed since (see totals).
+// key returns the count's conditions with their values, which key it.
+func (s *Service) listTotal(ctx context.Context, rq *readQuery, listed deletedRows, key func() string, count func() (int64, error)) (int64, error) {
 	res := s.res
 	// The counts are of whole tables: a caller limited to their own rows,
 	// in what the list shows, is counted.
 	ownOnly := rq.readScope == scopeOwn || (res.SoftDeletable() && listed != liveRows && rq.deletedScope == scopeOwn)
-	if s.ep.Counts == nil || rq.filtered() || ownOnly {
+	if s.ep.Counts == nil {
 		return count()
+	}
+	if rq.filtered() || ownOnly {
+		return s.totals.get(ctx, s.ep.Counts, res, key(), count)
 	}
 	live, deleted, err := s.ep.Counts.Counts(ctx, res)
 	switch {

@@ -37,6 +37,10 @@ type Service struct {
 	// precision is the coarsest deletion-time precision of the resource
 	// and the resources its cascades reach (see deleteTime).
 	precision time.Duration
+	// totals are the totals of filtered lists, by their conditions, which
+	// gen writes out with their values to key them.
+	totals totals
+	gen    schema.QueryGen
 }
 
 // NewService builds the service of ep's resource.
@@ -52,6 +56,7 @@ func NewService(ep *Endpoint) *Service {
 		}
 	}
 	s.precision = s.stampPrecision(s.res)
+	s.gen = schema.NewQueryGen(ep.DB.Dialect())
 	return s
 }
 
