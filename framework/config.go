@@ -43,10 +43,12 @@ type Config struct {
 	// MaxFilterConditions bounds the comparisons in one ?filter= (50).
 	MaxFilterConditions int
 	// ComputeCounts makes every list total a count over the table, instead
-	// of reading the totals without filters from the counts table (autoapi_counts), which
-	// Migrate keeps with triggers. Set it when the triggers are unwelcome:
-	// on PostgreSQL every write to a table updates its one counts row, so
-	// writers of a very write-heavy table would queue on it.
+	// of reading the totals without filters from the counts table
+	// (autoapi_counts), which Migrate keeps with triggers, and reusing the
+	// totals of filtered lists while the table's version there is
+	// unchanged. Set it when the triggers are unwelcome: on PostgreSQL
+	// every write to a table updates its one counts row, so writers of a
+	// very write-heavy table would queue on it.
 	ComputeCounts bool
 
 	// Authenticator resolves the caller; with none, every caller is
