@@ -150,7 +150,10 @@ func (a *App) searchIndexes(ctx context.Context, desc *introspect.Resource, mode
 		q := db.NewCreateIndex().Model(model).Index(name).Using("gin").
 			ColumnExpr("? ?.gin_trgm_ops", f.Ident, bun.Ident(trgm.schema))
 		if err := a.createIndex(ctx, desc, name, q); err != nil {
-			return err
+			// The extension is there but this role may not use it (no
+			// USAGE on its schema, say): as when it is missing.
+			a.cfg.Logger.WarnContext(ctx, "migrate: a trigram index could not be created, so a contains filter on this field reads the whole table",
+				"table", desc.Table.Name, "index", name, "error", err)
 		}
 	}
 	return nil

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -91,11 +92,13 @@ func (s *Store) Counts(ctx context.Context, res *introspect.Resource) (live, del
 }
 
 // Version returns the write version of res's table: it grows with every
-// committed write to the table (insert, update, delete, truncate), made
-// through any instance or by hand, so a result computed from the table
-// while the version read v, before and after, is right as long as the
-// version still reads v. An error (no row, no column, no table) means
-// there is no version to go by.
+// committed write to the table that fires its triggers (insert, update,
+// delete, truncate), made through any instance or by hand, so a result
+// computed from the table while the version read v, before and after, is
+// right as long as the version still reads v. Writes that fire no trigger
+// (PostgreSQL's session_replication_role = replica, a disabled trigger,
+// ALTER COLUMN ... TYPE) do not raise it. An error (no row, no column, no
+// table) means there is no version to go by.
 func (s *Store) Version(ctx context.Context, res *introspect.Resource) (v int64, err error) {
 	err = s.db.NewSelect().Model((*row)(nil)).Column("version").
 		Where("tbl = ?", res.Table.Name).Scan(ctx, &v)
@@ -199,9 +202,14 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 	if _, err := db.NewCreateTable().Model((*row)(nil)).IfNotExists().Exec(ctx); err != nil {
 		return fmt.Errorf("counts: migrate %s: %w", Table, err)
 	}
-	// A table made before versions were kept gains the column.
-	if _, err := db.ExecContext(ctx, "SELECT version FROM "+Table+" WHERE 1 = 0"); err != nil {
-		if _, err := db.ExecContext(ctx, "ALTER TABLE "+Table+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil {
+	// A table made before versions were kept gains the column. Another
+	// Migrate may add it at the same moment: then it is there.
+	hasVersion := func() bool {
+		_, err := db.ExecContext(ctx, "SELECT version FROM "+Table+" WHERE 1 = 0")
+		return err == nil
+	}
+	if !hasVersion() {
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+Table+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil && !hasVersion() {
 			return fmt.Errorf("counts: migrate %s: add version: %w", Table, err)
 		}
 	}
@@ -221,7 +229,10 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			now := row{Table: desc.Table.Name}
+			// A row made anew starts its version at random, not at 0: a
+			// row deleted and made again must not come back to versions
+			// that totals were kept at.
+			now := row{Table: desc.Table.Name, Version: rand.Int64N(1 << 62)}
 			live, deleted := "count(*)", "0"
 			if sd != nil {
 				live = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 1 ELSE 0 END), 0)"

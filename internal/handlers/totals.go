@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync"
 
 	"github.com/autoapi-go/autoapi/internal/introspect"
@@ -23,8 +24,10 @@ const maxTotals = 1024
 // the count: a write committed in between, which the count may or may not
 // have seen, leaves it uncached.
 type totals struct {
-	mu   sync.Mutex
-	byID map[string]countedTotal
+	mu sync.Mutex
+	// byID is keyed by the hash of the conditions, whose text a client
+	// can make as long as a URL: the entries have one size.
+	byID map[[sha256.Size]byte]countedTotal
 }
 
 // countedTotal is a total and the version it was counted at.
@@ -32,14 +35,15 @@ type countedTotal struct {
 	version, total int64
 }
 
-// get returns the total that key names (the count's conditions, with
-// their values, and so the caller's scope), from the cache when res's
+// get returns the total of conditions (the count's, with their values,
+// and so the caller's scope), from the cache when res's
 // table has not changed since it was counted, else from count.
-func (t *totals) get(ctx context.Context, versions Counter, res *introspect.Resource, key string, count func() (int64, error)) (int64, error) {
+func (t *totals) get(ctx context.Context, versions Counter, res *introspect.Resource, conditions string, count func() (int64, error)) (int64, error) {
 	before, err := versions.Version(ctx, res)
 	if err != nil {
 		return count() // no version to go by: count, keep nothing
 	}
+	key := sha256.Sum256([]byte(conditions))
 	t.mu.Lock()
 	c, ok := t.byID[key]
 	t.mu.Unlock()
@@ -54,7 +58,7 @@ func (t *totals) get(ctx context.Context, versions Counter, res *introspect.Reso
 		t.mu.Lock()
 		if t.byID == nil || len(t.byID) >= maxTotals {
 			// Start over rather than keep the first filters for good.
-			t.byID = make(map[string]countedTotal)
+			t.byID = make(map[[sha256.Size]byte]countedTotal)
 		}
 		t.byID[key] = countedTotal{version: before, total: n}
 		t.mu.Unlock()

@@ -67,14 +67,14 @@ func tree(v any) (any, error) {
 	case string, bool, float64, int, int64, uint64, json.Number, json.RawMessage:
 		return v, nil
 	}
+	if _, ok := v.(json.Marshaler); ok {
+		return v, nil // a type of its own JSON, not kin's
+	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
 			return nil, nil
-		}
-		if _, ok := v.(json.Marshaler); ok {
-			return v, nil // a type of its own JSON, not kin's
 		}
 		return tree(rv.Elem().Interface())
 	case reflect.Map:
