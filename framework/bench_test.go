@@ -232,3 +232,64 @@ func BenchmarkAPI(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConcurrentWrites measures writes from 16 clients at once (8 per
+// core on 2 cores), with the counts table's triggers and without them
+// (Config.ComputeCounts), to show what the counts row costs writers that
+// queue on it: on PostgreSQL each write to a table updates that table's
+// one row in autoapi_counts, and holds it until commit.
+//
+//	AUTOAPI_TEST_POSTGRES=... go test -run '^$' -bench BenchmarkConcurrentWrites -count 5 ./framework/
+func BenchmarkConcurrentWrites(b *testing.B) {
+	for _, counts := range []struct {
+		name    string
+		compute bool
+	}{{"counts=table", false}, {"counts=computed", true}} {
+		db := dbtest.Open(b)
+		cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, *", Logger: quietLogger(), ComputeCounts: counts.compute}
+		app, err := framework.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := framework.Register[BenchPost](app); err != nil {
+			b.Fatal(err)
+		}
+		if err := app.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		seedBenchPosts(b, db, benchRows)
+		e := app.NewEcho()
+		var next atomic.Int64
+		b.Run("op=create/"+counts.name, func(b *testing.B) {
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					serveParallel(b, e, "POST", "/api/bench_posts", `{"userId":1,"title":"new","views":0}`, 201)
+				}
+			})
+		})
+		b.Run("op=update/"+counts.name, func(b *testing.B) {
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					// Live rows have odd ids: the seed deletes every other
+					// row, from the second.
+					id := 1 + 2*(next.Add(1)%(benchRows/2))
+					serveParallel(b, e, "PATCH", "/api/bench_posts/"+strconv.FormatInt(id, 10), `{"views":7}`, 200)
+				}
+			})
+		})
+	}
+}
+
+// serveParallel is serve for RunParallel's goroutines, which may report a
+// failure but not stop the benchmark.
+func serveParallel(b *testing.B, e *echo.Echo, method, url, body string, want int) {
+	r := httptest.NewRequest(method, url, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, r)
+	if rec.Code != want {
+		b.Errorf("%s %s: %d %s", method, url, rec.Code, rec.Body.String())
+	}
+}

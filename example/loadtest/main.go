@@ -13,15 +13,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,8 +27,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-	"github.com/uptrace/bun"
 
+	"github.com/autoapi-go/autoapi/example/loadtest/load"
 	"github.com/autoapi-go/autoapi/framework/database"
 )
 
@@ -70,43 +67,33 @@ func run(args []string, out io.Writer) error {
 		*dsn = filepath.Join(dir, "loadtest.db")
 	}
 
-	bin := filepath.Join(dir, "example")
 	fmt.Fprintln(os.Stderr, "building the example")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/autoapi-go/autoapi/example").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := load.BuildExample(dir)
+	if err != nil {
+		return err
 	}
-	if out, err := exec.Command(bin, "migrate", "-db", *dsn).CombinedOutput(); err != nil {
-		return fmt.Errorf("example migrate: %v\n%s", err, out)
+	if err := load.Migrate(bin, *dsn); err != nil {
+		return err
 	}
 	ctx := context.Background()
 	fmt.Fprintf(os.Stderr, "seeding %d posts\n", *posts)
-	ids, err := seed(ctx, *dsn, *posts)
+	ids, err := load.Seed(ctx, *dsn, *posts)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-
-	addr, err := freeAddr()
+	base, stop, err := load.Serve(bin, *dsn)
 	if err != nil {
 		return err
 	}
-	server := exec.Command(bin, "-db", *dsn, "-addr", addr, "-migrate=false")
-	server.Stdout, server.Stderr = io.Discard, os.Stderr
-	if err := server.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = server.Process.Kill(); _ = server.Wait() }()
-	base := "http://" + addr + "/api"
-	if err := waitUp(base + "/posts?limit=1"); err != nil {
-		return err
-	}
-	deep, err := middleCursor(base, *posts/4)
+	defer stop()
+	deep, err := load.MiddleCursor(base, *posts/4, alice)
 	if err != nil {
 		return err
 	}
 
 	fmt.Fprintf(os.Stderr, "driving %v at concurrency %d\n", *duration, *concurrency)
-	t := &targets{base: base, mix: mix, live: ids.live, deep: deep, pairs: make(chan int64, len(ids.alices))}
-	for _, id := range ids.alices {
+	t := &targets{base: base, mix: mix, live: ids.Live, deep: deep, pairs: make(chan int64, len(ids.Alices))}
+	for _, id := range ids.Alices {
 		t.pairs <- id
 	}
 	transport := &http.Transport{MaxIdleConnsPerHost: *concurrency, IdleConnTimeout: time.Minute}
@@ -138,7 +125,7 @@ func run(args []string, out io.Writer) error {
 		errs := int(m.Requests) - int(float64(m.Requests)*m.Success+0.5)
 		errorsTotal += errs
 		fmt.Fprintf(out, "| %s | %d | %.0f | %s | %s | %s | %d |\n", label(name), m.Requests, float64(m.Requests)/duration.Seconds(),
-			ms(m.Latencies.P50), ms(m.Latencies.P90), ms(m.Latencies.P99), errs)
+			load.Ms(m.Latencies.P50), load.Ms(m.Latencies.P90), load.Ms(m.Latencies.P99), errs)
 	}
 	for _, f := range failures {
 		fmt.Fprintln(os.Stderr, "failed:", f)
@@ -161,8 +148,6 @@ func label(kind string) string {
 	}[kind]
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-
 func engine(dsn string) string {
 	if database.IsPostgres(dsn) {
 		return "PostgreSQL"
@@ -181,121 +166,6 @@ func parseMix(s string) (map[string]int, error) {
 		mix[name] = n
 	}
 	return mix, nil
-}
-
-// seeded are the keys the mix draws on: live posts to get, and alice's
-// live posts to delete and restore.
-type seeded struct{ live, alices []int64 }
-
-// seed inserts the posts (user 2, alice, and user 3, bob, in turn, every
-// other one deleted) and a comment on every tenth post, all live, in one transaction.
-func seed(ctx context.Context, dsn string, n int) (seeded, error) {
-	db, err := database.Open(dsn)
-	if err != nil {
-		return seeded{}, err
-	}
-	defer db.Close()
-	now := time.Now().UTC()
-	var ids seeded
-	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		const batch = 500
-		for start := 0; start < n; start += batch {
-			var (
-				values []string
-				args   []any
-			)
-			for i := start; i < min(n, start+batch); i++ {
-				var deleted any
-				if i%2 == 1 {
-					deleted = now
-				}
-				values = append(values, "(?, ?, ?, ?, ?, ?, ?)")
-				args = append(args, 2+(i/2)%2, fmt.Sprintf("post %d", i), "load", i%100, now, now, deleted)
-			}
-			q := "INSERT INTO posts (user_id, title, content, views, created_at, updated_at, deleted_at) VALUES " + strings.Join(values, ", ")
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO comments (post_id, user_id, body, created_at)
-			SELECT id, user_id, 'a comment', created_at FROM posts WHERE id % 10 = 1`)
-		return err
-	})
-	if err != nil {
-		return ids, err
-	}
-	var rows []struct {
-		ID     int64
-		UserID int64
-	}
-	if err := db.NewSelect().TableExpr("posts").Column("id", "user_id").Where("deleted_at IS NULL").Scan(ctx, &rows); err != nil {
-		return ids, err
-	}
-	for _, r := range rows {
-		ids.live = append(ids.live, r.ID)
-		if r.UserID == 2 && len(ids.alices) < 1000 {
-			ids.alices = append(ids.alices, r.ID)
-		}
-	}
-	return ids, nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(url string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("the example server did not start")
-}
-
-// middleCursor walks the live posts 100 a page until skip are behind and
-// returns the cursor of the next page. It walks as alice, who sends the
-// load's requests: a cursor works only for the caller it was given to.
-func middleCursor(base string, skip int) (string, error) {
-	cursor := ""
-	for seen := 0; seen < skip; seen += 100 {
-		url := base + "/posts?count=false&limit=100"
-		if cursor != "" {
-			url += "&cursor=" + cursor
-		}
-		req, err := http.NewRequest(http.MethodGet, url, nil)
-		if err != nil {
-			return "", err
-		}
-		req.Header = alice.Clone()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return "", err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return "", err
-		}
-		const key = `"nextCursor":"`
-		i := bytes.Index(body, []byte(key))
-		if i < 0 {
-			break
-		}
-		rest := body[i+len(key):]
-		cursor = string(rest[:bytes.IndexByte(rest, '"')])
-	}
-	return cursor, nil
 }
 
 // targets picks each request of the mix.
