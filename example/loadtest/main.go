@@ -7,7 +7,7 @@
 // and exits non-zero when any request failed.
 //
 //	go run ./example/loadtest [-posts 100000] [-duration 10s] [-concurrency 8] [-db postgres://...]
-//	    [-mix list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10]
+//	    [-mix list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10]  (kinds: list, listnocount, filtered, filteredtotal, deep, get, create, deleterestore)
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +41,7 @@ func main() {
 }
 
 // endpoints are the request kinds of the mix, in report order.
-var endpoints = []string{"list", "listnocount", "filtered", "deep", "get", "create", "deleterestore"}
+var endpoints = []string{"list", "listnocount", "filtered", "filteredtotal", "deep", "get", "create", "deleterestore"}
 
 // run runs the load test that args describe and writes its report to out.
 func run(args []string, out io.Writer) error {
@@ -141,6 +142,7 @@ func label(kind string) string {
 		"list":          "list, first page (counted)",
 		"listnocount":   "list, first page (count=false)",
 		"filtered":      "list, two-condition filter",
+		"filteredtotal": "list, filter expression (counted)",
 		"deep":          "list, cursor page mid-table",
 		"get":           "get by id",
 		"create":        "create",
@@ -211,6 +213,8 @@ func (t *targets) next(tgt *vegeta.Target) error {
 		tgt.URL = t.base + "/posts?count=false"
 	case "filtered":
 		tgt.URL = t.base + "/posts?views%5Bgte%5D=50&userId=2&count=false"
+	case "filteredtotal":
+		tgt.URL = t.base + "/posts?filter=" + url.QueryEscape(`views > 50 && title ~ "post 1"`)
 	case "deep":
 		tgt.URL = t.base + "/posts?count=false&cursor=" + t.deep
 	case "get":
@@ -270,6 +274,8 @@ func kindOf(method, url string) string {
 		return "create"
 	case strings.Contains(url, "cursor="):
 		return "deep"
+	case strings.Contains(url, "filter="):
+		return "filteredtotal"
 	case strings.Contains(url, "views%5Bgte%5D"):
 		return "filtered"
 	case strings.Contains(url, "/posts/"):

@@ -15,7 +15,7 @@ func TestLoadTestRunsClean(t *testing.T) {
 	}
 	var out bytes.Buffer
 	err := run([]string{"-posts", "400", "-duration", "1s", "-concurrency", "4",
-		"-mix", "list=1,listnocount=1,filtered=1,deep=1,get=1,create=1,deleterestore=1"}, &out)
+		"-mix", "list=1,listnocount=1,filtered=1,filteredtotal=1,deep=1,get=1,create=1,deleterestore=1"}, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
