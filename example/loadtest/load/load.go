@@ -121,6 +121,14 @@ func Seed(ctx context.Context, dsn string, n int) (Seeded, error) {
 	if err != nil {
 		return ids, err
 	}
+	if database.IsPostgres(dsn) {
+		// Statistics, as autovacuum would have gathered them by the time a
+		// real table had this many rows: without them PostgreSQL plans for
+		// an empty table.
+		if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+			return ids, err
+		}
+	}
 	var rows []struct {
 		ID     int64
 		UserID int64
