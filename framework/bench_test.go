@@ -66,18 +66,19 @@ const benchRows = 2000
 
 func benchSetup(b *testing.B) (generated, hand *echo.Echo) {
 	b.Helper()
-	app, _ := benchDatabase(b)
-	_, handDB := benchDatabase(b)
+	app, _ := benchDatabase(b, false)
+	_, handDB := benchDatabase(b, false)
 	return app.NewEcho(), handWritten(handDB)
 }
 
 // benchDatabase returns the generated side's app on a new database,
 // migrated (the same tables, indexes and triggers for both sides) and
-// seeded with benchRows posts.
-func benchDatabase(b *testing.B) (*framework.App, *bun.DB) {
+// seeded with benchRows posts; anonymous callers may do anything to them.
+// computeCounts is Config.ComputeCounts.
+func benchDatabase(b *testing.B, computeCounts bool) (*framework.App, *bun.DB) {
 	b.Helper()
 	db := dbtest.Open(b)
-	cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, read\np, anonymous, bench_posts, create\np, anonymous, bench_posts, delete\np, anonymous, bench_posts, restore", Logger: quietLogger()}
+	cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, *", Logger: quietLogger(), ComputeCounts: computeCounts}
 	app, err := framework.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -245,19 +246,7 @@ func BenchmarkConcurrentWrites(b *testing.B) {
 		name    string
 		compute bool
 	}{{"counts=table", false}, {"counts=computed", true}} {
-		db := dbtest.Open(b)
-		cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, *", Logger: quietLogger(), ComputeCounts: counts.compute}
-		app, err := framework.New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := framework.Register[BenchPost](app); err != nil {
-			b.Fatal(err)
-		}
-		if err := app.Migrate(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		seedBenchPosts(b, db, benchRows)
+		app, _ := benchDatabase(b, counts.compute)
 		e := app.NewEcho()
 		var next atomic.Int64
 		b.Run("op=create/"+counts.name, func(b *testing.B) {
