@@ -11,7 +11,6 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/internal/counts"
@@ -48,6 +47,7 @@ type Member = handlers.Member
 // App holds the registered resources and serves them.
 type App struct {
 	cfg        Config
+	engine     engine
 	authorizer handlers.Authorizer
 	enforcer   *auth.Enforcer
 	validator  *validator.Validate
@@ -80,7 +80,7 @@ func New(cfg Config) (*App, error) {
 	if err := checkDialect(cfg.DB); err != nil {
 		return nil, err
 	}
-	app := &App{cfg: cfg, byName: map[string]*resource{}, validator: handlers.NewValidator()}
+	app := &App{cfg: cfg, engine: engineOf(cfg.DB), byName: map[string]*resource{}, validator: handlers.NewValidator()}
 	if len(cfg.CursorSecret) > 0 {
 		if app.cursorKey, err = handlers.DeriveCursorKey(cfg.CursorSecret); err != nil {
 			return nil, fmt.Errorf("framework: cursor secret: %w", err)
@@ -317,12 +317,7 @@ func (a *App) routes() []route {
 		if a.counts != nil {
 			ep.Counts = a.counts
 		}
-		// bun has no feature flag for SELECT ... FOR SHARE, so the
-		// dialect is asked by name.
-		ep.RowLocks = a.cfg.DB.Dialect().Name() == dialect.PG
-		// bun declares no feature for ILIKE: PostgreSQL is the engine of
-		// the two that has it.
-		ep.ILike = a.cfg.DB.Dialect().Name() == dialect.PG
+		ep.RowLocks, ep.ILike = a.engine.rowLocks, a.engine.ilike
 		svcs[res.desc] = handlers.NewService(ep)
 	}
 	for _, spec := range table {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/feature"
 )
 
@@ -37,4 +38,26 @@ func checkDialect(db *bun.DB) error {
 			db.Dialect().Name(), strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// engine is what the framework does differently on the database it runs
+// on, decided once in New. bun's dialects declare no feature flag for any
+// of it, so each is read from the dialect's name, here only.
+type engine struct {
+	// rowLocks: the database takes row locks (SELECT ... FOR SHARE),
+	// which writes of a child take on its parents. SQLite runs one write
+	// transaction at a time and needs none.
+	rowLocks bool
+	// ilike: the database matches text ignoring case with ILIKE; SQLite's
+	// LIKE ignores ASCII case itself.
+	ilike bool
+	// trigrams: the database has trigram indexes (pg_trgm), which
+	// Migrate gives fields tagged autoapi:"search".
+	trigrams bool
+}
+
+// engineOf returns the engine of db.
+func engineOf(db *bun.DB) engine {
+	pg := db.Dialect().Name() == dialect.PG
+	return engine{rowLocks: pg, ilike: pg, trigrams: pg}
 }

@@ -6,7 +6,6 @@ import (
 	"reflect"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/internal/introspect"
@@ -130,7 +129,7 @@ type trigrams struct {
 // index can. SQLite has no such index; its contains reads the table.
 func (a *App) searchIndexes(ctx context.Context, desc *introspect.Resource, model any, trgm *trigrams) error {
 	db := a.cfg.DB
-	if db.Dialect().Name() != dialect.PG {
+	if !a.engine.trigrams {
 		return nil
 	}
 	for _, f := range desc.Fields {
