@@ -12,12 +12,19 @@ import (
 // asks the Context what the generated delete would: the query string (none
 // taken), the caller's reach (a live row within their grant) and the
 // canonical key, so a deleted attachment is as missing to it as to a GET.
+//
+// DELETE ?permanent=true is left to the generated handler, which removes
+// a live or soft-deleted attachment for a caller holding hard_delete.
 func deleteAttachmentPermanently(c *framework.Context) error {
-	reach, err := c.Reach(auth.ActionDelete)
+	params, err := c.Query("permanent")
 	if err != nil {
 		return err
 	}
-	if _, err := c.Query(); err != nil {
+	if params.Has("permanent") {
+		return c.Default()
+	}
+	reach, err := c.Reach(auth.ActionDelete)
+	if err != nil {
 		return err
 	}
 	id, err := c.Key()

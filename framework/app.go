@@ -331,6 +331,15 @@ func (a *App) routes() []route {
 			// stale token must not keep a caller from it. What it shows
 			// comes from the document, which follows the caller.
 			add(spec, a.docs.handler(spec.Path))
+		case handlers.OpPurge:
+			add(spec, handlers.Purge(a.authorizer, descs, a.purgeOne), a.authenticate)
+		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
+			svc := svcs[spec.Resource]
+			op, _ := handlers.DryRunOf(spec.Op)
+			run := handlers.DryRun(op)
+			add(spec, func(c echo.Context) error {
+				return run(handlers.NewContext(c, svc, op, nil))
+			}, a.authenticate)
 		case handlers.OpPermissions:
 			svc := svcs[spec.Resource]
 			add(spec, func(c echo.Context) error {
@@ -347,15 +356,19 @@ func (a *App) routes() []route {
 }
 
 // table lists every operation of the API: the API-wide ones, then each
-// resource's, in registration order.
+// resource's, in registration order. A dry run previews the generated
+// handler, so an operation served by an override has none.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
-	api := append(append(handlers.APISpecs(), a.openAPISpecs()...), a.docsSpecs()...)
+	api := append(append(append(handlers.APISpecs(), handlers.PurgeSpec()), a.openAPISpecs()...), a.docsSpecs()...)
 	for i := range api {
 		out = append(out, &api[i])
 	}
 	for _, res := range a.resources {
 		for i := range res.specs {
+			if op, ok := handlers.DryRunOf(res.specs[i].Op); ok && res.spec(op).Overridden {
+				continue
+			}
 			out = append(out, &res.specs[i])
 		}
 	}

@@ -28,14 +28,19 @@ type PurgeOptions struct {
 	BatchSize int
 }
 
-// PurgeCount is what a purge did to one resource.
-type PurgeCount struct {
-	Resource string
-	// Removed counts the rows removed (or, on a dry run, that would be).
-	Removed int64
-	// Kept counts old deleted rows that other rows still refer to through
-	// a foreign key; they stay until those rows go.
-	Kept int64
+// PurgeCount is what a purge did to one resource: Resource, Removed (on
+// a dry run, what would be) and Kept, the old deleted rows other rows
+// still refer to through a foreign key, which stay until those go. POST
+// {prefix}/purge answers with the same values.
+type PurgeCount = handlers.PurgeCount
+
+// defaultPurgeBatch is PurgeOptions.BatchSize when it is not set.
+const defaultPurgeBatch = 500
+
+// purgeOne is POST {prefix}/purge's purge of one resource the handler
+// chose and authorized.
+func (a *App) purgeOne(ctx context.Context, desc *introspect.Resource, olderThan time.Duration, dryRun bool) (PurgeCount, error) {
+	return a.purge(ctx, desc, time.Now().UTC().Add(-olderThan), PurgeOptions{OlderThan: olderThan, DryRun: dryRun, BatchSize: defaultPurgeBatch})
 }
 
 // Purge permanently removes rows soft-deleted before now minus OlderThan,
@@ -45,7 +50,7 @@ func (a *App) Purge(ctx context.Context, opts PurgeOptions) ([]PurgeCount, error
 		return nil, fmt.Errorf("framework: purge: OlderThan must not be negative")
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 500
+		opts.BatchSize = defaultPurgeBatch
 	}
 	var targets []*introspect.Resource
 	for _, r := range a.resources {

@@ -1524,6 +1524,15 @@ type CommentUpdate struct {
 	UserId *int64 `json:"userId,omitempty"`
 }
 
+// DryRunResult defines model for DryRunResult.
+type DryRunResult struct {
+	Rows []struct {
+		Count    int            `json:"count"`
+		Ids      *[]interface{} `json:"ids,omitempty"`
+		Resource string         `json:"resource"`
+	} `json:"rows"`
+}
+
 // Invoice defines model for Invoice.
 type Invoice struct {
 	Amount    *int64     `json:"amount,omitempty"`
@@ -1621,6 +1630,16 @@ type Problem struct {
 	Status int    `json:"status"`
 	Title  string `json:"title"`
 	Type   string `json:"type"`
+}
+
+// PurgeResult defines model for PurgeResult.
+type PurgeResult struct {
+	DryRun    bool `json:"dryRun"`
+	Resources []struct {
+		Kept     int64  `json:"kept"`
+		Removed  int64  `json:"removed"`
+		Resource string `json:"resource"`
+	} `json:"resources"`
 }
 
 // Scopes The actions the caller may do, each with how far it reaches: all rows, or its own.
@@ -2025,6 +2044,150 @@ type ListAttachmentsParamsInclude string
 
 // BulkRestoreAttachmentsParams defines parameters for BulkRestoreAttachments.
 type BulkRestoreAttachmentsParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Id Equals.
+	Id *int64 `form:"id,omitempty" json:"id,omitempty"`
+
+	// IdEq Equals.
+	IdEq *int64 `form:"id[eq],omitempty" json:"id[eq],omitempty"`
+
+	// IdNe Does not equal.
+	IdNe *int64 `form:"id[ne],omitempty" json:"id[ne],omitempty"`
+
+	// IdGt Greater than.
+	IdGt *int64 `form:"id[gt],omitempty" json:"id[gt],omitempty"`
+
+	// IdGte Greater than or equal.
+	IdGte *int64 `form:"id[gte],omitempty" json:"id[gte],omitempty"`
+
+	// IdLt Less than.
+	IdLt *int64 `form:"id[lt],omitempty" json:"id[lt],omitempty"`
+
+	// IdLte Less than or equal.
+	IdLte *int64 `form:"id[lte],omitempty" json:"id[lte],omitempty"`
+
+	// IdIn One of a comma-separated list.
+	IdIn *[]int64 `form:"id[in],omitempty" json:"id[in],omitempty"`
+
+	// IdNull true: is null; false: is not null.
+	IdNull *bool `form:"id[null],omitempty" json:"id[null],omitempty"`
+
+	// PostId Equals.
+	PostId *int64 `form:"postId,omitempty" json:"postId,omitempty"`
+
+	// PostIdEq Equals.
+	PostIdEq *int64 `form:"postId[eq],omitempty" json:"postId[eq],omitempty"`
+
+	// PostIdNe Does not equal.
+	PostIdNe *int64 `form:"postId[ne],omitempty" json:"postId[ne],omitempty"`
+
+	// PostIdGt Greater than.
+	PostIdGt *int64 `form:"postId[gt],omitempty" json:"postId[gt],omitempty"`
+
+	// PostIdGte Greater than or equal.
+	PostIdGte *int64 `form:"postId[gte],omitempty" json:"postId[gte],omitempty"`
+
+	// PostIdLt Less than.
+	PostIdLt *int64 `form:"postId[lt],omitempty" json:"postId[lt],omitempty"`
+
+	// PostIdLte Less than or equal.
+	PostIdLte *int64 `form:"postId[lte],omitempty" json:"postId[lte],omitempty"`
+
+	// PostIdIn One of a comma-separated list.
+	PostIdIn *[]int64 `form:"postId[in],omitempty" json:"postId[in],omitempty"`
+
+	// PostIdNull true: is null; false: is not null.
+	PostIdNull *bool `form:"postId[null],omitempty" json:"postId[null],omitempty"`
+
+	// Filename Equals.
+	Filename *string `form:"filename,omitempty" json:"filename,omitempty"`
+
+	// FilenameEq Equals.
+	FilenameEq *string `form:"filename[eq],omitempty" json:"filename[eq],omitempty"`
+
+	// FilenameNe Does not equal.
+	FilenameNe *string `form:"filename[ne],omitempty" json:"filename[ne],omitempty"`
+
+	// FilenameGt Greater than.
+	FilenameGt *string `form:"filename[gt],omitempty" json:"filename[gt],omitempty"`
+
+	// FilenameGte Greater than or equal.
+	FilenameGte *string `form:"filename[gte],omitempty" json:"filename[gte],omitempty"`
+
+	// FilenameLt Less than.
+	FilenameLt *string `form:"filename[lt],omitempty" json:"filename[lt],omitempty"`
+
+	// FilenameLte Less than or equal.
+	FilenameLte *string `form:"filename[lte],omitempty" json:"filename[lte],omitempty"`
+
+	// FilenameLike Matches the pattern, * being the wildcard, ignoring case.
+	FilenameLike *string `form:"filename[like],omitempty" json:"filename[like],omitempty"`
+
+	// FilenameIn One of a comma-separated list.
+	FilenameIn *[]string `form:"filename[in],omitempty" json:"filename[in],omitempty"`
+
+	// FilenameNull true: is null; false: is not null.
+	FilenameNull *bool `form:"filename[null],omitempty" json:"filename[null],omitempty"`
+
+	// CreatedAt Equals.
+	CreatedAt *time.Time `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// CreatedAtEq Equals.
+	CreatedAtEq *time.Time `form:"createdAt[eq],omitempty" json:"createdAt[eq],omitempty"`
+
+	// CreatedAtNe Does not equal.
+	CreatedAtNe *time.Time `form:"createdAt[ne],omitempty" json:"createdAt[ne],omitempty"`
+
+	// CreatedAtGt Greater than.
+	CreatedAtGt *time.Time `form:"createdAt[gt],omitempty" json:"createdAt[gt],omitempty"`
+
+	// CreatedAtGte Greater than or equal.
+	CreatedAtGte *time.Time `form:"createdAt[gte],omitempty" json:"createdAt[gte],omitempty"`
+
+	// CreatedAtLt Less than.
+	CreatedAtLt *time.Time `form:"createdAt[lt],omitempty" json:"createdAt[lt],omitempty"`
+
+	// CreatedAtLte Less than or equal.
+	CreatedAtLte *time.Time `form:"createdAt[lte],omitempty" json:"createdAt[lte],omitempty"`
+
+	// CreatedAtIn One of a comma-separated list.
+	CreatedAtIn *[]time.Time `form:"createdAt[in],omitempty" json:"createdAt[in],omitempty"`
+
+	// CreatedAtNull true: is null; false: is not null.
+	CreatedAtNull *bool `form:"createdAt[null],omitempty" json:"createdAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
+// DryRunBulkRestoreAttachmentsParams defines parameters for DryRunBulkRestoreAttachments.
+type DryRunBulkRestoreAttachmentsParams struct {
 	// Filter A filter expression; bulk restores need at least one condition.
 	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
 
@@ -2746,6 +2909,177 @@ type BulkRestoreCommentsParams struct {
 	DeletedAtNull *bool `form:"deleted_at[null],omitempty" json:"deleted_at[null],omitempty"`
 }
 
+// DryRunBulkRestoreCommentsParams defines parameters for DryRunBulkRestoreComments.
+type DryRunBulkRestoreCommentsParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Id Equals.
+	Id *int64 `form:"id,omitempty" json:"id,omitempty"`
+
+	// IdEq Equals.
+	IdEq *int64 `form:"id[eq],omitempty" json:"id[eq],omitempty"`
+
+	// IdNe Does not equal.
+	IdNe *int64 `form:"id[ne],omitempty" json:"id[ne],omitempty"`
+
+	// IdGt Greater than.
+	IdGt *int64 `form:"id[gt],omitempty" json:"id[gt],omitempty"`
+
+	// IdGte Greater than or equal.
+	IdGte *int64 `form:"id[gte],omitempty" json:"id[gte],omitempty"`
+
+	// IdLt Less than.
+	IdLt *int64 `form:"id[lt],omitempty" json:"id[lt],omitempty"`
+
+	// IdLte Less than or equal.
+	IdLte *int64 `form:"id[lte],omitempty" json:"id[lte],omitempty"`
+
+	// IdIn One of a comma-separated list.
+	IdIn *[]int64 `form:"id[in],omitempty" json:"id[in],omitempty"`
+
+	// IdNull true: is null; false: is not null.
+	IdNull *bool `form:"id[null],omitempty" json:"id[null],omitempty"`
+
+	// PostId Equals.
+	PostId *int64 `form:"postId,omitempty" json:"postId,omitempty"`
+
+	// PostIdEq Equals.
+	PostIdEq *int64 `form:"postId[eq],omitempty" json:"postId[eq],omitempty"`
+
+	// PostIdNe Does not equal.
+	PostIdNe *int64 `form:"postId[ne],omitempty" json:"postId[ne],omitempty"`
+
+	// PostIdGt Greater than.
+	PostIdGt *int64 `form:"postId[gt],omitempty" json:"postId[gt],omitempty"`
+
+	// PostIdGte Greater than or equal.
+	PostIdGte *int64 `form:"postId[gte],omitempty" json:"postId[gte],omitempty"`
+
+	// PostIdLt Less than.
+	PostIdLt *int64 `form:"postId[lt],omitempty" json:"postId[lt],omitempty"`
+
+	// PostIdLte Less than or equal.
+	PostIdLte *int64 `form:"postId[lte],omitempty" json:"postId[lte],omitempty"`
+
+	// PostIdIn One of a comma-separated list.
+	PostIdIn *[]int64 `form:"postId[in],omitempty" json:"postId[in],omitempty"`
+
+	// PostIdNull true: is null; false: is not null.
+	PostIdNull *bool `form:"postId[null],omitempty" json:"postId[null],omitempty"`
+
+	// UserId Equals.
+	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
+
+	// UserIdEq Equals.
+	UserIdEq *int64 `form:"userId[eq],omitempty" json:"userId[eq],omitempty"`
+
+	// UserIdNe Does not equal.
+	UserIdNe *int64 `form:"userId[ne],omitempty" json:"userId[ne],omitempty"`
+
+	// UserIdGt Greater than.
+	UserIdGt *int64 `form:"userId[gt],omitempty" json:"userId[gt],omitempty"`
+
+	// UserIdGte Greater than or equal.
+	UserIdGte *int64 `form:"userId[gte],omitempty" json:"userId[gte],omitempty"`
+
+	// UserIdLt Less than.
+	UserIdLt *int64 `form:"userId[lt],omitempty" json:"userId[lt],omitempty"`
+
+	// UserIdLte Less than or equal.
+	UserIdLte *int64 `form:"userId[lte],omitempty" json:"userId[lte],omitempty"`
+
+	// UserIdIn One of a comma-separated list.
+	UserIdIn *[]int64 `form:"userId[in],omitempty" json:"userId[in],omitempty"`
+
+	// UserIdNull true: is null; false: is not null.
+	UserIdNull *bool `form:"userId[null],omitempty" json:"userId[null],omitempty"`
+
+	// Body Equals.
+	Body *string `form:"body,omitempty" json:"body,omitempty"`
+
+	// BodyEq Equals.
+	BodyEq *string `form:"body[eq],omitempty" json:"body[eq],omitempty"`
+
+	// BodyNe Does not equal.
+	BodyNe *string `form:"body[ne],omitempty" json:"body[ne],omitempty"`
+
+	// BodyGt Greater than.
+	BodyGt *string `form:"body[gt],omitempty" json:"body[gt],omitempty"`
+
+	// BodyGte Greater than or equal.
+	BodyGte *string `form:"body[gte],omitempty" json:"body[gte],omitempty"`
+
+	// BodyLt Less than.
+	BodyLt *string `form:"body[lt],omitempty" json:"body[lt],omitempty"`
+
+	// BodyLte Less than or equal.
+	BodyLte *string `form:"body[lte],omitempty" json:"body[lte],omitempty"`
+
+	// BodyLike Matches the pattern, * being the wildcard, ignoring case.
+	BodyLike *string `form:"body[like],omitempty" json:"body[like],omitempty"`
+
+	// BodyIn One of a comma-separated list.
+	BodyIn *[]string `form:"body[in],omitempty" json:"body[in],omitempty"`
+
+	// BodyNull true: is null; false: is not null.
+	BodyNull *bool `form:"body[null],omitempty" json:"body[null],omitempty"`
+
+	// CreatedAt Equals.
+	CreatedAt *time.Time `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// CreatedAtEq Equals.
+	CreatedAtEq *time.Time `form:"createdAt[eq],omitempty" json:"createdAt[eq],omitempty"`
+
+	// CreatedAtNe Does not equal.
+	CreatedAtNe *time.Time `form:"createdAt[ne],omitempty" json:"createdAt[ne],omitempty"`
+
+	// CreatedAtGt Greater than.
+	CreatedAtGt *time.Time `form:"createdAt[gt],omitempty" json:"createdAt[gt],omitempty"`
+
+	// CreatedAtGte Greater than or equal.
+	CreatedAtGte *time.Time `form:"createdAt[gte],omitempty" json:"createdAt[gte],omitempty"`
+
+	// CreatedAtLt Less than.
+	CreatedAtLt *time.Time `form:"createdAt[lt],omitempty" json:"createdAt[lt],omitempty"`
+
+	// CreatedAtLte Less than or equal.
+	CreatedAtLte *time.Time `form:"createdAt[lte],omitempty" json:"createdAt[lte],omitempty"`
+
+	// CreatedAtIn One of a comma-separated list.
+	CreatedAtIn *[]time.Time `form:"createdAt[in],omitempty" json:"createdAt[in],omitempty"`
+
+	// CreatedAtNull true: is null; false: is not null.
+	CreatedAtNull *bool `form:"createdAt[null],omitempty" json:"createdAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deleted_at,omitempty" json:"deleted_at,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deleted_at[eq],omitempty" json:"deleted_at[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deleted_at[ne],omitempty" json:"deleted_at[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deleted_at[gt],omitempty" json:"deleted_at[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deleted_at[gte],omitempty" json:"deleted_at[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deleted_at[lt],omitempty" json:"deleted_at[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deleted_at[lte],omitempty" json:"deleted_at[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deleted_at[in],omitempty" json:"deleted_at[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deleted_at[null],omitempty" json:"deleted_at[null],omitempty"`
+}
+
 // DeleteCommentsParams defines parameters for DeleteComments.
 type DeleteCommentsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
@@ -2810,6 +3144,12 @@ type GetCommentsParamsFields string
 
 // GetCommentsParamsInclude defines parameters for GetComments.
 type GetCommentsParamsInclude string
+
+// DryRunDeleteCommentsParams defines parameters for DryRunDeleteComments.
+type DryRunDeleteCommentsParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+}
 
 // RestoreComments200JSONResponseBodyRestored defines parameters for RestoreComments.
 type RestoreComments200JSONResponseBodyRestored bool
@@ -3447,6 +3787,204 @@ type BulkRestoreInvoicesParams struct {
 	DeletedByNull *bool `form:"deletedBy[null],omitempty" json:"deletedBy[null],omitempty"`
 }
 
+// DryRunBulkRestoreInvoicesParams defines parameters for DryRunBulkRestoreInvoices.
+type DryRunBulkRestoreInvoicesParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Id Equals.
+	Id *int64 `form:"id,omitempty" json:"id,omitempty"`
+
+	// IdEq Equals.
+	IdEq *int64 `form:"id[eq],omitempty" json:"id[eq],omitempty"`
+
+	// IdNe Does not equal.
+	IdNe *int64 `form:"id[ne],omitempty" json:"id[ne],omitempty"`
+
+	// IdGt Greater than.
+	IdGt *int64 `form:"id[gt],omitempty" json:"id[gt],omitempty"`
+
+	// IdGte Greater than or equal.
+	IdGte *int64 `form:"id[gte],omitempty" json:"id[gte],omitempty"`
+
+	// IdLt Less than.
+	IdLt *int64 `form:"id[lt],omitempty" json:"id[lt],omitempty"`
+
+	// IdLte Less than or equal.
+	IdLte *int64 `form:"id[lte],omitempty" json:"id[lte],omitempty"`
+
+	// IdIn One of a comma-separated list.
+	IdIn *[]int64 `form:"id[in],omitempty" json:"id[in],omitempty"`
+
+	// IdNull true: is null; false: is not null.
+	IdNull *bool `form:"id[null],omitempty" json:"id[null],omitempty"`
+
+	// Number Equals.
+	Number *string `form:"number,omitempty" json:"number,omitempty"`
+
+	// NumberEq Equals.
+	NumberEq *string `form:"number[eq],omitempty" json:"number[eq],omitempty"`
+
+	// NumberNe Does not equal.
+	NumberNe *string `form:"number[ne],omitempty" json:"number[ne],omitempty"`
+
+	// NumberGt Greater than.
+	NumberGt *string `form:"number[gt],omitempty" json:"number[gt],omitempty"`
+
+	// NumberGte Greater than or equal.
+	NumberGte *string `form:"number[gte],omitempty" json:"number[gte],omitempty"`
+
+	// NumberLt Less than.
+	NumberLt *string `form:"number[lt],omitempty" json:"number[lt],omitempty"`
+
+	// NumberLte Less than or equal.
+	NumberLte *string `form:"number[lte],omitempty" json:"number[lte],omitempty"`
+
+	// NumberLike Matches the pattern, * being the wildcard, ignoring case.
+	NumberLike *string `form:"number[like],omitempty" json:"number[like],omitempty"`
+
+	// NumberIn One of a comma-separated list.
+	NumberIn *[]string `form:"number[in],omitempty" json:"number[in],omitempty"`
+
+	// NumberNull true: is null; false: is not null.
+	NumberNull *bool `form:"number[null],omitempty" json:"number[null],omitempty"`
+
+	// Amount Equals.
+	Amount *int64 `form:"amount,omitempty" json:"amount,omitempty"`
+
+	// AmountEq Equals.
+	AmountEq *int64 `form:"amount[eq],omitempty" json:"amount[eq],omitempty"`
+
+	// AmountNe Does not equal.
+	AmountNe *int64 `form:"amount[ne],omitempty" json:"amount[ne],omitempty"`
+
+	// AmountGt Greater than.
+	AmountGt *int64 `form:"amount[gt],omitempty" json:"amount[gt],omitempty"`
+
+	// AmountGte Greater than or equal.
+	AmountGte *int64 `form:"amount[gte],omitempty" json:"amount[gte],omitempty"`
+
+	// AmountLt Less than.
+	AmountLt *int64 `form:"amount[lt],omitempty" json:"amount[lt],omitempty"`
+
+	// AmountLte Less than or equal.
+	AmountLte *int64 `form:"amount[lte],omitempty" json:"amount[lte],omitempty"`
+
+	// AmountIn One of a comma-separated list.
+	AmountIn *[]int64 `form:"amount[in],omitempty" json:"amount[in],omitempty"`
+
+	// AmountNull true: is null; false: is not null.
+	AmountNull *bool `form:"amount[null],omitempty" json:"amount[null],omitempty"`
+
+	// UserId Equals.
+	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
+
+	// UserIdEq Equals.
+	UserIdEq *int64 `form:"userId[eq],omitempty" json:"userId[eq],omitempty"`
+
+	// UserIdNe Does not equal.
+	UserIdNe *int64 `form:"userId[ne],omitempty" json:"userId[ne],omitempty"`
+
+	// UserIdGt Greater than.
+	UserIdGt *int64 `form:"userId[gt],omitempty" json:"userId[gt],omitempty"`
+
+	// UserIdGte Greater than or equal.
+	UserIdGte *int64 `form:"userId[gte],omitempty" json:"userId[gte],omitempty"`
+
+	// UserIdLt Less than.
+	UserIdLt *int64 `form:"userId[lt],omitempty" json:"userId[lt],omitempty"`
+
+	// UserIdLte Less than or equal.
+	UserIdLte *int64 `form:"userId[lte],omitempty" json:"userId[lte],omitempty"`
+
+	// UserIdIn One of a comma-separated list.
+	UserIdIn *[]int64 `form:"userId[in],omitempty" json:"userId[in],omitempty"`
+
+	// UserIdNull true: is null; false: is not null.
+	UserIdNull *bool `form:"userId[null],omitempty" json:"userId[null],omitempty"`
+
+	// CreatedAt Equals.
+	CreatedAt *time.Time `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// CreatedAtEq Equals.
+	CreatedAtEq *time.Time `form:"createdAt[eq],omitempty" json:"createdAt[eq],omitempty"`
+
+	// CreatedAtNe Does not equal.
+	CreatedAtNe *time.Time `form:"createdAt[ne],omitempty" json:"createdAt[ne],omitempty"`
+
+	// CreatedAtGt Greater than.
+	CreatedAtGt *time.Time `form:"createdAt[gt],omitempty" json:"createdAt[gt],omitempty"`
+
+	// CreatedAtGte Greater than or equal.
+	CreatedAtGte *time.Time `form:"createdAt[gte],omitempty" json:"createdAt[gte],omitempty"`
+
+	// CreatedAtLt Less than.
+	CreatedAtLt *time.Time `form:"createdAt[lt],omitempty" json:"createdAt[lt],omitempty"`
+
+	// CreatedAtLte Less than or equal.
+	CreatedAtLte *time.Time `form:"createdAt[lte],omitempty" json:"createdAt[lte],omitempty"`
+
+	// CreatedAtIn One of a comma-separated list.
+	CreatedAtIn *[]time.Time `form:"createdAt[in],omitempty" json:"createdAt[in],omitempty"`
+
+	// CreatedAtNull true: is null; false: is not null.
+	CreatedAtNull *bool `form:"createdAt[null],omitempty" json:"createdAt[null],omitempty"`
+
+	// DeletedDate Equals.
+	DeletedDate *time.Time `form:"deletedDate,omitempty" json:"deletedDate,omitempty"`
+
+	// DeletedDateEq Equals.
+	DeletedDateEq *time.Time `form:"deletedDate[eq],omitempty" json:"deletedDate[eq],omitempty"`
+
+	// DeletedDateNe Does not equal.
+	DeletedDateNe *time.Time `form:"deletedDate[ne],omitempty" json:"deletedDate[ne],omitempty"`
+
+	// DeletedDateGt Greater than.
+	DeletedDateGt *time.Time `form:"deletedDate[gt],omitempty" json:"deletedDate[gt],omitempty"`
+
+	// DeletedDateGte Greater than or equal.
+	DeletedDateGte *time.Time `form:"deletedDate[gte],omitempty" json:"deletedDate[gte],omitempty"`
+
+	// DeletedDateLt Less than.
+	DeletedDateLt *time.Time `form:"deletedDate[lt],omitempty" json:"deletedDate[lt],omitempty"`
+
+	// DeletedDateLte Less than or equal.
+	DeletedDateLte *time.Time `form:"deletedDate[lte],omitempty" json:"deletedDate[lte],omitempty"`
+
+	// DeletedDateIn One of a comma-separated list.
+	DeletedDateIn *[]time.Time `form:"deletedDate[in],omitempty" json:"deletedDate[in],omitempty"`
+
+	// DeletedDateNull true: is null; false: is not null.
+	DeletedDateNull *bool `form:"deletedDate[null],omitempty" json:"deletedDate[null],omitempty"`
+
+	// DeletedBy Equals.
+	DeletedBy *int64 `form:"deletedBy,omitempty" json:"deletedBy,omitempty"`
+
+	// DeletedByEq Equals.
+	DeletedByEq *int64 `form:"deletedBy[eq],omitempty" json:"deletedBy[eq],omitempty"`
+
+	// DeletedByNe Does not equal.
+	DeletedByNe *int64 `form:"deletedBy[ne],omitempty" json:"deletedBy[ne],omitempty"`
+
+	// DeletedByGt Greater than.
+	DeletedByGt *int64 `form:"deletedBy[gt],omitempty" json:"deletedBy[gt],omitempty"`
+
+	// DeletedByGte Greater than or equal.
+	DeletedByGte *int64 `form:"deletedBy[gte],omitempty" json:"deletedBy[gte],omitempty"`
+
+	// DeletedByLt Less than.
+	DeletedByLt *int64 `form:"deletedBy[lt],omitempty" json:"deletedBy[lt],omitempty"`
+
+	// DeletedByLte Less than or equal.
+	DeletedByLte *int64 `form:"deletedBy[lte],omitempty" json:"deletedBy[lte],omitempty"`
+
+	// DeletedByIn One of a comma-separated list.
+	DeletedByIn *[]int64 `form:"deletedBy[in],omitempty" json:"deletedBy[in],omitempty"`
+
+	// DeletedByNull true: is null; false: is not null.
+	DeletedByNull *bool `form:"deletedBy[null],omitempty" json:"deletedBy[null],omitempty"`
+}
+
 // DeleteInvoicesParams defines parameters for DeleteInvoices.
 type DeleteInvoicesParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
@@ -3511,6 +4049,12 @@ type GetInvoicesParamsFields string
 
 // GetInvoicesParamsInclude defines parameters for GetInvoices.
 type GetInvoicesParamsInclude string
+
+// DryRunDeleteInvoicesParams defines parameters for DryRunDeleteInvoices.
+type DryRunDeleteInvoicesParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+}
 
 // RestoreInvoices200JSONResponseBodyRestored defines parameters for RestoreInvoices.
 type RestoreInvoices200JSONResponseBodyRestored bool
@@ -4238,6 +4782,234 @@ type BulkRestorePostsParams struct {
 	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
 }
 
+// DryRunBulkRestorePostsParams defines parameters for DryRunBulkRestorePosts.
+type DryRunBulkRestorePostsParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Id Equals.
+	Id *int64 `form:"id,omitempty" json:"id,omitempty"`
+
+	// IdEq Equals.
+	IdEq *int64 `form:"id[eq],omitempty" json:"id[eq],omitempty"`
+
+	// IdNe Does not equal.
+	IdNe *int64 `form:"id[ne],omitempty" json:"id[ne],omitempty"`
+
+	// IdGt Greater than.
+	IdGt *int64 `form:"id[gt],omitempty" json:"id[gt],omitempty"`
+
+	// IdGte Greater than or equal.
+	IdGte *int64 `form:"id[gte],omitempty" json:"id[gte],omitempty"`
+
+	// IdLt Less than.
+	IdLt *int64 `form:"id[lt],omitempty" json:"id[lt],omitempty"`
+
+	// IdLte Less than or equal.
+	IdLte *int64 `form:"id[lte],omitempty" json:"id[lte],omitempty"`
+
+	// IdIn One of a comma-separated list.
+	IdIn *[]int64 `form:"id[in],omitempty" json:"id[in],omitempty"`
+
+	// IdNull true: is null; false: is not null.
+	IdNull *bool `form:"id[null],omitempty" json:"id[null],omitempty"`
+
+	// UserId Equals.
+	UserId *int64 `form:"userId,omitempty" json:"userId,omitempty"`
+
+	// UserIdEq Equals.
+	UserIdEq *int64 `form:"userId[eq],omitempty" json:"userId[eq],omitempty"`
+
+	// UserIdNe Does not equal.
+	UserIdNe *int64 `form:"userId[ne],omitempty" json:"userId[ne],omitempty"`
+
+	// UserIdGt Greater than.
+	UserIdGt *int64 `form:"userId[gt],omitempty" json:"userId[gt],omitempty"`
+
+	// UserIdGte Greater than or equal.
+	UserIdGte *int64 `form:"userId[gte],omitempty" json:"userId[gte],omitempty"`
+
+	// UserIdLt Less than.
+	UserIdLt *int64 `form:"userId[lt],omitempty" json:"userId[lt],omitempty"`
+
+	// UserIdLte Less than or equal.
+	UserIdLte *int64 `form:"userId[lte],omitempty" json:"userId[lte],omitempty"`
+
+	// UserIdIn One of a comma-separated list.
+	UserIdIn *[]int64 `form:"userId[in],omitempty" json:"userId[in],omitempty"`
+
+	// UserIdNull true: is null; false: is not null.
+	UserIdNull *bool `form:"userId[null],omitempty" json:"userId[null],omitempty"`
+
+	// Title Equals.
+	Title *string `form:"title,omitempty" json:"title,omitempty"`
+
+	// TitleEq Equals.
+	TitleEq *string `form:"title[eq],omitempty" json:"title[eq],omitempty"`
+
+	// TitleNe Does not equal.
+	TitleNe *string `form:"title[ne],omitempty" json:"title[ne],omitempty"`
+
+	// TitleGt Greater than.
+	TitleGt *string `form:"title[gt],omitempty" json:"title[gt],omitempty"`
+
+	// TitleGte Greater than or equal.
+	TitleGte *string `form:"title[gte],omitempty" json:"title[gte],omitempty"`
+
+	// TitleLt Less than.
+	TitleLt *string `form:"title[lt],omitempty" json:"title[lt],omitempty"`
+
+	// TitleLte Less than or equal.
+	TitleLte *string `form:"title[lte],omitempty" json:"title[lte],omitempty"`
+
+	// TitleLike Matches the pattern, * being the wildcard, ignoring case.
+	TitleLike *string `form:"title[like],omitempty" json:"title[like],omitempty"`
+
+	// TitleIn One of a comma-separated list.
+	TitleIn *[]string `form:"title[in],omitempty" json:"title[in],omitempty"`
+
+	// TitleNull true: is null; false: is not null.
+	TitleNull *bool `form:"title[null],omitempty" json:"title[null],omitempty"`
+
+	// Content Equals.
+	Content *string `form:"content,omitempty" json:"content,omitempty"`
+
+	// ContentEq Equals.
+	ContentEq *string `form:"content[eq],omitempty" json:"content[eq],omitempty"`
+
+	// ContentNe Does not equal.
+	ContentNe *string `form:"content[ne],omitempty" json:"content[ne],omitempty"`
+
+	// ContentGt Greater than.
+	ContentGt *string `form:"content[gt],omitempty" json:"content[gt],omitempty"`
+
+	// ContentGte Greater than or equal.
+	ContentGte *string `form:"content[gte],omitempty" json:"content[gte],omitempty"`
+
+	// ContentLt Less than.
+	ContentLt *string `form:"content[lt],omitempty" json:"content[lt],omitempty"`
+
+	// ContentLte Less than or equal.
+	ContentLte *string `form:"content[lte],omitempty" json:"content[lte],omitempty"`
+
+	// ContentLike Matches the pattern, * being the wildcard, ignoring case.
+	ContentLike *string `form:"content[like],omitempty" json:"content[like],omitempty"`
+
+	// ContentIn One of a comma-separated list.
+	ContentIn *[]string `form:"content[in],omitempty" json:"content[in],omitempty"`
+
+	// ContentNull true: is null; false: is not null.
+	ContentNull *bool `form:"content[null],omitempty" json:"content[null],omitempty"`
+
+	// Views Equals.
+	Views *int64 `form:"views,omitempty" json:"views,omitempty"`
+
+	// ViewsEq Equals.
+	ViewsEq *int64 `form:"views[eq],omitempty" json:"views[eq],omitempty"`
+
+	// ViewsNe Does not equal.
+	ViewsNe *int64 `form:"views[ne],omitempty" json:"views[ne],omitempty"`
+
+	// ViewsGt Greater than.
+	ViewsGt *int64 `form:"views[gt],omitempty" json:"views[gt],omitempty"`
+
+	// ViewsGte Greater than or equal.
+	ViewsGte *int64 `form:"views[gte],omitempty" json:"views[gte],omitempty"`
+
+	// ViewsLt Less than.
+	ViewsLt *int64 `form:"views[lt],omitempty" json:"views[lt],omitempty"`
+
+	// ViewsLte Less than or equal.
+	ViewsLte *int64 `form:"views[lte],omitempty" json:"views[lte],omitempty"`
+
+	// ViewsIn One of a comma-separated list.
+	ViewsIn *[]int64 `form:"views[in],omitempty" json:"views[in],omitempty"`
+
+	// ViewsNull true: is null; false: is not null.
+	ViewsNull *bool `form:"views[null],omitempty" json:"views[null],omitempty"`
+
+	// CreatedAt Equals.
+	CreatedAt *time.Time `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// CreatedAtEq Equals.
+	CreatedAtEq *time.Time `form:"createdAt[eq],omitempty" json:"createdAt[eq],omitempty"`
+
+	// CreatedAtNe Does not equal.
+	CreatedAtNe *time.Time `form:"createdAt[ne],omitempty" json:"createdAt[ne],omitempty"`
+
+	// CreatedAtGt Greater than.
+	CreatedAtGt *time.Time `form:"createdAt[gt],omitempty" json:"createdAt[gt],omitempty"`
+
+	// CreatedAtGte Greater than or equal.
+	CreatedAtGte *time.Time `form:"createdAt[gte],omitempty" json:"createdAt[gte],omitempty"`
+
+	// CreatedAtLt Less than.
+	CreatedAtLt *time.Time `form:"createdAt[lt],omitempty" json:"createdAt[lt],omitempty"`
+
+	// CreatedAtLte Less than or equal.
+	CreatedAtLte *time.Time `form:"createdAt[lte],omitempty" json:"createdAt[lte],omitempty"`
+
+	// CreatedAtIn One of a comma-separated list.
+	CreatedAtIn *[]time.Time `form:"createdAt[in],omitempty" json:"createdAt[in],omitempty"`
+
+	// CreatedAtNull true: is null; false: is not null.
+	CreatedAtNull *bool `form:"createdAt[null],omitempty" json:"createdAt[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
 // DeletePostsParams defines parameters for DeletePosts.
 type DeletePostsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
@@ -4303,8 +5075,26 @@ type GetPostsParamsFields string
 // GetPostsParamsInclude defines parameters for GetPosts.
 type GetPostsParamsInclude string
 
+// DryRunDeletePostsParams defines parameters for DryRunDeletePosts.
+type DryRunDeletePostsParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+}
+
 // RestorePosts200JSONResponseBodyRestored defines parameters for RestorePosts.
 type RestorePosts200JSONResponseBodyRestored bool
+
+// PurgeParams defines parameters for Purge.
+type PurgeParams struct {
+	// OlderThan The age, as a Go duration (720h, 90m, 0s for the whole trash): rows soft-deleted longer ago than this go.
+	OlderThan string `form:"olderThan" json:"olderThan"`
+
+	// Resource Purge this resource only; default: every soft-deletable resource the caller may hard_delete.
+	Resource *string `form:"resource,omitempty" json:"resource,omitempty"`
+
+	// DryRun Count what would go and remove nothing.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+}
 
 // BulkDeleteTagsParams defines parameters for BulkDeleteTags.
 type BulkDeleteTagsParams struct {
@@ -4514,6 +5304,12 @@ type GetTagsParams struct {
 
 // GetTagsParamsFields defines parameters for GetTags.
 type GetTagsParamsFields string
+
+// DryRunDeleteTagsParams defines parameters for DryRunDeleteTags.
+type DryRunDeleteTagsParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+}
 
 // BulkDeleteUsersParams defines parameters for BulkDeleteUsers.
 type BulkDeleteUsersParams struct {
@@ -5070,6 +5866,180 @@ type BulkRestoreUsersParams struct {
 	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
 }
 
+// DryRunBulkRestoreUsersParams defines parameters for DryRunBulkRestoreUsers.
+type DryRunBulkRestoreUsersParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Id Equals.
+	Id *int64 `form:"id,omitempty" json:"id,omitempty"`
+
+	// IdEq Equals.
+	IdEq *int64 `form:"id[eq],omitempty" json:"id[eq],omitempty"`
+
+	// IdNe Does not equal.
+	IdNe *int64 `form:"id[ne],omitempty" json:"id[ne],omitempty"`
+
+	// IdGt Greater than.
+	IdGt *int64 `form:"id[gt],omitempty" json:"id[gt],omitempty"`
+
+	// IdGte Greater than or equal.
+	IdGte *int64 `form:"id[gte],omitempty" json:"id[gte],omitempty"`
+
+	// IdLt Less than.
+	IdLt *int64 `form:"id[lt],omitempty" json:"id[lt],omitempty"`
+
+	// IdLte Less than or equal.
+	IdLte *int64 `form:"id[lte],omitempty" json:"id[lte],omitempty"`
+
+	// IdIn One of a comma-separated list.
+	IdIn *[]int64 `form:"id[in],omitempty" json:"id[in],omitempty"`
+
+	// IdNull true: is null; false: is not null.
+	IdNull *bool `form:"id[null],omitempty" json:"id[null],omitempty"`
+
+	// Name Equals.
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// NameEq Equals.
+	NameEq *string `form:"name[eq],omitempty" json:"name[eq],omitempty"`
+
+	// NameNe Does not equal.
+	NameNe *string `form:"name[ne],omitempty" json:"name[ne],omitempty"`
+
+	// NameGt Greater than.
+	NameGt *string `form:"name[gt],omitempty" json:"name[gt],omitempty"`
+
+	// NameGte Greater than or equal.
+	NameGte *string `form:"name[gte],omitempty" json:"name[gte],omitempty"`
+
+	// NameLt Less than.
+	NameLt *string `form:"name[lt],omitempty" json:"name[lt],omitempty"`
+
+	// NameLte Less than or equal.
+	NameLte *string `form:"name[lte],omitempty" json:"name[lte],omitempty"`
+
+	// NameLike Matches the pattern, * being the wildcard, ignoring case.
+	NameLike *string `form:"name[like],omitempty" json:"name[like],omitempty"`
+
+	// NameIn One of a comma-separated list.
+	NameIn *[]string `form:"name[in],omitempty" json:"name[in],omitempty"`
+
+	// NameNull true: is null; false: is not null.
+	NameNull *bool `form:"name[null],omitempty" json:"name[null],omitempty"`
+
+	// Email Equals.
+	Email *string `form:"email,omitempty" json:"email,omitempty"`
+
+	// EmailEq Equals.
+	EmailEq *string `form:"email[eq],omitempty" json:"email[eq],omitempty"`
+
+	// EmailNe Does not equal.
+	EmailNe *string `form:"email[ne],omitempty" json:"email[ne],omitempty"`
+
+	// EmailGt Greater than.
+	EmailGt *string `form:"email[gt],omitempty" json:"email[gt],omitempty"`
+
+	// EmailGte Greater than or equal.
+	EmailGte *string `form:"email[gte],omitempty" json:"email[gte],omitempty"`
+
+	// EmailLt Less than.
+	EmailLt *string `form:"email[lt],omitempty" json:"email[lt],omitempty"`
+
+	// EmailLte Less than or equal.
+	EmailLte *string `form:"email[lte],omitempty" json:"email[lte],omitempty"`
+
+	// EmailLike Matches the pattern, * being the wildcard, ignoring case.
+	EmailLike *string `form:"email[like],omitempty" json:"email[like],omitempty"`
+
+	// EmailIn One of a comma-separated list.
+	EmailIn *[]string `form:"email[in],omitempty" json:"email[in],omitempty"`
+
+	// EmailNull true: is null; false: is not null.
+	EmailNull *bool `form:"email[null],omitempty" json:"email[null],omitempty"`
+
+	// CreatedAt Equals.
+	CreatedAt *time.Time `form:"createdAt,omitempty" json:"createdAt,omitempty"`
+
+	// CreatedAtEq Equals.
+	CreatedAtEq *time.Time `form:"createdAt[eq],omitempty" json:"createdAt[eq],omitempty"`
+
+	// CreatedAtNe Does not equal.
+	CreatedAtNe *time.Time `form:"createdAt[ne],omitempty" json:"createdAt[ne],omitempty"`
+
+	// CreatedAtGt Greater than.
+	CreatedAtGt *time.Time `form:"createdAt[gt],omitempty" json:"createdAt[gt],omitempty"`
+
+	// CreatedAtGte Greater than or equal.
+	CreatedAtGte *time.Time `form:"createdAt[gte],omitempty" json:"createdAt[gte],omitempty"`
+
+	// CreatedAtLt Less than.
+	CreatedAtLt *time.Time `form:"createdAt[lt],omitempty" json:"createdAt[lt],omitempty"`
+
+	// CreatedAtLte Less than or equal.
+	CreatedAtLte *time.Time `form:"createdAt[lte],omitempty" json:"createdAt[lte],omitempty"`
+
+	// CreatedAtIn One of a comma-separated list.
+	CreatedAtIn *[]time.Time `form:"createdAt[in],omitempty" json:"createdAt[in],omitempty"`
+
+	// CreatedAtNull true: is null; false: is not null.
+	CreatedAtNull *bool `form:"createdAt[null],omitempty" json:"createdAt[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
 // DeleteUsersParams defines parameters for DeleteUsers.
 type DeleteUsersParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
@@ -5128,6 +6098,12 @@ type GetUsersParams struct {
 
 // GetUsersParamsFields defines parameters for GetUsers.
 type GetUsersParamsFields string
+
+// DryRunDeleteUsersParams defines parameters for DryRunDeleteUsers.
+type DryRunDeleteUsersParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+}
 
 // RestoreUsers200JSONResponseBodyRestored defines parameters for RestoreUsers.
 type RestoreUsers200JSONResponseBodyRestored bool
@@ -5598,6 +6574,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/attachments/restore (the `BulkRestoreAttachments` operationId).
 	BulkRestoreAttachments(ctx context.Context, params *BulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunBulkRestoreAttachments What restoring the attachments records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
+	DryRunBulkRestoreAttachments(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteAttachments Soft-delete a record of attachments
 	//
 	// Served by an override of the generated handler.
@@ -5636,6 +6619,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
 	RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestoreAttachments What restoring a record of attachments would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
+	DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteComments Delete the comments records that match the filters
 	//
@@ -5683,6 +6673,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/comments/restore (the `BulkRestoreComments` operationId).
 	BulkRestoreComments(ctx context.Context, params *BulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunBulkRestoreComments What restoring the comments records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
+	DryRunBulkRestoreComments(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteComments Soft-delete a record of comments
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -5715,12 +6712,26 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
 	UpdateComments(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunDeleteComments What deleting a record of comments would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
+	DryRunDeleteComments(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RestoreComments Restore a soft-deleted record of comments
 	//
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 	RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestoreComments What restoring a record of comments would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
+	DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteInvoices Delete the invoices records that match the filters
 	//
@@ -5768,6 +6779,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
 	BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunBulkRestoreInvoices What restoring the invoices records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
+	DryRunBulkRestoreInvoices(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteInvoices Soft-delete a record of invoices
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -5800,12 +6818,26 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
 	UpdateInvoices(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunDeleteInvoices What deleting a record of invoices would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
+	DryRunDeleteInvoices(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RestoreInvoices Restore a soft-deleted record of invoices
 	//
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
 	RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestoreInvoices What restoring a record of invoices would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
+	DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPermissions What the caller may do on every resource
 	//
@@ -5860,6 +6892,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
 	BulkRestorePosts(ctx context.Context, params *BulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunBulkRestorePosts What restoring the posts records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
+	DryRunBulkRestorePosts(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeletePosts Soft-delete a record of posts
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -5892,12 +6931,33 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
 	UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunDeletePosts What deleting a record of posts would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
+	DryRunDeletePosts(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RestorePosts Restore a soft-deleted record of posts
 	//
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
 	RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestorePosts What restoring a record of posts would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
+	DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Purge Remove for good the rows soft-deleted longer ago than an age
+	//
+	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+	//
+	// Corresponds with POST /api/purge (the `Purge` operationId).
+	Purge(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteTags Delete the tags records that match the filters
 	//
@@ -5970,6 +7030,13 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
 	UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunDeleteTags What deleting a record of tags would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
+	DryRunDeleteTags(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// BulkDeleteUsers Delete the users records that match the filters
 	//
 	// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -6016,6 +7083,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
 	BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunBulkRestoreUsers What restoring the users records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
+	DryRunBulkRestoreUsers(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteUsers Soft-delete a record of users
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -6048,12 +7122,26 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
 	UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DryRunDeleteUsers What deleting a record of users would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
+	DryRunDeleteUsers(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RestoreUsers Restore a soft-deleted record of users
 	//
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
 	RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestoreUsers What restoring a record of users would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
+	DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // BulkDeleteAttachments Delete the attachments records that match the filters
@@ -6162,6 +7250,23 @@ func (c *Client) BulkRestoreAttachments(ctx context.Context, params *BulkRestore
 	return c.Client.Do(req)
 }
 
+// DryRunBulkRestoreAttachments What restoring the attachments records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
+func (c *Client) DryRunBulkRestoreAttachments(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestoreAttachmentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteAttachments Soft-delete a record of attachments
 //
 // Served by an override of the generated handler.
@@ -6241,6 +7346,23 @@ func (c *Client) UpdateAttachments(ctx context.Context, id int64, body UpdateAtt
 // Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
 func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreAttachmentsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestoreAttachments What restoring a record of attachments would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
+func (c *Client) DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreAttachmentsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6357,6 +7479,23 @@ func (c *Client) BulkRestoreComments(ctx context.Context, params *BulkRestoreCom
 	return c.Client.Do(req)
 }
 
+// DryRunBulkRestoreComments What restoring the comments records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
+func (c *Client) DryRunBulkRestoreComments(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestoreCommentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteComments Soft-delete a record of comments
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -6429,6 +7568,23 @@ func (c *Client) UpdateComments(ctx context.Context, id int64, body UpdateCommen
 	return c.Client.Do(req)
 }
 
+// DryRunDeleteComments What deleting a record of comments would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
+func (c *Client) DryRunDeleteComments(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeleteCommentsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RestoreComments Restore a soft-deleted record of comments
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -6436,6 +7592,23 @@ func (c *Client) UpdateComments(ctx context.Context, id int64, body UpdateCommen
 // Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreCommentsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestoreComments What restoring a record of comments would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
+func (c *Client) DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreCommentsRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6552,6 +7725,23 @@ func (c *Client) BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInv
 	return c.Client.Do(req)
 }
 
+// DryRunBulkRestoreInvoices What restoring the invoices records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
+func (c *Client) DryRunBulkRestoreInvoices(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestoreInvoicesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteInvoices Soft-delete a record of invoices
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -6624,6 +7814,23 @@ func (c *Client) UpdateInvoices(ctx context.Context, id int64, body UpdateInvoic
 	return c.Client.Do(req)
 }
 
+// DryRunDeleteInvoices What deleting a record of invoices would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
+func (c *Client) DryRunDeleteInvoices(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeleteInvoicesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RestoreInvoices Restore a soft-deleted record of invoices
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -6631,6 +7838,23 @@ func (c *Client) UpdateInvoices(ctx context.Context, id int64, body UpdateInvoic
 // Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
 func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreInvoicesRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestoreInvoices What restoring a record of invoices would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
+func (c *Client) DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreInvoicesRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6764,6 +7988,23 @@ func (c *Client) BulkRestorePosts(ctx context.Context, params *BulkRestorePostsP
 	return c.Client.Do(req)
 }
 
+// DryRunBulkRestorePosts What restoring the posts records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
+func (c *Client) DryRunBulkRestorePosts(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestorePostsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeletePosts Soft-delete a record of posts
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -6836,6 +8077,23 @@ func (c *Client) UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSON
 	return c.Client.Do(req)
 }
 
+// DryRunDeletePosts What deleting a record of posts would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
+func (c *Client) DryRunDeletePosts(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeletePostsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RestorePosts Restore a soft-deleted record of posts
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -6843,6 +8101,40 @@ func (c *Client) UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSON
 // Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
 func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestorePostsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestorePosts What restoring a record of posts would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
+func (c *Client) DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestorePostsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Purge Remove for good the rows soft-deleted longer ago than an age
+//
+// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+//
+// Corresponds with POST /api/purge (the `Purge` operationId).
+func (c *Client) Purge(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPurgeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7014,6 +8306,23 @@ func (c *Client) UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRe
 	return c.Client.Do(req)
 }
 
+// DryRunDeleteTags What deleting a record of tags would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
+func (c *Client) DryRunDeleteTags(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeleteTagsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // BulkDeleteUsers Delete the users records that match the filters
 //
 // Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -7120,6 +8429,23 @@ func (c *Client) BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersP
 	return c.Client.Do(req)
 }
 
+// DryRunBulkRestoreUsers What restoring the users records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
+func (c *Client) DryRunBulkRestoreUsers(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestoreUsersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteUsers Soft-delete a record of users
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -7192,6 +8518,23 @@ func (c *Client) UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSON
 	return c.Client.Do(req)
 }
 
+// DryRunDeleteUsers What deleting a record of users would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
+func (c *Client) DryRunDeleteUsers(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeleteUsersRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RestoreUsers Restore a soft-deleted record of users
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -7199,6 +8542,23 @@ func (c *Client) UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSON
 // Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
 func (c *Client) RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestoreUsersRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestoreUsers What restoring a record of users would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
+func (c *Client) DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreUsersRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9214,6 +10574,612 @@ func NewBulkRestoreAttachmentsRequest(server string, params *BulkRestoreAttachme
 	return req, nil
 }
 
+// NewDryRunBulkRestoreAttachmentsRequest constructs an http.Request for the DryRunBulkRestoreAttachments method
+func NewDryRunBulkRestoreAttachmentsRequest(server string, params *DryRunBulkRestoreAttachmentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/attachments/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[eq]", *params.IdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[ne]", *params.IdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gt]", *params.IdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gte]", *params.IdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lt]", *params.IdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lte]", *params.IdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "id[in]", *params.IdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[null]", *params.IdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId", *params.PostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[eq]", *params.PostIdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[ne]", *params.PostIdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[gt]", *params.PostIdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[gte]", *params.PostIdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[lt]", *params.PostIdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[lte]", *params.PostIdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "postId[in]", *params.PostIdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[null]", *params.PostIdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Filename != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename", *params.Filename, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[eq]", *params.FilenameEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[ne]", *params.FilenameNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[gt]", *params.FilenameGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[gte]", *params.FilenameGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[lt]", *params.FilenameLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[lte]", *params.FilenameLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[like]", *params.FilenameLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "filename[in]", *params.FilenameIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.FilenameNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename[null]", *params.FilenameNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[eq]", *params.CreatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[ne]", *params.CreatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gt]", *params.CreatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gte]", *params.CreatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lt]", *params.CreatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lte]", *params.CreatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "createdAt[in]", *params.CreatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[null]", *params.CreatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteAttachmentsRequest constructs an http.Request for the DeleteAttachments method
 func NewDeleteAttachmentsRequest(server string, id int64, params *DeleteAttachmentsParams) (*http.Request, error) {
 	var err error
@@ -9424,6 +11390,40 @@ func NewRestoreAttachmentsRequest(server string, id int64) (*http.Request, error
 	}
 
 	operationPath := fmt.Sprintf("/api/attachments/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestoreAttachmentsRequest constructs an http.Request for the DryRunRestoreAttachments method
+func NewDryRunRestoreAttachmentsRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/attachments/%s/restore/dry-run", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11770,6 +13770,720 @@ func NewBulkRestoreCommentsRequest(server string, params *BulkRestoreCommentsPar
 	return req, nil
 }
 
+// NewDryRunBulkRestoreCommentsRequest constructs an http.Request for the DryRunBulkRestoreComments method
+func NewDryRunBulkRestoreCommentsRequest(server string, params *DryRunBulkRestoreCommentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/comments/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[eq]", *params.IdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[ne]", *params.IdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gt]", *params.IdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gte]", *params.IdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lt]", *params.IdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lte]", *params.IdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "id[in]", *params.IdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[null]", *params.IdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId", *params.PostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[eq]", *params.PostIdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[ne]", *params.PostIdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[gt]", *params.PostIdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[gte]", *params.PostIdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[lt]", *params.PostIdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[lte]", *params.PostIdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "postId[in]", *params.PostIdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostIdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "postId[null]", *params.PostIdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[eq]", *params.UserIdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[ne]", *params.UserIdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gt]", *params.UserIdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gte]", *params.UserIdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lt]", *params.UserIdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lte]", *params.UserIdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "userId[in]", *params.UserIdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[null]", *params.UserIdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Body != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body", *params.Body, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[eq]", *params.BodyEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[ne]", *params.BodyNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gt]", *params.BodyGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gte]", *params.BodyGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lt]", *params.BodyLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lte]", *params.BodyLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[like]", *params.BodyLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "body[in]", *params.BodyIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[null]", *params.BodyNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[eq]", *params.CreatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[ne]", *params.CreatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gt]", *params.CreatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gte]", *params.CreatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lt]", *params.CreatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lte]", *params.CreatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "createdAt[in]", *params.CreatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[null]", *params.CreatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deleted_at[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleted_at[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteCommentsRequest constructs an http.Request for the DeleteComments method
 func NewDeleteCommentsRequest(server string, id int64, params *DeleteCommentsParams) (*http.Request, error) {
 	var err error
@@ -11963,6 +14677,67 @@ func NewUpdateCommentsRequestWithBody(server string, id int64, contentType strin
 	return req, nil
 }
 
+// NewDryRunDeleteCommentsRequest constructs an http.Request for the DryRunDeleteComments method
+func NewDryRunDeleteCommentsRequest(server string, id int64, params *DryRunDeleteCommentsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/comments/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRestoreCommentsRequest constructs an http.Request for the RestoreComments method
 func NewRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
 	var err error
@@ -11980,6 +14755,40 @@ func NewRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/comments/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestoreCommentsRequest constructs an http.Request for the DryRunRestoreComments method
+func NewDryRunRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/comments/%s/restore/dry-run", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -14650,6 +17459,828 @@ func NewBulkRestoreInvoicesRequest(server string, params *BulkRestoreInvoicesPar
 	return req, nil
 }
 
+// NewDryRunBulkRestoreInvoicesRequest constructs an http.Request for the DryRunBulkRestoreInvoices method
+func NewDryRunBulkRestoreInvoicesRequest(server string, params *DryRunBulkRestoreInvoicesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/invoices/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[eq]", *params.IdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[ne]", *params.IdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gt]", *params.IdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gte]", *params.IdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lt]", *params.IdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lte]", *params.IdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "id[in]", *params.IdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[null]", *params.IdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Number != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number", *params.Number, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[eq]", *params.NumberEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[ne]", *params.NumberNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[gt]", *params.NumberGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[gte]", *params.NumberGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[lt]", *params.NumberLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[lte]", *params.NumberLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[like]", *params.NumberLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "number[in]", *params.NumberIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NumberNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "number[null]", *params.NumberNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Amount != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount", *params.Amount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[eq]", *params.AmountEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[ne]", *params.AmountNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[gt]", *params.AmountGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[gte]", *params.AmountGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[lt]", *params.AmountLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[lte]", *params.AmountLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "amount[in]", *params.AmountIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AmountNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "amount[null]", *params.AmountNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[eq]", *params.UserIdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[ne]", *params.UserIdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gt]", *params.UserIdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gte]", *params.UserIdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lt]", *params.UserIdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lte]", *params.UserIdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "userId[in]", *params.UserIdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[null]", *params.UserIdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[eq]", *params.CreatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[ne]", *params.CreatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gt]", *params.CreatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gte]", *params.CreatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lt]", *params.CreatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lte]", *params.CreatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "createdAt[in]", *params.CreatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[null]", *params.CreatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate", *params.DeletedDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[eq]", *params.DeletedDateEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[ne]", *params.DeletedDateNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[gt]", *params.DeletedDateGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[gte]", *params.DeletedDateGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[lt]", *params.DeletedDateLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[lte]", *params.DeletedDateLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedDate[in]", *params.DeletedDateIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedDateNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedDate[null]", *params.DeletedDateNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy", *params.DeletedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[eq]", *params.DeletedByEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[ne]", *params.DeletedByNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[gt]", *params.DeletedByGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[gte]", *params.DeletedByGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[lt]", *params.DeletedByLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[lte]", *params.DeletedByLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedBy[in]", *params.DeletedByIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedByNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedBy[null]", *params.DeletedByNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteInvoicesRequest constructs an http.Request for the DeleteInvoices method
 func NewDeleteInvoicesRequest(server string, id int64, params *DeleteInvoicesParams) (*http.Request, error) {
 	var err error
@@ -14843,6 +18474,67 @@ func NewUpdateInvoicesRequestWithBody(server string, id int64, contentType strin
 	return req, nil
 }
 
+// NewDryRunDeleteInvoicesRequest constructs an http.Request for the DryRunDeleteInvoices method
+func NewDryRunDeleteInvoicesRequest(server string, id int64, params *DryRunDeleteInvoicesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/invoices/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRestoreInvoicesRequest constructs an http.Request for the RestoreInvoices method
 func NewRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
 	var err error
@@ -14860,6 +18552,40 @@ func NewRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/invoices/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestoreInvoicesRequest constructs an http.Request for the DryRunRestoreInvoices method
+func NewDryRunRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/invoices/%s/restore/dry-run", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -17917,6 +21643,948 @@ func NewBulkRestorePostsRequest(server string, params *BulkRestorePostsParams) (
 	return req, nil
 }
 
+// NewDryRunBulkRestorePostsRequest constructs an http.Request for the DryRunBulkRestorePosts method
+func NewDryRunBulkRestorePostsRequest(server string, params *DryRunBulkRestorePostsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/posts/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[eq]", *params.IdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[ne]", *params.IdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gt]", *params.IdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gte]", *params.IdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lt]", *params.IdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lte]", *params.IdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "id[in]", *params.IdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[null]", *params.IdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[eq]", *params.UserIdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[ne]", *params.UserIdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gt]", *params.UserIdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[gte]", *params.UserIdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lt]", *params.UserIdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[lte]", *params.UserIdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "userId[in]", *params.UserIdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserIdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "userId[null]", *params.UserIdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Title != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title", *params.Title, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[eq]", *params.TitleEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[ne]", *params.TitleNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gt]", *params.TitleGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gte]", *params.TitleGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lt]", *params.TitleLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lte]", *params.TitleLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[like]", *params.TitleLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "title[in]", *params.TitleIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[null]", *params.TitleNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Content != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content", *params.Content, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[eq]", *params.ContentEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[ne]", *params.ContentNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[gt]", *params.ContentGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[gte]", *params.ContentGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[lt]", *params.ContentLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[lte]", *params.ContentLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[like]", *params.ContentLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "content[in]", *params.ContentIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContentNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "content[null]", *params.ContentNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Views != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views", *params.Views, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[eq]", *params.ViewsEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[ne]", *params.ViewsNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[gt]", *params.ViewsGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[gte]", *params.ViewsGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[lt]", *params.ViewsLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[lte]", *params.ViewsLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "views[in]", *params.ViewsIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ViewsNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "views[null]", *params.ViewsNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[eq]", *params.CreatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[ne]", *params.CreatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gt]", *params.CreatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gte]", *params.CreatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lt]", *params.CreatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lte]", *params.CreatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "createdAt[in]", *params.CreatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[null]", *params.CreatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeletePostsRequest constructs an http.Request for the DeletePosts method
 func NewDeletePostsRequest(server string, id int64, params *DeletePostsParams) (*http.Request, error) {
 	var err error
@@ -18110,6 +22778,67 @@ func NewUpdatePostsRequestWithBody(server string, id int64, contentType string, 
 	return req, nil
 }
 
+// NewDryRunDeletePostsRequest constructs an http.Request for the DryRunDeletePosts method
+func NewDryRunDeletePostsRequest(server string, id int64, params *DryRunDeletePostsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/posts/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRestorePostsRequest constructs an http.Request for the RestorePosts method
 func NewRestorePostsRequest(server string, id int64) (*http.Request, error) {
 	var err error
@@ -18134,6 +22863,114 @@ func NewRestorePostsRequest(server string, id int64) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestorePostsRequest constructs an http.Request for the DryRunRestorePosts method
+func NewDryRunRestorePostsRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/posts/%s/restore/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPurgeRequest constructs an http.Request for the Purge method
+func NewPurgeRequest(server string, params *PurgeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/purge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "olderThan", params.OlderThan, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Resource != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resource", *params.Resource, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
@@ -19024,6 +23861,67 @@ func NewUpdateTagsRequestWithBody(server string, id int64, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDryRunDeleteTagsRequest constructs an http.Request for the DryRunDeleteTags method
+func NewDryRunDeleteTagsRequest(server string, id int64, params *DryRunDeleteTagsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/tags/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -21381,6 +26279,732 @@ func NewBulkRestoreUsersRequest(server string, params *BulkRestoreUsersParams) (
 	return req, nil
 }
 
+// NewDryRunBulkRestoreUsersRequest constructs an http.Request for the DryRunBulkRestoreUsers method
+func NewDryRunBulkRestoreUsersRequest(server string, params *DryRunBulkRestoreUsersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Id != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[eq]", *params.IdEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[ne]", *params.IdNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gt]", *params.IdGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[gte]", *params.IdGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lt]", *params.IdLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[lte]", *params.IdLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "id[in]", *params.IdIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IdNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id[null]", *params.IdNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[eq]", *params.NameEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[ne]", *params.NameNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[gt]", *params.NameGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[gte]", *params.NameGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[lt]", *params.NameLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[lte]", *params.NameLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[like]", *params.NameLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "name[in]", *params.NameIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.NameNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name[null]", *params.NameNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Email != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email", *params.Email, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[eq]", *params.EmailEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[ne]", *params.EmailNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[gt]", *params.EmailGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[gte]", *params.EmailGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[lt]", *params.EmailLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[lte]", *params.EmailLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[like]", *params.EmailLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "email[in]", *params.EmailIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email[null]", *params.EmailNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt", *params.CreatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[eq]", *params.CreatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[ne]", *params.CreatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gt]", *params.CreatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[gte]", *params.CreatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lt]", *params.CreatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[lte]", *params.CreatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "createdAt[in]", *params.CreatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "createdAt[null]", *params.CreatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteUsersRequest constructs an http.Request for the DeleteUsers method
 func NewDeleteUsersRequest(server string, id int64, params *DeleteUsersParams) (*http.Request, error) {
 	var err error
@@ -21562,6 +27186,67 @@ func NewUpdateUsersRequestWithBody(server string, id int64, contentType string, 
 	return req, nil
 }
 
+// NewDryRunDeleteUsersRequest constructs an http.Request for the DryRunDeleteUsers method
+func NewDryRunDeleteUsersRequest(server string, id int64, params *DryRunDeleteUsersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRestoreUsersRequest constructs an http.Request for the RestoreUsers method
 func NewRestoreUsersRequest(server string, id int64) (*http.Request, error) {
 	var err error
@@ -21579,6 +27264,40 @@ func NewRestoreUsersRequest(server string, id int64) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/api/users/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestoreUsersRequest constructs an http.Request for the DryRunRestoreUsers method
+func NewDryRunRestoreUsersRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/users/%s/restore/dry-run", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -21694,6 +27413,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/attachments/restore (the `BulkRestoreAttachments` operationId).
 	BulkRestoreAttachmentsWithResponse(ctx context.Context, params *BulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*BulkRestoreAttachmentsResponse, error)
 
+	// DryRunBulkRestoreAttachmentsWithResponse What restoring the attachments records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
+	DryRunBulkRestoreAttachmentsWithResponse(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreAttachmentsResponse, error)
+
 	// DeleteAttachmentsWithResponse Soft-delete a record of attachments
 	//
 	// Served by an override of the generated handler.
@@ -21738,6 +27466,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
 	RestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreAttachmentsResponse, error)
+
+	// DryRunRestoreAttachmentsWithResponse What restoring a record of attachments would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
+	DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error)
 
 	// BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 	//
@@ -21793,6 +27530,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/comments/restore (the `BulkRestoreComments` operationId).
 	BulkRestoreCommentsWithResponse(ctx context.Context, params *BulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*BulkRestoreCommentsResponse, error)
 
+	// DryRunBulkRestoreCommentsWithResponse What restoring the comments records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
+	DryRunBulkRestoreCommentsWithResponse(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreCommentsResponse, error)
+
 	// DeleteCommentsWithResponse Soft-delete a record of comments
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -21829,6 +27575,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
 	UpdateCommentsWithResponse(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
 
+	// DryRunDeleteCommentsWithResponse What deleting a record of comments would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
+	DryRunDeleteCommentsWithResponse(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*DryRunDeleteCommentsResponse, error)
+
 	// RestoreCommentsWithResponse Restore a soft-deleted record of comments
 	//
 	// Makes a soft-deleted record live again and answers with it.
@@ -21837,6 +27592,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
 	RestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error)
+
+	// DryRunRestoreCommentsWithResponse What restoring a record of comments would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
+	DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error)
 
 	// BulkDeleteInvoicesWithResponse Delete the invoices records that match the filters
 	//
@@ -21892,6 +27656,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/invoices/restore (the `BulkRestoreInvoices` operationId).
 	BulkRestoreInvoicesWithResponse(ctx context.Context, params *BulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*BulkRestoreInvoicesResponse, error)
 
+	// DryRunBulkRestoreInvoicesWithResponse What restoring the invoices records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
+	DryRunBulkRestoreInvoicesWithResponse(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreInvoicesResponse, error)
+
 	// DeleteInvoicesWithResponse Soft-delete a record of invoices
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -21928,6 +27701,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
 	UpdateInvoicesWithResponse(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
 
+	// DryRunDeleteInvoicesWithResponse What deleting a record of invoices would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
+	DryRunDeleteInvoicesWithResponse(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunDeleteInvoicesResponse, error)
+
 	// RestoreInvoicesWithResponse Restore a soft-deleted record of invoices
 	//
 	// Makes a soft-deleted record live again and answers with it.
@@ -21936,6 +27718,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
 	RestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreInvoicesResponse, error)
+
+	// DryRunRestoreInvoicesWithResponse What restoring a record of invoices would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
+	DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error)
 
 	// GetPermissionsWithResponse What the caller may do on every resource
 	//
@@ -22000,6 +27791,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/posts/restore (the `BulkRestorePosts` operationId).
 	BulkRestorePostsWithResponse(ctx context.Context, params *BulkRestorePostsParams, reqEditors ...RequestEditorFn) (*BulkRestorePostsResponse, error)
 
+	// DryRunBulkRestorePostsWithResponse What restoring the posts records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
+	DryRunBulkRestorePostsWithResponse(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestorePostsResponse, error)
+
 	// DeletePostsWithResponse Soft-delete a record of posts
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -22036,6 +27836,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
 	UpdatePostsWithResponse(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
 
+	// DryRunDeletePostsWithResponse What deleting a record of posts would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
+	DryRunDeletePostsWithResponse(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*DryRunDeletePostsResponse, error)
+
 	// RestorePostsWithResponse Restore a soft-deleted record of posts
 	//
 	// Makes a soft-deleted record live again and answers with it.
@@ -22044,6 +27853,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
 	RestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestorePostsResponse, error)
+
+	// DryRunRestorePostsWithResponse What restoring a record of posts would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
+	DryRunRestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error)
+
+	// PurgeWithResponse Remove for good the rows soft-deleted longer ago than an age
+	//
+	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/purge (the `Purge` operationId).
+	PurgeWithResponse(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*PurgeResponse, error)
 
 	// BulkDeleteTagsWithResponse Delete the tags records that match the filters
 	//
@@ -22126,6 +27953,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
 	UpdateTagsWithResponse(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
 
+	// DryRunDeleteTagsWithResponse What deleting a record of tags would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
+	DryRunDeleteTagsWithResponse(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*DryRunDeleteTagsResponse, error)
+
 	// BulkDeleteUsersWithResponse Delete the users records that match the filters
 	//
 	// Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -22180,6 +28016,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/users/restore (the `BulkRestoreUsers` operationId).
 	BulkRestoreUsersWithResponse(ctx context.Context, params *BulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*BulkRestoreUsersResponse, error)
 
+	// DryRunBulkRestoreUsersWithResponse What restoring the users records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
+	DryRunBulkRestoreUsersWithResponse(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreUsersResponse, error)
+
 	// DeleteUsersWithResponse Soft-delete a record of users
 	//
 	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -22216,6 +28061,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
 	UpdateUsersWithResponse(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
 
+	// DryRunDeleteUsersWithResponse What deleting a record of users would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
+	DryRunDeleteUsersWithResponse(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*DryRunDeleteUsersResponse, error)
+
 	// RestoreUsersWithResponse Restore a soft-deleted record of users
 	//
 	// Makes a soft-deleted record live again and answers with it.
@@ -22224,6 +28078,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
 	RestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreUsersResponse, error)
+
+	// DryRunRestoreUsersWithResponse What restoring a record of users would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
+	DryRunRestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error)
 }
 
 type BulkDeleteAttachmentsResponse struct {
@@ -22688,6 +28551,100 @@ func (r BulkRestoreAttachmentsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunBulkRestoreAttachmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestoreAttachmentsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestoreAttachmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestoreAttachmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestoreAttachmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestoreAttachmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteAttachmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -23099,6 +29056,107 @@ func (r RestoreAttachmentsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RestoreAttachmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRestoreAttachmentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestoreAttachmentsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestoreAttachmentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestoreAttachmentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestoreAttachmentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestoreAttachmentsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23557,6 +29615,100 @@ func (r BulkRestoreCommentsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunBulkRestoreCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestoreCommentsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestoreCommentsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestoreCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestoreCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestoreCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestoreCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteCommentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -23863,6 +30015,107 @@ func (r UpdateCommentsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunDeleteCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeleteCommentsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeleteCommentsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeleteCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeleteCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeleteCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeleteCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RestoreCommentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -23960,6 +30213,107 @@ func (r RestoreCommentsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RestoreCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRestoreCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestoreCommentsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestoreCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestoreCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestoreCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestoreCommentsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24418,6 +30772,100 @@ func (r BulkRestoreInvoicesResponse) ContentType() string {
 	return ""
 }
 
+type DryRunBulkRestoreInvoicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestoreInvoicesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestoreInvoicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestoreInvoicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestoreInvoicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestoreInvoicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteInvoicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -24724,6 +31172,107 @@ func (r UpdateInvoicesResponse) ContentType() string {
 	return ""
 }
 
+type DryRunDeleteInvoicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeleteInvoicesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeleteInvoicesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeleteInvoicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeleteInvoicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeleteInvoicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeleteInvoicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RestoreInvoicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -24821,6 +31370,107 @@ func (r RestoreInvoicesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RestoreInvoicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRestoreInvoicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestoreInvoicesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestoreInvoicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestoreInvoicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestoreInvoicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestoreInvoicesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25354,6 +32004,100 @@ func (r BulkRestorePostsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunBulkRestorePostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestorePostsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestorePostsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestorePostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestorePostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestorePostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestorePostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeletePostsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -25660,6 +32404,107 @@ func (r UpdatePostsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunDeletePostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeletePostsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeletePostsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeletePostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeletePostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeletePostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeletePostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RestorePostsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -25757,6 +32602,194 @@ func (r RestorePostsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RestorePostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRestorePostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestorePostsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestorePostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestorePostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestorePostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestorePostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PurgeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data PurgeResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PurgeResponse) GetJSON200() *struct {
+	Data PurgeResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PurgeResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PurgeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PurgeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PurgeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PurgeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -26431,6 +33464,107 @@ func (r UpdateTagsResponse) ContentType() string {
 	return ""
 }
 
+type DryRunDeleteTagsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeleteTagsResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeleteTagsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeleteTagsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeleteTagsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeleteTagsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeleteTagsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type BulkDeleteUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26883,6 +34017,100 @@ func (r BulkRestoreUsersResponse) ContentType() string {
 	return ""
 }
 
+type DryRunBulkRestoreUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestoreUsersResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestoreUsersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestoreUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestoreUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestoreUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestoreUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27189,6 +34417,107 @@ func (r UpdateUsersResponse) ContentType() string {
 	return ""
 }
 
+type DryRunDeleteUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeleteUsersResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeleteUsersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeleteUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeleteUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeleteUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeleteUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RestoreUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27292,6 +34621,107 @@ func (r RestoreUsersResponse) ContentType() string {
 	return ""
 }
 
+type DryRunRestoreUsersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestoreUsersResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestoreUsersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestoreUsersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestoreUsersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestoreUsersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // BulkDeleteAttachmentsWithResponse Delete the attachments records that match the filters
 //
 // Served by an override of the generated handler.
@@ -27382,6 +34812,21 @@ func (c *ClientWithResponses) BulkRestoreAttachmentsWithResponse(ctx context.Con
 	return ParseBulkRestoreAttachmentsResponse(rsp)
 }
 
+// DryRunBulkRestoreAttachmentsWithResponse What restoring the attachments records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
+func (c *ClientWithResponses) DryRunBulkRestoreAttachmentsWithResponse(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreAttachmentsResponse, error) {
+	rsp, err := c.DryRunBulkRestoreAttachments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestoreAttachmentsResponse(rsp)
+}
+
 // DeleteAttachmentsWithResponse Soft-delete a record of attachments
 //
 // Served by an override of the generated handler.
@@ -27455,6 +34900,21 @@ func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRestoreAttachmentsResponse(rsp)
+}
+
+// DryRunRestoreAttachmentsWithResponse What restoring a record of attachments would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
+func (c *ClientWithResponses) DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error) {
+	rsp, err := c.DryRunRestoreAttachments(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestoreAttachmentsResponse(rsp)
 }
 
 // BulkDeleteCommentsWithResponse Delete the comments records that match the filters
@@ -27547,6 +35007,21 @@ func (c *ClientWithResponses) BulkRestoreCommentsWithResponse(ctx context.Contex
 	return ParseBulkRestoreCommentsResponse(rsp)
 }
 
+// DryRunBulkRestoreCommentsWithResponse What restoring the comments records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
+func (c *ClientWithResponses) DryRunBulkRestoreCommentsWithResponse(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreCommentsResponse, error) {
+	rsp, err := c.DryRunBulkRestoreComments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestoreCommentsResponse(rsp)
+}
+
 // DeleteCommentsWithResponse Soft-delete a record of comments
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -27607,6 +35082,21 @@ func (c *ClientWithResponses) UpdateCommentsWithResponse(ctx context.Context, id
 	return ParseUpdateCommentsResponse(rsp)
 }
 
+// DryRunDeleteCommentsWithResponse What deleting a record of comments would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
+func (c *ClientWithResponses) DryRunDeleteCommentsWithResponse(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*DryRunDeleteCommentsResponse, error) {
+	rsp, err := c.DryRunDeleteComments(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeleteCommentsResponse(rsp)
+}
+
 // RestoreCommentsWithResponse Restore a soft-deleted record of comments
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -27620,6 +35110,21 @@ func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseRestoreCommentsResponse(rsp)
+}
+
+// DryRunRestoreCommentsWithResponse What restoring a record of comments would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
+func (c *ClientWithResponses) DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error) {
+	rsp, err := c.DryRunRestoreComments(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestoreCommentsResponse(rsp)
 }
 
 // BulkDeleteInvoicesWithResponse Delete the invoices records that match the filters
@@ -27712,6 +35217,21 @@ func (c *ClientWithResponses) BulkRestoreInvoicesWithResponse(ctx context.Contex
 	return ParseBulkRestoreInvoicesResponse(rsp)
 }
 
+// DryRunBulkRestoreInvoicesWithResponse What restoring the invoices records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
+func (c *ClientWithResponses) DryRunBulkRestoreInvoicesWithResponse(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreInvoicesResponse, error) {
+	rsp, err := c.DryRunBulkRestoreInvoices(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestoreInvoicesResponse(rsp)
+}
+
 // DeleteInvoicesWithResponse Soft-delete a record of invoices
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -27772,6 +35292,21 @@ func (c *ClientWithResponses) UpdateInvoicesWithResponse(ctx context.Context, id
 	return ParseUpdateInvoicesResponse(rsp)
 }
 
+// DryRunDeleteInvoicesWithResponse What deleting a record of invoices would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
+func (c *ClientWithResponses) DryRunDeleteInvoicesWithResponse(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunDeleteInvoicesResponse, error) {
+	rsp, err := c.DryRunDeleteInvoices(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeleteInvoicesResponse(rsp)
+}
+
 // RestoreInvoicesWithResponse Restore a soft-deleted record of invoices
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -27785,6 +35320,21 @@ func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseRestoreInvoicesResponse(rsp)
+}
+
+// DryRunRestoreInvoicesWithResponse What restoring a record of invoices would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
+func (c *ClientWithResponses) DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error) {
+	rsp, err := c.DryRunRestoreInvoices(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestoreInvoicesResponse(rsp)
 }
 
 // GetPermissionsWithResponse What the caller may do on every resource
@@ -27892,6 +35442,21 @@ func (c *ClientWithResponses) BulkRestorePostsWithResponse(ctx context.Context, 
 	return ParseBulkRestorePostsResponse(rsp)
 }
 
+// DryRunBulkRestorePostsWithResponse What restoring the posts records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
+func (c *ClientWithResponses) DryRunBulkRestorePostsWithResponse(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestorePostsResponse, error) {
+	rsp, err := c.DryRunBulkRestorePosts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestorePostsResponse(rsp)
+}
+
 // DeletePostsWithResponse Soft-delete a record of posts
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -27952,6 +35517,21 @@ func (c *ClientWithResponses) UpdatePostsWithResponse(ctx context.Context, id in
 	return ParseUpdatePostsResponse(rsp)
 }
 
+// DryRunDeletePostsWithResponse What deleting a record of posts would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
+func (c *ClientWithResponses) DryRunDeletePostsWithResponse(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*DryRunDeletePostsResponse, error) {
+	rsp, err := c.DryRunDeletePosts(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeletePostsResponse(rsp)
+}
+
 // RestorePostsWithResponse Restore a soft-deleted record of posts
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -27965,6 +35545,36 @@ func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id i
 		return nil, err
 	}
 	return ParseRestorePostsResponse(rsp)
+}
+
+// DryRunRestorePostsWithResponse What restoring a record of posts would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
+func (c *ClientWithResponses) DryRunRestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error) {
+	rsp, err := c.DryRunRestorePosts(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestorePostsResponse(rsp)
+}
+
+// PurgeWithResponse Remove for good the rows soft-deleted longer ago than an age
+//
+// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/purge (the `Purge` operationId).
+func (c *ClientWithResponses) PurgeWithResponse(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*PurgeResponse, error) {
+	rsp, err := c.Purge(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePurgeResponse(rsp)
 }
 
 // BulkDeleteTagsWithResponse Delete the tags records that match the filters
@@ -28102,6 +35712,21 @@ func (c *ClientWithResponses) UpdateTagsWithResponse(ctx context.Context, id int
 	return ParseUpdateTagsResponse(rsp)
 }
 
+// DryRunDeleteTagsWithResponse What deleting a record of tags would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
+func (c *ClientWithResponses) DryRunDeleteTagsWithResponse(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*DryRunDeleteTagsResponse, error) {
+	rsp, err := c.DryRunDeleteTags(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeleteTagsResponse(rsp)
+}
+
 // BulkDeleteUsersWithResponse Delete the users records that match the filters
 //
 // Soft-deletes every live record of users the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -28192,6 +35817,21 @@ func (c *ClientWithResponses) BulkRestoreUsersWithResponse(ctx context.Context, 
 	return ParseBulkRestoreUsersResponse(rsp)
 }
 
+// DryRunBulkRestoreUsersWithResponse What restoring the users records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
+func (c *ClientWithResponses) DryRunBulkRestoreUsersWithResponse(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestoreUsersResponse, error) {
+	rsp, err := c.DryRunBulkRestoreUsers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestoreUsersResponse(rsp)
+}
+
 // DeleteUsersWithResponse Soft-delete a record of users
 //
 // Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
@@ -28252,6 +35892,21 @@ func (c *ClientWithResponses) UpdateUsersWithResponse(ctx context.Context, id in
 	return ParseUpdateUsersResponse(rsp)
 }
 
+// DryRunDeleteUsersWithResponse What deleting a record of users would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
+func (c *ClientWithResponses) DryRunDeleteUsersWithResponse(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*DryRunDeleteUsersResponse, error) {
+	rsp, err := c.DryRunDeleteUsers(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeleteUsersResponse(rsp)
+}
+
 // RestoreUsersWithResponse Restore a soft-deleted record of users
 //
 // Makes a soft-deleted record live again and answers with it.
@@ -28265,6 +35920,21 @@ func (c *ClientWithResponses) RestoreUsersWithResponse(ctx context.Context, id i
 		return nil, err
 	}
 	return ParseRestoreUsersResponse(rsp)
+}
+
+// DryRunRestoreUsersWithResponse What restoring a record of users would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
+func (c *ClientWithResponses) DryRunRestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error) {
+	rsp, err := c.DryRunRestoreUsers(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestoreUsersResponse(rsp)
 }
 
 // ParseBulkDeleteAttachmentsResponse parses an HTTP response from a BulkDeleteAttachmentsWithResponse call
@@ -28641,6 +36311,83 @@ func ParseBulkRestoreAttachmentsResponse(rsp *http.Response) (*BulkRestoreAttach
 	return response, nil
 }
 
+// ParseDryRunBulkRestoreAttachmentsResponse parses an HTTP response from a DryRunBulkRestoreAttachmentsWithResponse call
+func ParseDryRunBulkRestoreAttachmentsResponse(rsp *http.Response) (*DryRunBulkRestoreAttachmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestoreAttachmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteAttachmentsResponse parses an HTTP response from a DeleteAttachmentsWithResponse call
 func ParseDeleteAttachmentsResponse(rsp *http.Response) (*DeleteAttachmentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -28920,6 +36667,90 @@ func ParseRestoreAttachmentsResponse(rsp *http.Response) (*RestoreAttachmentsRes
 		var dest struct {
 			Data     Attachment                                    `json:"data"`
 			Restored RestoreAttachments200JSONResponseBodyRestored `json:"restored"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestoreAttachmentsResponse parses an HTTP response from a DryRunRestoreAttachmentsWithResponse call
+func ParseDryRunRestoreAttachmentsResponse(rsp *http.Response) (*DryRunRestoreAttachmentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestoreAttachmentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -29356,6 +37187,83 @@ func ParseBulkRestoreCommentsResponse(rsp *http.Response) (*BulkRestoreCommentsR
 	return response, nil
 }
 
+// ParseDryRunBulkRestoreCommentsResponse parses an HTTP response from a DryRunBulkRestoreCommentsWithResponse call
+func ParseDryRunBulkRestoreCommentsResponse(rsp *http.Response) (*DryRunBulkRestoreCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestoreCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteCommentsResponse parses an HTTP response from a DeleteCommentsWithResponse call
 func ParseDeleteCommentsResponse(rsp *http.Response) (*DeleteCommentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29613,6 +37521,90 @@ func ParseUpdateCommentsResponse(rsp *http.Response) (*UpdateCommentsResponse, e
 	return response, nil
 }
 
+// ParseDryRunDeleteCommentsResponse parses an HTTP response from a DryRunDeleteCommentsWithResponse call
+func ParseDryRunDeleteCommentsResponse(rsp *http.Response) (*DryRunDeleteCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeleteCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRestoreCommentsResponse parses an HTTP response from a RestoreCommentsWithResponse call
 func ParseRestoreCommentsResponse(rsp *http.Response) (*RestoreCommentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29631,6 +37623,90 @@ func ParseRestoreCommentsResponse(rsp *http.Response) (*RestoreCommentsResponse,
 		var dest struct {
 			Data     Comment                                    `json:"data"`
 			Restored RestoreComments200JSONResponseBodyRestored `json:"restored"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestoreCommentsResponse parses an HTTP response from a DryRunRestoreCommentsWithResponse call
+func ParseDryRunRestoreCommentsResponse(rsp *http.Response) (*DryRunRestoreCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestoreCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -30067,6 +38143,83 @@ func ParseBulkRestoreInvoicesResponse(rsp *http.Response) (*BulkRestoreInvoicesR
 	return response, nil
 }
 
+// ParseDryRunBulkRestoreInvoicesResponse parses an HTTP response from a DryRunBulkRestoreInvoicesWithResponse call
+func ParseDryRunBulkRestoreInvoicesResponse(rsp *http.Response) (*DryRunBulkRestoreInvoicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestoreInvoicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteInvoicesResponse parses an HTTP response from a DeleteInvoicesWithResponse call
 func ParseDeleteInvoicesResponse(rsp *http.Response) (*DeleteInvoicesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30324,6 +38477,90 @@ func ParseUpdateInvoicesResponse(rsp *http.Response) (*UpdateInvoicesResponse, e
 	return response, nil
 }
 
+// ParseDryRunDeleteInvoicesResponse parses an HTTP response from a DryRunDeleteInvoicesWithResponse call
+func ParseDryRunDeleteInvoicesResponse(rsp *http.Response) (*DryRunDeleteInvoicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeleteInvoicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRestoreInvoicesResponse parses an HTTP response from a RestoreInvoicesWithResponse call
 func ParseRestoreInvoicesResponse(rsp *http.Response) (*RestoreInvoicesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30342,6 +38579,90 @@ func ParseRestoreInvoicesResponse(rsp *http.Response) (*RestoreInvoicesResponse,
 		var dest struct {
 			Data     Invoice                                    `json:"data"`
 			Restored RestoreInvoices200JSONResponseBodyRestored `json:"restored"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestoreInvoicesResponse parses an HTTP response from a DryRunRestoreInvoicesWithResponse call
+func ParseDryRunRestoreInvoicesResponse(rsp *http.Response) (*DryRunRestoreInvoicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestoreInvoicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
@@ -30835,6 +39156,83 @@ func ParseBulkRestorePostsResponse(rsp *http.Response) (*BulkRestorePostsRespons
 	return response, nil
 }
 
+// ParseDryRunBulkRestorePostsResponse parses an HTTP response from a DryRunBulkRestorePostsWithResponse call
+func ParseDryRunBulkRestorePostsResponse(rsp *http.Response) (*DryRunBulkRestorePostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestorePostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeletePostsResponse parses an HTTP response from a DeletePostsWithResponse call
 func ParseDeletePostsResponse(rsp *http.Response) (*DeletePostsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -31092,6 +39490,90 @@ func ParseUpdatePostsResponse(rsp *http.Response) (*UpdatePostsResponse, error) 
 	return response, nil
 }
 
+// ParseDryRunDeletePostsResponse parses an HTTP response from a DryRunDeletePostsWithResponse call
+func ParseDryRunDeletePostsResponse(rsp *http.Response) (*DryRunDeletePostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeletePostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRestorePostsResponse parses an HTTP response from a RestorePostsWithResponse call
 func ParseRestorePostsResponse(rsp *http.Response) (*RestorePostsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -31150,6 +39632,160 @@ func ParseRestorePostsResponse(rsp *http.Response) (*RestorePostsResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestorePostsResponse parses an HTTP response from a DryRunRestorePostsWithResponse call
+func ParseDryRunRestorePostsResponse(rsp *http.Response) (*DryRunRestorePostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestorePostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePurgeResponse parses an HTTP response from a PurgeWithResponse call
+func ParsePurgeResponse(rsp *http.Response) (*PurgeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PurgeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data PurgeResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -31728,6 +40364,90 @@ func ParseUpdateTagsResponse(rsp *http.Response) (*UpdateTagsResponse, error) {
 	return response, nil
 }
 
+// ParseDryRunDeleteTagsResponse parses an HTTP response from a DryRunDeleteTagsWithResponse call
+func ParseDryRunDeleteTagsResponse(rsp *http.Response) (*DryRunDeleteTagsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeleteTagsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseBulkDeleteUsersResponse parses an HTTP response from a BulkDeleteUsersWithResponse call
 func ParseBulkDeleteUsersResponse(rsp *http.Response) (*BulkDeleteUsersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32097,6 +40817,83 @@ func ParseBulkRestoreUsersResponse(rsp *http.Response) (*BulkRestoreUsersRespons
 	return response, nil
 }
 
+// ParseDryRunBulkRestoreUsersResponse parses an HTTP response from a DryRunBulkRestoreUsersWithResponse call
+func ParseDryRunBulkRestoreUsersResponse(rsp *http.Response) (*DryRunBulkRestoreUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestoreUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteUsersResponse parses an HTTP response from a DeleteUsersWithResponse call
 func ParseDeleteUsersResponse(rsp *http.Response) (*DeleteUsersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32354,6 +41151,90 @@ func ParseUpdateUsersResponse(rsp *http.Response) (*UpdateUsersResponse, error) 
 	return response, nil
 }
 
+// ParseDryRunDeleteUsersResponse parses an HTTP response from a DryRunDeleteUsersWithResponse call
+func ParseDryRunDeleteUsersResponse(rsp *http.Response) (*DryRunDeleteUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeleteUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRestoreUsersResponse parses an HTTP response from a RestoreUsersWithResponse call
 func ParseRestoreUsersResponse(rsp *http.Response) (*RestoreUsersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -32372,6 +41253,90 @@ func ParseRestoreUsersResponse(rsp *http.Response) (*RestoreUsersResponse, error
 		var dest struct {
 			Data     User                                    `json:"data"`
 			Restored RestoreUsers200JSONResponseBodyRestored `json:"restored"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestoreUsersResponse parses an HTTP response from a DryRunRestoreUsersWithResponse call
+func ParseDryRunRestoreUsersResponse(rsp *http.Response) (*DryRunRestoreUsersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestoreUsersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

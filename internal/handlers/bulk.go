@@ -91,6 +91,7 @@ func BulkDelete(c *Context) error {
 		}
 		ks := keysOf(keys)
 		n = int64(len(ks))
+		changed(ctx, res, ks...)
 		if !permanent {
 			if err := c.svc.cascadeDelete(ctx, db, res, ks, now, c.grants.principal); err != nil {
 				return err
@@ -186,6 +187,7 @@ func BulkRestore(c *Context) error {
 			return err
 		}
 		n, _ = r.RowsAffected()
+		changed(ctx, res, all...)
 		for stamp, keys := range byStamp {
 			if err := c.svc.cascadeRestore(ctx, db, res, keys, stamp, now); err != nil {
 				return err

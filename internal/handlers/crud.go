@@ -466,6 +466,7 @@ func Delete(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return c.NotFound(c.ID())
 		}
+		changed(ctx, res, id)
 		if err := c.svc.cascadeDelete(ctx, db, res, []any{id}, now, c.grants.principal); err != nil {
 			return err
 		}
@@ -534,6 +535,7 @@ func (s *Service) removeRow(ctx context.Context, g *grants, id any, idText strin
 		if n, _ := r.RowsAffected(); n == 0 {
 			return notFound(res, idText)
 		}
+		changed(ctx, res, id)
 		return s.runDeleteHook(ctx, db, g, hooks.AfterDelete, []any{id}, true)
 	})
 	if err != nil {
@@ -606,6 +608,7 @@ func Restore(c *Context) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return errStateUnchanged
 		}
+		changed(ctx, res, id)
 		if err := c.svc.cascadeRestore(ctx, db, res, []any{id}, stamp, now); err != nil {
 			return err
 		}

@@ -148,6 +148,9 @@ func (c *Context) DBError(err error) error { return c.svc.dbError(err) }
 
 // dbError is Context.DBError.
 func (s *Service) dbError(err error) error {
+	if errors.Is(err, errDryRun) {
+		return err
+	}
 	var u *unavailable
 	if errors.As(err, &u) {
 		return u

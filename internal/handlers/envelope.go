@@ -38,6 +38,10 @@ const (
 	EnvelopeAllPermissions
 	// EnvelopeProblem is a Problem, as application/problem+json.
 	EnvelopeProblem
+	// EnvelopeDryRun is {"data": DryRunResult}.
+	EnvelopeDryRun
+	// EnvelopePurged is {"data": PurgeResult}.
+	EnvelopePurged
 )
 
 // The members of the envelopes: every success body but the DELETE and

@@ -73,9 +73,10 @@ func (s *Service) event(db bun.IDB, g *grants) *Event {
 	return &Event{DB: db, Principal: g.principal, Resource: s.res, Operation: g.op}
 }
 
-// runDeleteHook runs a before- or after-delete hook for each key.
+// runDeleteHook runs a before- or after-delete hook for each key; a dry
+// run runs none (see DryRun).
 func (s *Service) runDeleteHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any, bool) error, keys []any, permanent bool) error {
-	if hook == nil {
+	if hook == nil || dryRunOf(ctx) != nil {
 		return nil
 	}
 	for _, k := range keys {
@@ -86,9 +87,10 @@ func (s *Service) runDeleteHook(ctx context.Context, db bun.IDB, g *grants, hook
 	return nil
 }
 
-// runRestoreHook runs a before- or after-restore hook for each key.
+// runRestoreHook runs a before- or after-restore hook for each key; a
+// dry run runs none.
 func (s *Service) runRestoreHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any) error, keys []any) error {
-	if hook == nil {
+	if hook == nil || dryRunOf(ctx) != nil {
 		return nil
 	}
 	for _, k := range keys {

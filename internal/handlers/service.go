@@ -61,11 +61,19 @@ func NewService(ep *Endpoint) *Service {
 }
 
 // inTx runs fn in a transaction when tx is true, else on the database.
+// A dry run always has one, and rolls it back with errDryRun when fn
+// succeeds.
 func (s *Service) inTx(ctx context.Context, tx bool, fn func(ctx context.Context, db bun.IDB) error) error {
-	if !tx {
+	dry := dryRunOf(ctx) != nil
+	if !tx && !dry {
 		return fn(ctx, s.ep.DB)
 	}
-	return s.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(ctx, tx) })
+	return s.ep.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := fn(ctx, tx); err != nil || !dry {
+			return err
+		}
+		return errDryRun
+	})
 }
 
 // registered is the registered resource of the model a relation of res

@@ -95,7 +95,7 @@ func hasCascades(res *introspect.Resource) bool {
 // cascadeDelete soft-deletes the live rows that the cascading relations of
 // res tie to the rows with keys, then theirs, with the same stamp.
 func (s *Service) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, now time.Time, p auth.Principal) error {
-	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+	return s.eachCascade(ctx, res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		_, err := softDeleteQuery(db, child, child.New().Interface(), now, p).
 			Where("? IN (?)", rel.JoinColumn, bun.In(keys)).
 			Returning("?", child.PK.Ident).Exec(ctx, dest)
@@ -109,7 +109,7 @@ func (s *Service) cascadeDelete(ctx context.Context, db bun.IDB, res *introspect
 // stamp took with the rows with keys: rows deleted at another time were
 // deleted on their own and stay deleted.
 func (s *Service) cascadeRestore(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any, stamp, now time.Time) error {
-	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+	return s.eachCascade(ctx, res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		at, atArgs, ok := child.SoftDelete.StampIs(stamp)
 		if !ok {
 			// Registration refuses a cascade to a model that records no
@@ -130,7 +130,7 @@ func (s *Service) cascadeRestore(ctx context.Context, db bun.IDB, res *introspec
 // cascading relations of res tie to keys, live or soft-deleted: a
 // permanent delete (an erasure) takes what a soft delete would have taken.
 func (s *Service) removeCascaded(ctx context.Context, db bun.IDB, res *introspect.Resource, keys []any) error {
-	return s.eachCascade(res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
+	return s.eachCascade(ctx, res, keys, func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error) {
 		// The children's keys first, so their own children go before them.
 		// Locked FOR UPDATE where the database has row locks: a write of a
 		// grandchild holds its parent FOR SHARE (see checkParents), so it
@@ -153,11 +153,12 @@ func (s *Service) removeCascaded(ctx context.Context, db bun.IDB, res *introspec
 }
 
 // eachCascade runs change on every cascading relation of res, collecting
-// the keys of the changed child rows, and then next on those.
+// the keys of the changed child rows (for a dry run's report too), and
+// then next on those.
 //
 // The child is described by its registered resource when it has one, so
 // that cascades given at its registration apply further down.
-func (s *Service) eachCascade(res *introspect.Resource, keys []any,
+func (s *Service) eachCascade(ctx context.Context, res *introspect.Resource, keys []any,
 	change func(rel *introspect.Relation, child *introspect.Resource, dest any) ([]any, error),
 	next func(child *introspect.Resource, keys []any) error,
 ) error {
@@ -175,7 +176,9 @@ func (s *Service) eachCascade(res *introspect.Resource, keys []any,
 		if _, err := change(rel, child, dest.Interface()); err != nil {
 			return err
 		}
-		if err := next(child, keysOf(dest)); err != nil {
+		childKeys := keysOf(dest)
+		changed(ctx, child, childKeys...)
+		if err := next(child, childKeys); err != nil {
 			return err
 		}
 	}

@@ -257,7 +257,11 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeDeleted, Requires: auth.ActionDelete}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
 	}
 	del.Responses = append(del.Responses, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict})...)
-	specs = append(specs, del)
+	delDry := del
+	delDry.Op, delDry.ID, delDry.Method, delDry.Path = OpDeleteDryRun, "dryRunDelete"+title, http.MethodPost, item+"/"+SegmentDelete+"/"+SegmentDryRun
+	delDry.Summary = "What deleting a record of " + name + " would change, changing nothing"
+	delDry.Responses = append([]Response{{Status: http.StatusOK, Envelope: EnvelopeDryRun}}, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict})...)
+	specs = append(specs, del, delDry)
 	if soft {
 		specs = append(specs,
 			Spec{
@@ -271,6 +275,17 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 				Action:    auth.ActionRestore,
 				Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeBulkRestored}}, problems(commonProblems, []int{http.StatusConflict})...),
 			})
+		// The dry runs of the restores, asked as they are.
+		restore, bulk := specs[len(specs)-2], specs[len(specs)-1]
+		restore.Op, restore.ID = OpRestoreDryRun, "dryRunRestore"+title
+		restore.Summary = "What restoring a record of " + name + " would change, changing nothing"
+		bulk.Op, bulk.ID = OpBulkRestoreDryRun, "dryRunBulkRestore"+title
+		bulk.Summary = "What restoring the " + name + " records that match the filters would change, changing nothing"
+		for _, dry := range []*Spec{&restore, &bulk} {
+			dry.Path += "/" + SegmentDryRun
+			dry.Responses = append([]Response{{Status: http.StatusOK, Envelope: EnvelopeDryRun}}, dry.Responses[1:]...)
+			specs = append(specs, *dry)
+		}
 	}
 	for i := range specs {
 		specs[i].Resource = res

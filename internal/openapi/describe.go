@@ -17,6 +17,10 @@ func (b *builder) describe(s *handlers.Spec) string {
 		switch s.Op {
 		case handlers.OpAllPermissions:
 			d = "The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own."
+		case handlers.OpPurge:
+			d = "Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, " +
+				"from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. " +
+				"A record other records still refer to is kept and counted as kept. With dryRun=true it only counts."
 		}
 		return d
 	}
@@ -62,6 +66,16 @@ func (b *builder) describe(s *handlers.Spec) string {
 	case handlers.OpBulkRestore:
 		d = "Makes every soft-deleted record of " + name + " the filters match live again, in one transaction. " +
 			"At least one filter is needed."
+	case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
+		previewed := map[handlers.Operation]string{
+			handlers.OpRestoreDryRun:     "the restore of this record",
+			handlers.OpBulkRestoreDryRun: "the bulk restore with these filters",
+			handlers.OpDeleteDryRun:      "the DELETE of this record (with permanent=true, its permanent delete)",
+		}[s.Op]
+		d = "Runs " + previewed + " in a transaction that is then rolled back, " +
+			"and answers with the records it would change, by resource: those it names first, then those its cascades reach. " +
+			"Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). " +
+			"Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run."
 	case handlers.OpPermissions:
 		d = "The actions the caller may perform on " + name + ", each with its reach: every record, or only the caller's own."
 	}

@@ -182,6 +182,13 @@ func (b *builder) allowed(res *introspect.Resource, action string) bool {
 		return true
 	}
 	if res == nil {
+		// An API-wide operation that needs an action (a purge) is for
+		// readers who hold it on some resource.
+		for _, r := range b.api.Resources {
+			if b.can(r.Name, action) {
+				return true
+			}
+		}
 		return false
 	}
 	return b.can(res.Name, action)
@@ -233,6 +240,8 @@ const (
 	schemaBulkDelete  = "BulkDeleteResult"
 	schemaBulkRestore = "BulkRestoreResult"
 	schemaScopes      = "Scopes"
+	schemaDryRun      = "DryRunResult"
+	schemaPurge       = "PurgeResult"
 )
 
 // envelopes adds the schemas of the response envelopes, generated from
@@ -243,6 +252,8 @@ func (b *builder) envelopes() error {
 		schemaListMeta:    handlers.ListMeta{},
 		schemaBulkDelete:  handlers.BulkDeleteResult{},
 		schemaBulkRestore: handlers.BulkRestoreResult{},
+		schemaDryRun:      handlers.DryRunResult{},
+		schemaPurge:       handlers.PurgeResult{},
 	} {
 		s, err := b.schemaOf(v)
 		if err != nil {
@@ -415,6 +426,8 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		// Tools group operations by tag; an untagged one lands in a
 		// group of their own making.
 		op.Tags = []string{tagPermissions}
+	case s.Op == handlers.OpPurge:
+		op.Tags = []string{tagPurge}
 	}
 	if s.Action != "" {
 		op.Extensions["x-autoapi-action"] = s.Action
@@ -543,6 +556,10 @@ func (b *builder) envelope(s *handlers.Spec, e handlers.Envelope) *openapi3.Sche
 		}}}, data)
 	case handlers.EnvelopeProblem:
 		return ref(schemaProblem)
+	case handlers.EnvelopeDryRun:
+		return object(openapi3.Schemas{data: ref(schemaDryRun)}, data)
+	case handlers.EnvelopePurged:
+		return object(openapi3.Schemas{data: ref(schemaPurge)}, data)
 	}
 	panic(fmt.Sprintf("openapi: no schema for envelope %d", e))
 }
@@ -673,8 +690,11 @@ func (b *builder) includePaths(r *introspect.Resource) []string {
 	return out
 }
 
-// tagPermissions is the tag of the API-wide permissions operation.
-const tagPermissions = "permissions"
+// tagPermissions and tagPurge are the tags of the API-wide operations.
+const (
+	tagPermissions = "permissions"
+	tagPurge       = "purge"
+)
 
 // tags lists one tag per resource that has an operation in the document,
 // in registration order, then the tag of the API-wide operations.
@@ -695,5 +715,8 @@ func (b *builder) tags() {
 	// A resource named permissions already has the tag.
 	if used[tagPermissions] && b.doc.Tags.Get(tagPermissions) == nil {
 		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagPermissions, Description: "What the caller may do, on every resource at once."})
+	}
+	if used[tagPurge] && b.doc.Tags.Get(tagPurge) == nil {
+		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagPurge, Description: "Emptying the trash of old soft-deleted records."})
 	}
 }

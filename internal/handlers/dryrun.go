@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/autoapi-go/autoapi/auth"
+	"github.com/autoapi-go/autoapi/internal/introspect"
+)
+
+// Dry runs. A dry run of restore or delete runs the generated handler
+// itself in a transaction that is always rolled back, and answers with the
+// rows the operation changed in it: the same statements, locks, cascades,
+// unique indexes and foreign keys decide, so what it reports is what the
+// operation would do at that moment, conflicts included, which a second
+// implementation that predicts the effects could not promise. Lifecycle
+// hooks do not run in a dry run: they may act outside the database.
+
+// The dry-run operations: each previews the operation DryRunOf names.
+const (
+	// OpRestoreDryRun serves POST /R/:id/restore/dry-run.
+	OpRestoreDryRun Operation = "restore_dry_run"
+	// OpBulkRestoreDryRun serves POST /R/restore/dry-run?<filters>.
+	OpBulkRestoreDryRun Operation = "bulk_restore_dry_run"
+	// OpDeleteDryRun serves POST /R/:id/deletion/dry-run[?permanent=true].
+	OpDeleteDryRun Operation = "delete_dry_run"
+)
+
+// SegmentDryRun ends the path of a dry run; SegmentDelete names the
+// delete a dry run of DELETE /R/:id previews.
+const (
+	SegmentDryRun = "dry-run"
+	SegmentDelete = "deletion"
+)
+
+// dryRuns maps each dry-run operation to the operation it previews.
+var dryRuns = map[Operation]Operation{
+	OpRestoreDryRun:     OpRestore,
+	OpBulkRestoreDryRun: OpBulkRestore,
+	OpDeleteDryRun:      OpDelete,
+}
+
+// DryRunOf returns the operation op previews, and false when op is not
+// a dry run.
+func DryRunOf(op Operation) (Operation, bool) {
+	base, ok := dryRuns[op]
+	return base, ok
+}
+
+// DryRunResult is the data of a dry run's answer: the rows the operation
+// would change, by resource, the served resource first and then those
+// its cascades reach, in the order they are met.
+type DryRunResult struct {
+	Rows []DryRunRows `json:"rows"`
+}
+
+// DryRunRows are the rows of one resource a dry run's operation changed.
+type DryRunRows struct {
+	Resource string `json:"resource"`
+	Count    int    `json:"count"`
+	// IDs are the rows' keys, present only for a caller who may read
+	// every row of the resource, live and deleted: the others learn how
+	// many rows, not which.
+	IDs []any `json:"ids,omitempty"`
+}
+
+// errDryRun rolls back the transaction of a dry run once its operation
+// has succeeded in it.
+var errDryRun = errors.New("handlers: dry run")
+
+// dryRun collects the rows a dry run's operation changes.
+type dryRun struct {
+	order []*introspect.Resource
+	keys  map[*introspect.Resource][]any
+}
+
+type dryRunKey struct{}
+
+// dryRunOf returns the dry run ctx belongs to, or nil for a real request.
+func dryRunOf(ctx context.Context) *dryRun {
+	d, _ := ctx.Value(dryRunKey{}).(*dryRun)
+	return d
+}
+
+// changed records that keys of res changed; a no-op outside a dry run.
+func changed(ctx context.Context, res *introspect.Resource, keys ...any) {
+	d := dryRunOf(ctx)
+	if d == nil || len(keys) == 0 {
+		return
+	}
+	if _, seen := d.keys[res]; !seen {
+		d.order = append(d.order, res)
+	}
+	d.keys[res] = append(d.keys[res], keys...)
+}
+
+// DryRun returns the handler of a dry run of op: op's generated handler
+// run in a transaction that is rolled back. The caller needs what op
+// needs; op's own answer stands when it fails (404, 409 and so on).
+func DryRun(op Operation) HandlerFunc {
+	run := Generated(op)
+	return func(c *Context) error {
+		d := &dryRun{keys: map[*introspect.Resource][]any{}}
+		req := c.Request()
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), dryRunKey{}, d)))
+		err := run(c)
+		if err == nil {
+			// Every success path of the previewable handlers runs in a
+			// transaction, which a dry run rolls back with errDryRun.
+			return NewProblem(http.StatusInternalServerError, "the dry run completed without its transaction")
+		}
+		if !errors.Is(err, errDryRun) {
+			return err
+		}
+		out := DryRunResult{Rows: []DryRunRows{}}
+		// The served resource first, though a permanent delete removes
+		// its children before it.
+		order := d.order
+		if i := slices.Index(order, c.svc.res); i > 0 {
+			order = append(append([]*introspect.Resource{c.svc.res}, order[:i]...), order[i+1:]...)
+		}
+		for _, res := range order {
+			keys := d.keys[res]
+			rows := DryRunRows{Resource: res.Name, Count: len(keys)}
+			if c.grants.scope(res, auth.ActionRead) == scopeAll && (!res.SoftDeletable() || c.grants.readDeleted(res) == scopeAll) {
+				rows.IDs = keys
+			}
+			out.Rows = append(out.Rows, rows)
+		}
+		return writeData(c.Context, out)
+	}
+}
