@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -36,15 +37,6 @@ const chromiumPath = "/usr/bin/chromium"
 // where it fails.
 func TestDocsPageInBrowser(t *testing.T) {
 	t.Parallel() // it waits on an outside program: the other tests run meanwhile
-	browser := chromiumPath
-	if _, err := os.Stat(browser); err != nil {
-		if browser, err = exec.LookPath("chromium"); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("Chromium is needed to test the docs page (apt-get install chromium): %v", err)
-			}
-			t.Skipf("Chromium is needed to test the docs page (apt-get install chromium): %v", err)
-		}
-	}
 	if dbtest.Current() != dbtest.SQLite {
 		t.Skip("the page is the same on every engine: it is tested on SQLite")
 	}
@@ -55,70 +47,8 @@ func TestDocsPageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	// The machine may have no network: these flags keep Chromium from
-	// reaching for its own services, so that every request it makes is
-	// the page's.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(browser),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	defer cancelAlloc()
-	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	type request struct{ method, url, authorization string }
-	var mu sync.Mutex
-	var requests []request
-	var problems []string
-	err = chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			authz, _ := ev.Request.Headers["Authorization"].(string)
-			requests = append(requests, request{ev.Request.Method, ev.Request.URL, authz})
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			text := d.Text
-			if d.Exception != nil {
-				text += " " + d.Exception.Description
-			}
-			problems = append(problems, "exception: "+text)
-		case *runtime.EventConsoleAPICalled:
-			// Swagger UI warns of its own gaps (no component for a
-			// format); an error is the page's.
-			if ev.Type == "error" {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, strings.TrimSpace(string(a.Value)+" "+a.Description))
-				}
-				problems = append(problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *log.EventEntryAdded:
-			// A refusal by the Content-Security-Policy is logged here, and
-			// so is a failed request.
-			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-				problems = append(problems, "log "+string(ev.Entry.Source)+": "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
+	ctx, seen := startBrowser(t, "the docs page")
+	mu, requests, problems := &seen.mu, &seen.requests, &seen.problems
 
 	const (
 		listPosts  = "#operations-posts-listPosts"
@@ -191,13 +121,13 @@ func TestDocsPageInBrowser(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range *problems {
 		t.Errorf("the page: %s", p)
 	}
 	// Every request goes to the server; the document is fetched anonymous,
 	// then again with the token, which Try it out sends too.
 	var calls []string
-	for _, r := range requests {
+	for _, r := range *requests {
 		u, err := url.Parse(r.url)
 		switch {
 		case err != nil:
@@ -222,4 +152,99 @@ func TestDocsPageInBrowser(t *testing.T) {
 			t.Errorf("the page never requested %s; it requested %q", want, calls)
 		}
 	}
+}
+
+// browserRequest is one request a page made.
+type browserRequest struct{ method, url, authorization string }
+
+// browserEvents is what a page did that a test checks: the requests it
+// made, and its problems (exceptions, console errors, refusals by the
+// Content-Security-Policy, failed requests, and dialogs such as alert).
+type browserEvents struct {
+	mu       sync.Mutex
+	requests []browserRequest
+	problems []string
+}
+
+// startBrowser starts a headless Chromium for a test of what (a page),
+// and records what its pages do. Without Chromium the test is skipped,
+// except under CI=true, where it fails. The browser stops with the test.
+func startBrowser(t *testing.T, what string) (context.Context, *browserEvents) {
+	t.Helper()
+	browser := chromiumPath
+	if _, err := os.Stat(browser); err != nil {
+		if browser, err = exec.LookPath("chromium"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("Chromium is needed to test %s (apt-get install chromium): %v", what, err)
+			}
+			t.Skipf("Chromium is needed to test %s (apt-get install chromium): %v", what, err)
+		}
+	}
+	// The machine may have no network: these flags keep Chromium from
+	// reaching for its own services, so that every request it makes is
+	// the page's.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(browser),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	ctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		cancelBrowser()
+		cancelAlloc()
+	})
+	seen := &browserEvents{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			authz, _ := ev.Request.Headers["Authorization"].(string)
+			seen.requests = append(seen.requests, browserRequest{ev.Request.Method, ev.Request.URL, authz})
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			text := d.Text
+			if d.Exception != nil {
+				text += " " + d.Exception.Description
+			}
+			seen.problems = append(seen.problems, "exception: "+text)
+		case *runtime.EventConsoleAPICalled:
+			// Swagger UI warns of its own gaps (no component for a
+			// format); an error is the page's.
+			if ev.Type == "error" {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, strings.TrimSpace(string(a.Value)+" "+a.Description))
+				}
+				seen.problems = append(seen.problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			// A refusal by the Content-Security-Policy is logged here, and
+			// so is a failed request.
+			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+				seen.problems = append(seen.problems, "log "+string(ev.Entry.Source)+": "+ev.Entry.Text+" "+ev.Entry.URL)
+			}
+		case *page.EventJavascriptDialogOpening:
+			// alert, confirm and prompt: the pages open none, so one is
+			// script the page did not mean to run.
+			seen.problems = append(seen.problems, "a "+string(ev.Type)+" dialog opened: "+ev.Message)
+			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+		}
+	})
+	if err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx, seen
 }

@@ -61,6 +61,8 @@ type App struct {
 	mounted   bool
 	// docs serves the docs page; nil when it is off.
 	docs *docsPage
+	// admin is the admin page, nil when it is off.
+	admin *adminPage
 }
 
 type resource struct {
@@ -93,6 +95,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if app.docsEnabled() {
 		if app.docs, err = newDocsPage(cfg.OpenAPI); err != nil {
+			return nil, err
+		}
+	}
+	if app.adminEnabled() {
+		if app.admin, err = newAdminPage(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -180,6 +187,9 @@ func (a *App) register(model any, o introspect.Options) error {
 	}
 	if a.docs != nil && "/"+desc.Name == docsPath {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
+	}
+	if a.admin != nil && "/"+desc.Name == a.admin.path {
+		return fmt.Errorf("framework: model %s: resource name %q is the path of the admin page; choose another with WithName, or move the page with AdminConfig.Path", desc.ModelName, desc.Name)
 	}
 	if prev, dup := a.byName[desc.Name]; dup {
 		return fmt.Errorf("framework: model %s: resource name %q is already registered by model %s", desc.ModelName, desc.Name, prev.desc.ModelName)
@@ -331,6 +341,8 @@ func (a *App) routes() []route {
 			// stale token must not keep a caller from it. What it shows
 			// comes from the document, which follows the caller.
 			add(spec, a.docs.handler(spec.Path))
+		case handlers.OpAdmin:
+			add(spec, a.admin.handler(spec.Path))
 		case handlers.OpPurge:
 			add(spec, handlers.Purge(a.authorizer, descs, a.purgeOne), a.authenticate)
 		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
@@ -360,7 +372,7 @@ func (a *App) routes() []route {
 // handler, so an operation served by an override has none.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
-	api := append(append(append(handlers.APISpecs(), handlers.PurgeSpec()), a.openAPISpecs()...), a.docsSpecs()...)
+	api := append(append(append(append(handlers.APISpecs(), handlers.PurgeSpec()), a.openAPISpecs()...), a.docsSpecs()...), a.adminSpecs()...)
 	for i := range api {
 		out = append(out, &api[i])
 	}

@@ -87,6 +87,9 @@ type Config struct {
 	// at {Prefix}/docs.
 	OpenAPI OpenAPIConfig
 
+	// Admin configures the admin page at {Prefix}/admin.
+	Admin AdminConfig
+
 	// Logger receives request failures and start-up notes; slog.Default()
 	// when nil.
 	Logger *slog.Logger
@@ -110,6 +113,19 @@ type OpenAPIConfig struct {
 	// is built into the binary, unless this is set. With DocumentOff there
 	// is no page either.
 	NoDocsPage bool
+}
+
+// AdminConfig configures the admin page: a console in the browser for the
+// trash (live, all and deleted rows, restore, permanent delete and purge),
+// built into the binary. It is an API client like any other: it holds no
+// privilege, and shows each caller what their own token allows.
+type AdminConfig struct {
+	// Off leaves the page out. With OpenAPIConfig.Mode DocumentOff there
+	// is no page either: it reads the caller's document.
+	Off bool
+	// Path is where the page is under the prefix ("/admin"); its files
+	// are under Path + "/".
+	Path string
 }
 
 // DocumentMode says who gets which OpenAPI document.
@@ -187,6 +203,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OpenAPI.Title == "" {
 		c.OpenAPI.Title = "autoapi"
+	}
+	if c.Admin.Path == "" {
+		c.Admin.Path = defaultAdminPath
+	}
+	if !adminPathPattern.MatchString(c.Admin.Path) {
+		return c, fmt.Errorf("framework: Config.Admin.Path %q must be one path segment such as /admin: letters, digits, '-' and '_'", c.Admin.Path)
+	}
+	switch c.Admin.Path {
+	case docsPath, "/" + handlers.SegmentPermissions, "/" + string(handlers.OpPurge):
+		if !c.Admin.Off {
+			return c, fmt.Errorf("framework: Config.Admin.Path %q is the path of another route", c.Admin.Path)
+		}
 	}
 	if c.OpenAPI.Version == "" {
 		c.OpenAPI.Version = "1.0.0"

@@ -41,12 +41,12 @@ var docsFiles embed.FS
 const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// docsAsset is one file the docs page loads. Its body is read, unzipped
+// pageFile is one file the docs page loads. Its body is read, unzipped
 // and hashed on the first request for it, not in New: that costs some
 // tens of milliseconds (Swagger UI's bundle is 1.4 MB unzipped), which an
 // app that never serves the page should not pay, and after it every answer
 // is a stored body.
-type docsAsset struct {
+type pageFile struct {
 	contentType string
 	// read returns the file as stored: gzipped when gzipped is set.
 	read    func() ([]byte, error)
@@ -61,7 +61,7 @@ type docsAsset struct {
 }
 
 // load reads, unzips and hashes the asset once.
-func (as *docsAsset) load() error {
+func (as *pageFile) load() error {
 	as.once.Do(func() {
 		b, err := as.read()
 		if err != nil {
@@ -127,12 +127,12 @@ func (a *App) docsSpecs() []handlers.Spec {
 
 // docsPage serves the docs page and its assets.
 type docsPage struct {
-	page   *docsAsset
-	assets map[string]*docsAsset
+	page   *pageFile
+	assets map[string]*pageFile
 }
 
 // newDocsPage renders the page for cfg and checks that every file it
-// loads is there; the files are read on first use (see docsAsset).
+// loads is there; the files are read on first use (see pageFile).
 func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 	tpl, err := template.ParseFS(docsFiles, "docspage/page.html")
 	if err != nil {
@@ -143,9 +143,9 @@ func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 		return nil, fmt.Errorf("framework: docs page: %w", err)
 	}
 	d := &docsPage{
-		page: &docsAsset{contentType: "text/html; charset=utf-8",
+		page: &pageFile{contentType: "text/html; charset=utf-8",
 			read: func() ([]byte, error) { return page.Bytes(), nil }},
-		assets: map[string]*docsAsset{},
+		assets: map[string]*pageFile{},
 	}
 	for _, f := range docsFileList {
 		fsys, name := fs.FS(docsFiles), "docspage/"+f.name
@@ -155,7 +155,7 @@ func newDocsPage(cfg OpenAPIConfig) (*docsPage, error) {
 		if _, err := fs.Stat(fsys, name); err != nil {
 			return nil, fmt.Errorf("framework: docs page: %s: %w", f.name, err)
 		}
-		d.assets[docsPath+"/"+f.name] = &docsAsset{
+		d.assets[docsPath+"/"+f.name] = &pageFile{
 			contentType: f.contentType,
 			read:        func() ([]byte, error) { return fs.ReadFile(fsys, name) },
 			gzipped:     strings.HasSuffix(name, ".gz"),
@@ -171,20 +171,20 @@ func (d *docsPage) handler(path string) echo.HandlerFunc {
 			h := c.Response().Header()
 			h.Set("Content-Security-Policy", docsCSP)
 			h.Set("Referrer-Policy", "no-referrer")
-			return serveDocsAsset(c, d.page)
+			return servePageFile(c, d.page)
 		}
 	}
 	as, ok := d.assets[path]
 	if !ok {
 		panic(fmt.Sprintf("framework: the docs page has no file %s", path))
 	}
-	return func(c echo.Context) error { return serveDocsAsset(c, as) }
+	return func(c echo.Context) error { return servePageFile(c, as) }
 }
 
-// serveDocsAsset answers with as: gzipped to a client that accepts it,
+// servePageFile answers with as: gzipped to a client that accepts it,
 // else as it is; 304 when the client has it. The files change only with
 // the binary, so a client keeps them but asks again each time (no-cache).
-func serveDocsAsset(c echo.Context, as *docsAsset) error {
+func servePageFile(c echo.Context, as *pageFile) error {
 	if c.QueryString() != "" {
 		return handlers.NewProblem(http.StatusBadRequest, "the docs page takes no query parameters")
 	}

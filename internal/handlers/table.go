@@ -21,6 +21,8 @@ const (
 	OpOpenAPI Operation = "openapi"
 	// OpDocs serves the docs page and its assets, GET /docs.
 	OpDocs Operation = "docs"
+	// OpAdmin serves the admin page and its files, GET /admin.
+	OpAdmin Operation = "admin"
 )
 
 // Spec describes one operation of the API: everything the router, the

@@ -349,18 +349,30 @@ func (b *builder) resourceSchemas(r *introspect.Resource) {
 		// Keys, timestamps, the owner and the deletion fields are the
 		// server's to set.
 		out.ReadOnly = f.ReadOnly || f == r.Owner || f == r.PK
+		// x-autoapi-deletion names the part a deletion field plays, so
+		// that a client (the admin page) tells deleted rows from live
+		// ones without knowing the model's convention.
+		deletion := func(role string) map[string]any { return map[string]any{"x-autoapi-deletion": role} }
 		switch sd := r.SoftDelete; {
 		case sd == nil:
 		case f == sd.At && sd.Unix:
 			out.Description = "When the record was soft-deleted, in Unix seconds; 0 while it is live."
+			out.Extensions = deletion("at")
 		case f == sd.At:
 			out.Description = "When the record was soft-deleted; null while it is live."
+			out.Extensions = deletion("at")
 		case f == sd.Flag:
 			out.Description = "Whether the record is soft-deleted; false while it is live."
+			out.Extensions = deletion("flag")
 		case f == sd.By:
 			out.Description = "Who soft-deleted the record; null while it is live."
+			out.Extensions = deletion("by")
 		case f == r.Owner:
 			out.Description = "The id of the record's owner, set from the caller when a create leaves it out."
+		}
+		if f == r.PK {
+			// The key names a record in the item paths ({id}).
+			out.Extensions = map[string]any{"x-autoapi-key": true}
 		}
 		record.Properties[f.JSON] = &openapi3.SchemaRef{Value: &out}
 		if f.ReadOnly && !(f == r.PK) {
