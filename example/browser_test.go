@@ -240,7 +240,9 @@ func startBrowser(t *testing.T, what string) (context.Context, *browserEvents) {
 			// alert, confirm and prompt: the pages open none, so one is
 			// script the page did not mean to run.
 			seen.problems = append(seen.problems, "a "+string(ev.Type)+" dialog opened: "+ev.Message)
-			go func() { _, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+			go func() {
+				_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
 		}
 	})
 	if err != nil {
