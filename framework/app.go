@@ -344,7 +344,7 @@ func (a *App) routes() []route {
 		case handlers.OpAdmin:
 			add(spec, a.admin.handler(spec.Path))
 		case handlers.OpPurge:
-			add(spec, handlers.Purge(a.authorizer, descs, a.purgeOne), a.authenticate)
+			add(spec, handlers.Purge(a.authorizer, a.purgeOrder(), a.purgeOne), a.authenticate)
 		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
 			svc := svcs[spec.Resource]
 			op, _ := handlers.DryRunOf(spec.Op)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 
 	"github.com/autoapi-go/autoapi/internal/handlers"
 	"github.com/autoapi-go/autoapi/internal/introspect"
@@ -37,6 +38,41 @@ type PurgeCount = handlers.PurgeCount
 // defaultPurgeBatch is PurgeOptions.BatchSize when it is not set.
 const defaultPurgeBatch = 500
 
+// purgeOrder lists the registered resources in the order a purge takes
+// them: every resource after those whose rows refer to its rows (through
+// a belongs-to relation), so that one purge removes old deleted children
+// before their old deleted parents, which would otherwise be kept for
+// them until the next. Resources that refer to each other keep their
+// registration order.
+func (a *App) purgeOrder() []*introspect.Resource {
+	referrers := map[reflect.Type][]*introspect.Resource{}
+	for _, r := range a.resources {
+		for _, rel := range r.desc.Relations {
+			if rel.Kind == schema.BelongsToRelation && rel.Related != r.desc.Type {
+				referrers[rel.Related] = append(referrers[rel.Related], r.desc)
+			}
+		}
+	}
+	var out []*introspect.Resource
+	state := map[*introspect.Resource]int{} // 1: being placed, 2: placed
+	var place func(desc *introspect.Resource)
+	place = func(desc *introspect.Resource) {
+		if state[desc] != 0 {
+			return // placed, or a cycle
+		}
+		state[desc] = 1
+		for _, child := range referrers[desc.Type] {
+			place(child)
+		}
+		state[desc] = 2
+		out = append(out, desc)
+	}
+	for _, r := range a.resources {
+		place(r.desc)
+	}
+	return out
+}
+
 // purgeOne is POST {prefix}/purge's purge of one resource the handler
 // chose and authorized.
 func (a *App) purgeOne(ctx context.Context, desc *introspect.Resource, olderThan time.Duration, dryRun bool) (PurgeCount, error) {
@@ -53,9 +89,9 @@ func (a *App) Purge(ctx context.Context, opts PurgeOptions) ([]PurgeCount, error
 		opts.BatchSize = defaultPurgeBatch
 	}
 	var targets []*introspect.Resource
-	for _, r := range a.resources {
-		if (opts.Resource == "" || r.desc.Name == opts.Resource) && r.desc.SoftDeletable() {
-			targets = append(targets, r.desc)
+	for _, desc := range a.purgeOrder() {
+		if (opts.Resource == "" || desc.Name == opts.Resource) && desc.SoftDeletable() {
+			targets = append(targets, desc)
 		}
 	}
 	if opts.Resource != "" && len(targets) == 0 {

@@ -89,9 +89,9 @@ func (h *Harness[X]) Do(t *testing.T, r Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// docsTypes are the types of the docs page's files.
+// docsTypes are the types of the docs and admin pages' files.
 var docsTypes = map[string]bool{
-	"text/html; charset=utf-8": true, "text/css; charset=utf-8": true, "text/javascript; charset=utf-8": true, "image/png": true,
+	"text/html; charset=utf-8": true, "text/css; charset=utf-8": true, "text/javascript; charset=utf-8": true, "image/png": true, "image/svg+xml": true,
 }
 
 // CheckEnvelope checks what holds for every response: an X-Request-Id
