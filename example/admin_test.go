@@ -165,6 +165,12 @@ func TestAdminPageInBrowser(t *testing.T) {
 		{name: "her email taken again", token: admin, method: "POST", url: "/api/users", body: `{"name":"Carol Two","email":"carol@example.com"}`, status: 201, expect: []string{`"id":5`}},
 	})
 
+	var tags []step
+	for i := 1; i <= 23; i++ {
+		tags = append(tags, step{name: "a tag", token: admin, method: "POST", url: "/api/tags", body: fmt.Sprintf(`{"name":"tag %02d"}`, i), status: 201})
+	}
+	play(t, h, tags)
+
 	ctx, seen := startBrowser(t, "the admin page")
 	p := browserPage{t, ctx}
 	p.do("open the admin page",
@@ -310,7 +316,33 @@ func TestAdminPageInBrowser(t *testing.T) {
 		}
 	}
 
+	// Sorting by a column, and paging by cursor: 23 tags are two pages.
+	p.signIn(admin)
+	p.open("tags", "live")
+	p.do("sort by name", chromedp.Click(chromedp.CSS(`#rows thead button[title="Sort by name"]`)))
+	p.waitFor("sorted ascending", `document.querySelector('#rows thead th[aria-sort="ascending"]') && !document.getElementById('rows').hasAttribute('aria-busy')`)
+	if got := p.text("#rows tbody tr:first-child"); !strings.Contains(got, "tag 01") {
+		t.Errorf("the first tag by name reads %q", got)
+	}
+	p.do("sort descending", chromedp.Click(chromedp.CSS(`#rows thead button[title="Sort by name"]`)))
+	p.waitFor("sorted descending", `document.querySelector('#rows thead th[aria-sort="descending"]') && !document.getElementById('rows').hasAttribute('aria-busy')`)
+	if got := p.text("#rows tbody tr:first-child"); !strings.Contains(got, "tag 23") {
+		t.Errorf("the last tag by name reads %q", got)
+	}
+	p.do("the next page", chromedp.Click(chromedp.CSS("#next")))
+	p.waitFor("page 2", "document.getElementById('rows-caption').textContent === '3 live rows, page 2'")
+	if got := p.text("#rows tbody tr:first-child"); !strings.Contains(got, "tag 03") {
+		t.Errorf("page 2 starts with %q", got)
+	}
+	if !eval[bool](p, "document.getElementById('next').disabled") {
+		t.Errorf("the last page offers a next one")
+	}
+	p.do("back", chromedp.Click(chromedp.CSS("#prev")))
+	p.waitFor("page 1", "document.getElementById('rows-caption').textContent === '20 live rows'")
+
 	// A filter the API refuses shows its problem by the filter box.
+	p.signIn(bob)
+	p.open("posts", "trash")
 	p.do("a bad filter",
 		chromedp.SendKeys(chromedp.CSS("#filter"), "nope > 1"),
 		chromedp.KeyEvent("\r"),
