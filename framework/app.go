@@ -188,6 +188,9 @@ func (a *App) register(model any, o introspect.Options) error {
 	if a.docs != nil && "/"+desc.Name == docsPath {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
 	}
+	if desc.Name == string(handlers.OpPurge) {
+		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /purge; choose another with WithName", desc.ModelName, desc.Name)
+	}
 	if a.admin != nil && "/"+desc.Name == a.admin.path {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the admin page; choose another with WithName, or move the page with AdminConfig.Path", desc.ModelName, desc.Name)
 	}
@@ -344,14 +347,14 @@ func (a *App) routes() []route {
 		case handlers.OpAdmin:
 			add(spec, a.admin.handler(spec.Path))
 		case handlers.OpPurge:
-			add(spec, handlers.Purge(a.authorizer, a.purgeOrder(), a.purgeOne), a.authenticate)
+			add(spec, handlers.Purge(a.authorizer, a.purgeOrder(), a.purgeOne), a.authenticate, a.limitBody)
 		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
 			svc := svcs[spec.Resource]
 			op, _ := handlers.DryRunOf(spec.Op)
 			run := handlers.DryRun(op)
 			add(spec, func(c echo.Context) error {
 				return run(handlers.NewContext(c, svc, op, nil))
-			}, a.authenticate)
+			}, a.authenticate, a.limitBody)
 		case handlers.OpPermissions:
 			svc := svcs[spec.Resource]
 			add(spec, func(c echo.Context) error {
@@ -369,7 +372,8 @@ func (a *App) routes() []route {
 
 // table lists every operation of the API: the API-wide ones, then each
 // resource's, in registration order. A dry run previews the generated
-// handler, so an operation served by an override has none.
+// handler alone, so an operation served by an override, or intercepted
+// by a lifecycle hook, has none.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
 	api := append(append(append(append(handlers.APISpecs(), handlers.PurgeSpec()), a.openAPISpecs()...), a.docsSpecs()...), a.adminSpecs()...)
@@ -378,7 +382,7 @@ func (a *App) table() []*handlers.Spec {
 	}
 	for _, res := range a.resources {
 		for i := range res.specs {
-			if op, ok := handlers.DryRunOf(res.specs[i].Op); ok && res.spec(op).Overridden {
+			if op, ok := handlers.DryRunOf(res.specs[i].Op); ok && (res.spec(op).Overridden || res.hooks.Intercept(op)) {
 				continue
 			}
 			out = append(out, &res.specs[i])

@@ -186,7 +186,7 @@ func (d *docsPage) handler(path string) echo.HandlerFunc {
 // the binary, so a client keeps them but asks again each time (no-cache).
 func servePageFile(c echo.Context, as *pageFile) error {
 	if c.QueryString() != "" {
-		return handlers.NewProblem(http.StatusBadRequest, "the docs page takes no query parameters")
+		return handlers.NewProblem(http.StatusBadRequest, "this page takes no query parameters")
 	}
 	if err := as.load(); err != nil {
 		return fmt.Errorf("framework: docs page: %w", err)

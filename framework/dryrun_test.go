@@ -3,11 +3,13 @@ package framework_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
 
 	"github.com/autoapi-go/autoapi/framework"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
 )
 
 // Pin refers to a thread through a foreign key, without cascading.
@@ -23,27 +25,16 @@ type Pin struct {
 // operation would change, including those its cascades reach, or the
 // operation's own refusal, and nothing changes.
 func TestDryRuns(t *testing.T) {
-	refusals := 0
 	h := buildApp(t, appSpec{
 		config: func(c *framework.Config) {
-			// user restores threads without read_deleted: it learns how
-			// many rows, not which.
-			c.Policy = testPolicy + "p, user, threads, restore\np, user, members, restore\n"
+			// user sees deleted threads but not deleted replies or
+			// reactions: it learns how many of those, not which. It may
+			// restore members without seeing deleted ones.
+			c.Policy = testPolicy + "p, user, threads, restore\np, user, threads, read_deleted\np, user, members, restore\n"
 		},
 		models: []func(*framework.App) error{
 			registered[Thread](), registered[Reply](framework.Cascade("reactions")), registered[Reaction](), registered[Watcher](),
 			registered[Member](), registered[Sticker](), registered[Pin](),
-		},
-		setup: func(app *framework.App) error {
-			// Hooks do not run in a dry run: this one refuses every real
-			// restore of a member, and the dry run still reports what the
-			// statements would do.
-			return framework.SetHooks(app, framework.Hooks[Member]{
-				BeforeRestore: func(context.Context, *framework.Event, any) error {
-					refusals++
-					return framework.Refuse(http.StatusConflict, "members are restored by support")
-				},
-			})
 		},
 	})
 	playSteps(t, h, []step{
@@ -67,8 +58,8 @@ func TestDryRuns(t *testing.T) {
 			// reply 1 was deleted on its own and stays deleted.
 			`{"data":{"rows":[{"resource":"threads","count":1,"ids":[1]},{"resource":"replies","count":1,"ids":[2]},{"resource":"reactions","count":1,"ids":[1]}]}}`, `"ids":[1,2]`},
 		{"still deleted", adminToken, "GET", "/api/threads?onlyDeleted=true", "", 200, `"total":1`, ""},
-		{"without read_deleted, counts only", userToken, "POST", "/api/threads/1/restore/dry-run", "", 200,
-			`{"data":{"rows":[{"resource":"threads","count":1},{"resource":"replies","count":1},{"resource":"reactions","count":1}]}}`, `"ids"`},
+		{"without read_deleted on the children, their counts only", userToken, "POST", "/api/threads/1/restore/dry-run", "", 200,
+			`{"data":{"rows":[{"resource":"threads","count":1,"ids":[1]},{"resource":"replies","count":1},{"resource":"reactions","count":1}]}}`, ""},
 		{"reader may not preview a restore", readerToken, "POST", "/api/threads/1/restore/dry-run", "", 403, "", ""},
 		{"bulk preview", adminToken, "POST", "/api/threads/restore/dry-run?title=t", "", 200, `{"resource":"threads","count":1,"ids":[1]}`, ""},
 		{"bulk preview needs a filter", adminToken, "POST", "/api/threads/restore/dry-run", "", 400, "at least one filter", ""},
@@ -86,29 +77,36 @@ func TestDryRuns(t *testing.T) {
 
 		{"member", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, "", ""},
 		{"member deleted", adminToken, "DELETE", "/api/members/1", "", 200, "", ""},
-		{"the hook refuses a real restore", adminToken, "POST", "/api/members/1/restore", "", 409, "restored by support", ""},
-		{"a dry run runs no hook", adminToken, "POST", "/api/members/1/restore/dry-run", "", 200, `{"resource":"members","count":1,"ids":[1]}`, ""},
+		{"restore, but no read_deleted: no preview", userToken, "POST", "/api/members/1/restore/dry-run", "", 403, "you may not read deleted members", `"rows"`},
+		{"nor of a search through the trash", userToken, "POST", "/api/members/restore/dry-run?email=a@x.io", "", 403, "", `"rows"`},
+		{"nor of a missing row", userToken, "POST", "/api/members/9/restore/dry-run", "", 403, "", ""},
+		{"the real restore is the caller's to make", userToken, "POST", "/api/members/restore?team=nobody", "", 200, `"count":0`, ""},
 		{"a live row takes the email", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"blue","badge":2}`, 201, "", ""},
 		{"the preview meets the unique index", adminToken, "POST", "/api/members/1/restore/dry-run", "", 409, fieldErr("email"), ""},
-		{"bulk too", userToken, "POST", "/api/members/restore/dry-run?team=red", "", 409, fieldErr("email"), ""},
+		{"bulk too", adminToken, "POST", "/api/members/restore/dry-run?team=red", "", 409, fieldErr("email"), ""},
+		{"a body is bounded as elsewhere", adminToken, "POST", "/api/members/1/restore/dry-run", strings.Repeat("x", 2<<20), 413, "", ""},
 
 		{"no restore without soft deletes", adminToken, "POST", "/api/stickers/1/restore/dry-run", "", 404, "", ""},
 		{"sticker", adminToken, "POST", "/api/stickers", `{"name":"go"}`, 201, "", ""},
 		{"a hard delete previews", userToken, "POST", "/api/stickers/1/deletion/dry-run", "", 200, `{"resource":"stickers","count":1,"ids":[1]}`, ""},
 		{"the sticker is there", userToken, "GET", "/api/stickers/1", "", 200, `"name":"go"`, ""},
 	})
-	if refusals != 1 {
-		t.Errorf("the restore hook ran %d times, want once (the real restore)", refusals)
-	}
 }
 
-// TestNoDryRunOfAnOverride: a dry run previews the generated handler, so
-// an operation an override serves has none, in the routes and in the
-// document.
+// TestNoDryRunOfAnOverride: a dry run previews the generated handler
+// alone, so an operation an override serves, or a lifecycle hook
+// intercepts, has none, in the routes and in the document.
 func TestNoDryRunOfAnOverride(t *testing.T) {
 	h := buildApp(t, appSpec{
-		models: []func(*framework.App) error{registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher]()},
+		models: []func(*framework.App) error{registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher](), registered[Member]()},
 		setup: func(app *framework.App) error {
+			if err := framework.SetHooks(app, framework.Hooks[Member]{
+				BeforeRestore: func(context.Context, *framework.Event, any) error {
+					return framework.Refuse(http.StatusConflict, "members are restored by support")
+				},
+			}); err != nil {
+				return err
+			}
 			return app.Override("threads", framework.OpRestore, func(c *framework.Context) error { return c.Default() })
 		},
 	})
@@ -119,6 +117,13 @@ func TestNoDryRunOfAnOverride(t *testing.T) {
 		{"bulk restore previews", adminToken, "POST", "/api/threads/restore/dry-run?id=1", "", 200, `"count":1`, ""},
 		{"delete previews", adminToken, "POST", "/api/threads/1/deletion/dry-run?permanent=true", "", 200, `"count":1`, ""},
 		{"the document agrees", adminToken, "GET", "/api/openapi.json", "", 200, `"/api/threads/restore/dry-run"`, `"/api/threads/{id}/restore/dry-run"`},
+		{"member", adminToken, "POST", "/api/members", `{"email":"a@x.io","team":"red","badge":1}`, 201, "", ""},
+		{"member deleted", adminToken, "DELETE", "/api/members/1", "", 200, "", ""},
+		{"the hook refuses the restore", adminToken, "POST", "/api/members/1/restore", "", 409, "restored by support", ""},
+		{"so there is no preview to say otherwise", adminToken, "POST", "/api/members/1/restore/dry-run", "", 404, "", `"rows"`},
+		{"nor of the bulk restore", adminToken, "POST", "/api/members/restore/dry-run?id=1", "", 404, "", `"rows"`},
+		{"a delete, which no hook intercepts, previews", adminToken, "POST", "/api/members/1/deletion/dry-run?permanent=true", "", 200, `"count":1`, ""},
+		{"the member's document agrees", adminToken, "GET", "/api/openapi.json", "", 200, `"/api/members/{id}/deletion/dry-run"`, `"/api/members/restore/dry-run"`},
 	})
 }
 
@@ -126,6 +131,10 @@ func TestNoDryRunOfAnOverride(t *testing.T) {
 // a dry run first, over the resources the caller may hard_delete.
 func TestPurgeOverHTTP(t *testing.T) {
 	h := buildApp(t, appSpec{
+		// user may hard_delete threads but not see deleted ones: a purge's
+		// counts by age would tell it when rows it may not see were
+		// deleted, so it may not purge.
+		config: func(c *framework.Config) { c.Policy = testPolicy + "p, user, threads, hard_delete\n" },
 		models: []func(*framework.App) error{
 			registered[Thread](), registered[Reply](), registered[Reaction](), registered[Watcher](), registered[Member](), registered[Sticker](),
 		},
@@ -143,7 +152,11 @@ func TestPurgeOverHTTP(t *testing.T) {
 		{"a strict dryRun", adminToken, "POST", "/api/purge?olderThan=0s&dryRun=yes", "", 400, fieldErr("dryRun"), ""},
 		{"no other parameters", adminToken, "POST", "/api/purge?olderThan=0s&limit=3", "", 400, fieldErr("limit"), ""},
 		{"anonymous", "", "POST", "/api/purge?olderThan=0s", "", 401, "", ""},
-		{"user holds no hard_delete", userToken, "POST", "/api/purge?olderThan=0s&dryRun=true", "", 403, "you may not purge any resource", ""},
+		{"user holds hard_delete but not read_deleted", userToken, "POST", "/api/purge?olderThan=0s&dryRun=true", "", 403, "you may not purge any resource", `"removed"`},
+		{"nor on the resource it names", userToken, "POST", "/api/purge?olderThan=24h&dryRun=true&resource=threads", "", 403, "you may not purge threads", `"removed"`},
+		{"its document has no purge", userToken, "GET", "/api/openapi.json", "", 200, `"/api/threads"`, `"/api/purge"`},
+		{"the admin's has", adminToken, "GET", "/api/openapi.json", "", 200, `"/api/purge"`, ""},
+		{"a body is bounded", adminToken, "POST", "/api/purge?olderThan=0s&dryRun=true", strings.Repeat("x", 2<<20), 413, "", ""},
 		{"an unknown resource is refused like a forbidden one", adminToken, "POST", "/api/purge?olderThan=0s&resource=secrets", "", 403, "you may not purge secrets", ""},
 		{"a resource without soft deletes has no trash", adminToken, "POST", "/api/purge?olderThan=0s&resource=stickers", "", 403, "", ""},
 
@@ -156,4 +169,13 @@ func TestPurgeOverHTTP(t *testing.T) {
 		{"gone", adminToken, "GET", "/api/threads?includeDeleted=true", "", 200, `"total":1`, ""},
 		{"the member stays", adminToken, "GET", "/api/members?onlyDeleted=true", "", 200, `"total":1`, ""},
 	})
+
+	// No resource may take the purge's path.
+	app, err := framework.New(baseConfig(dbtest.Open(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Widget](app, framework.WithName("purge")); err == nil || !strings.Contains(err.Error(), "POST /purge") {
+		t.Errorf("a resource named purge: %v", err)
+	}
 }

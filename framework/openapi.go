@@ -127,9 +127,8 @@ func (d *documents) reader(p auth.Principal) (string, openapi.Reader, error) {
 		b, _ := json.Marshal(scopes) // sorted keys: a stable key
 		fmt.Fprintf(&key, "%s=%s;", r.Name, b)
 	}
-	return key.String(), func(resource, action string) bool {
-		_, ok := held[resource][action]
-		return ok
+	return key.String(), func(resource, action string) string {
+		return held[resource][action]
 	}, nil
 }
 

@@ -20,7 +20,12 @@ func FullDocument(a *App) ([]byte, error) {
 func DocumentTwice(a *App, held []string) (built, kin []byte, err error) {
 	var can openapi.Reader
 	if held != nil {
-		can = func(_, action string) bool { return slices.Contains(held, action) }
+		can = func(_, action string) string {
+			if slices.Contains(held, action) {
+				return "all"
+			}
+			return ""
+		}
 	}
 	t, text, err := openapi.Build(a.newDocuments(a.table()).api, can)
 	if err != nil {

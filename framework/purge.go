@@ -42,8 +42,8 @@ const defaultPurgeBatch = 500
 // them: every resource after those whose rows refer to its rows (through
 // a belongs-to relation), so that one purge removes old deleted children
 // before their old deleted parents, which would otherwise be kept for
-// them until the next. Resources that refer to each other keep their
-// registration order.
+// them until the next. Where resources refer to each other in a cycle,
+// the first of them registered comes after the others.
 func (a *App) purgeOrder() []*introspect.Resource {
 	referrers := map[reflect.Type][]*introspect.Resource{}
 	for _, r := range a.resources {

@@ -107,6 +107,8 @@ func TestClientChosenKeys(t *testing.T) {
 		{"not one a path must escape", adminToken, "POST", "/api/countries", `{"code":"a/b","name":"S"}`, 422, `"field":"code","message":"must be usable in a URL path as it is`, ""},
 		{"nor an escape itself", adminToken, "POST", "/api/countries", `{"code":"a%2Fb","name":"S"}`, 422, `"field":"code"`, ""},
 		{"nor a space", adminToken, "POST", "/api/countries", `{"code":"a b","name":"S"}`, 422, `"field":"code"`, ""},
+		{"nor a dot segment", adminToken, "POST", "/api/countries", `{"code":".","name":"S"}`, 422, `"field":"code","message":"must not be \".\", which clients remove from paths"`, ""},
+		{"nor two", adminToken, "POST", "/api/countries", `{"code":"..","name":"S"}`, 422, `"field":"code"`, ""},
 		{"a good key", adminToken, "POST", "/api/countries", `{"code":"no","name":"Norway"}`, 201, `"code":"no"`, ""},
 		{"the permissions route stays the permissions", adminToken, "GET", "/api/countries/permissions", "", 200, `"read":"all"`, "Norway"},
 		{"a key never changes", adminToken, "PATCH", "/api/countries/no", `{"code":"nn"}`, 400, `"field":"code","message":"read-only field"`, ""},

@@ -5089,7 +5089,7 @@ type PurgeParams struct {
 	// OlderThan The age, as a Go duration (720h, 90m, 0s for the whole trash): rows soft-deleted longer ago than this go.
 	OlderThan string `form:"olderThan" json:"olderThan"`
 
-	// Resource Purge this resource only; default: every soft-deletable resource the caller may hard_delete.
+	// Resource Purge this resource only; default: every soft-deletable resource on which the caller may hard_delete and read_deleted every record.
 	Resource *string `form:"resource,omitempty" json:"resource,omitempty"`
 
 	// DryRun Count what would go and remove nothing.
@@ -6576,7 +6576,7 @@ type ClientInterface interface {
 
 	// DryRunBulkRestoreAttachments What restoring the attachments records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
 	DryRunBulkRestoreAttachments(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6622,7 +6622,7 @@ type ClientInterface interface {
 
 	// DryRunRestoreAttachments What restoring a record of attachments would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
 	DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6675,7 +6675,7 @@ type ClientInterface interface {
 
 	// DryRunBulkRestoreComments What restoring the comments records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
 	DryRunBulkRestoreComments(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6714,7 +6714,7 @@ type ClientInterface interface {
 
 	// DryRunDeleteComments What deleting a record of comments would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
 	DryRunDeleteComments(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6728,7 +6728,7 @@ type ClientInterface interface {
 
 	// DryRunRestoreComments What restoring a record of comments would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
 	DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6781,7 +6781,7 @@ type ClientInterface interface {
 
 	// DryRunBulkRestoreInvoices What restoring the invoices records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
 	DryRunBulkRestoreInvoices(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6820,7 +6820,7 @@ type ClientInterface interface {
 
 	// DryRunDeleteInvoices What deleting a record of invoices would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
 	DryRunDeleteInvoices(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6834,7 +6834,7 @@ type ClientInterface interface {
 
 	// DryRunRestoreInvoices What restoring a record of invoices would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
 	DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6894,7 +6894,7 @@ type ClientInterface interface {
 
 	// DryRunBulkRestorePosts What restoring the posts records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
 	DryRunBulkRestorePosts(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6933,7 +6933,7 @@ type ClientInterface interface {
 
 	// DryRunDeletePosts What deleting a record of posts would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
 	DryRunDeletePosts(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6947,14 +6947,14 @@ type ClientInterface interface {
 
 	// DryRunRestorePosts What restoring a record of posts would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
 	DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Purge Remove for good the rows soft-deleted longer ago than an age
 	//
-	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
 	//
 	// Corresponds with POST /api/purge (the `Purge` operationId).
 	Purge(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7032,7 +7032,7 @@ type ClientInterface interface {
 
 	// DryRunDeleteTags What deleting a record of tags would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
 	DryRunDeleteTags(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7085,7 +7085,7 @@ type ClientInterface interface {
 
 	// DryRunBulkRestoreUsers What restoring the users records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
 	DryRunBulkRestoreUsers(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7124,7 +7124,7 @@ type ClientInterface interface {
 
 	// DryRunDeleteUsers What deleting a record of users would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
 	DryRunDeleteUsers(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7138,7 +7138,7 @@ type ClientInterface interface {
 
 	// DryRunRestoreUsers What restoring a record of users would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
 	DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -7252,7 +7252,7 @@ func (c *Client) BulkRestoreAttachments(ctx context.Context, params *BulkRestore
 
 // DryRunBulkRestoreAttachments What restoring the attachments records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/attachments/restore/dry-run (the `DryRunBulkRestoreAttachments` operationId).
 func (c *Client) DryRunBulkRestoreAttachments(ctx context.Context, params *DryRunBulkRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7358,7 +7358,7 @@ func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ..
 
 // DryRunRestoreAttachments What restoring a record of attachments would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
 func (c *Client) DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7481,7 +7481,7 @@ func (c *Client) BulkRestoreComments(ctx context.Context, params *BulkRestoreCom
 
 // DryRunBulkRestoreComments What restoring the comments records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/comments/restore/dry-run (the `DryRunBulkRestoreComments` operationId).
 func (c *Client) DryRunBulkRestoreComments(ctx context.Context, params *DryRunBulkRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7570,7 +7570,7 @@ func (c *Client) UpdateComments(ctx context.Context, id int64, body UpdateCommen
 
 // DryRunDeleteComments What deleting a record of comments would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/comments/{id}/deletion/dry-run (the `DryRunDeleteComments` operationId).
 func (c *Client) DryRunDeleteComments(ctx context.Context, id int64, params *DryRunDeleteCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7604,7 +7604,7 @@ func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...Re
 
 // DryRunRestoreComments What restoring a record of comments would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
 func (c *Client) DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7727,7 +7727,7 @@ func (c *Client) BulkRestoreInvoices(ctx context.Context, params *BulkRestoreInv
 
 // DryRunBulkRestoreInvoices What restoring the invoices records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/invoices/restore/dry-run (the `DryRunBulkRestoreInvoices` operationId).
 func (c *Client) DryRunBulkRestoreInvoices(ctx context.Context, params *DryRunBulkRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7816,7 +7816,7 @@ func (c *Client) UpdateInvoices(ctx context.Context, id int64, body UpdateInvoic
 
 // DryRunDeleteInvoices What deleting a record of invoices would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/invoices/{id}/deletion/dry-run (the `DryRunDeleteInvoices` operationId).
 func (c *Client) DryRunDeleteInvoices(ctx context.Context, id int64, params *DryRunDeleteInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7850,7 +7850,7 @@ func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...Re
 
 // DryRunRestoreInvoices What restoring a record of invoices would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
 func (c *Client) DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7990,7 +7990,7 @@ func (c *Client) BulkRestorePosts(ctx context.Context, params *BulkRestorePostsP
 
 // DryRunBulkRestorePosts What restoring the posts records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/posts/restore/dry-run (the `DryRunBulkRestorePosts` operationId).
 func (c *Client) DryRunBulkRestorePosts(ctx context.Context, params *DryRunBulkRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8079,7 +8079,7 @@ func (c *Client) UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSON
 
 // DryRunDeletePosts What deleting a record of posts would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/posts/{id}/deletion/dry-run (the `DryRunDeletePosts` operationId).
 func (c *Client) DryRunDeletePosts(ctx context.Context, id int64, params *DryRunDeletePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8113,7 +8113,7 @@ func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...Reque
 
 // DryRunRestorePosts What restoring a record of posts would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
 func (c *Client) DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8130,7 +8130,7 @@ func (c *Client) DryRunRestorePosts(ctx context.Context, id int64, reqEditors ..
 
 // Purge Remove for good the rows soft-deleted longer ago than an age
 //
-// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
 //
 // Corresponds with POST /api/purge (the `Purge` operationId).
 func (c *Client) Purge(ctx context.Context, params *PurgeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8308,7 +8308,7 @@ func (c *Client) UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRe
 
 // DryRunDeleteTags What deleting a record of tags would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/tags/{id}/deletion/dry-run (the `DryRunDeleteTags` operationId).
 func (c *Client) DryRunDeleteTags(ctx context.Context, id int64, params *DryRunDeleteTagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8431,7 +8431,7 @@ func (c *Client) BulkRestoreUsers(ctx context.Context, params *BulkRestoreUsersP
 
 // DryRunBulkRestoreUsers What restoring the users records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/users/restore/dry-run (the `DryRunBulkRestoreUsers` operationId).
 func (c *Client) DryRunBulkRestoreUsers(ctx context.Context, params *DryRunBulkRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8520,7 +8520,7 @@ func (c *Client) UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSON
 
 // DryRunDeleteUsers What deleting a record of users would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/users/{id}/deletion/dry-run (the `DryRunDeleteUsers` operationId).
 func (c *Client) DryRunDeleteUsers(ctx context.Context, id int64, params *DryRunDeleteUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8554,7 +8554,7 @@ func (c *Client) RestoreUsers(ctx context.Context, id int64, reqEditors ...Reque
 
 // DryRunRestoreUsers What restoring a record of users would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
 func (c *Client) DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -27415,7 +27415,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunBulkRestoreAttachmentsWithResponse What restoring the attachments records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27469,7 +27469,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunRestoreAttachmentsWithResponse What restoring a record of attachments would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27532,7 +27532,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunBulkRestoreCommentsWithResponse What restoring the comments records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27577,7 +27577,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunDeleteCommentsWithResponse What deleting a record of comments would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27595,7 +27595,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunRestoreCommentsWithResponse What restoring a record of comments would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27658,7 +27658,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunBulkRestoreInvoicesWithResponse What restoring the invoices records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27703,7 +27703,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunDeleteInvoicesWithResponse What deleting a record of invoices would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27721,7 +27721,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunRestoreInvoicesWithResponse What restoring a record of invoices would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27793,7 +27793,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunBulkRestorePostsWithResponse What restoring the posts records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27838,7 +27838,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunDeletePostsWithResponse What deleting a record of posts would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27856,7 +27856,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunRestorePostsWithResponse What restoring a record of posts would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27865,7 +27865,7 @@ type ClientWithResponsesInterface interface {
 
 	// PurgeWithResponse Remove for good the rows soft-deleted longer ago than an age
 	//
-	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+	// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -27955,7 +27955,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunDeleteTagsWithResponse What deleting a record of tags would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -28018,7 +28018,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunBulkRestoreUsersWithResponse What restoring the users records that match the filters would change, changing nothing
 	//
-	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -28063,7 +28063,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunDeleteUsersWithResponse What deleting a record of users would change, changing nothing
 	//
-	// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -28081,7 +28081,7 @@ type ClientWithResponsesInterface interface {
 
 	// DryRunRestoreUsersWithResponse What restoring a record of users would change, changing nothing
 	//
-	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -34814,7 +34814,7 @@ func (c *ClientWithResponses) BulkRestoreAttachmentsWithResponse(ctx context.Con
 
 // DryRunBulkRestoreAttachmentsWithResponse What restoring the attachments records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -34904,7 +34904,7 @@ func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context
 
 // DryRunRestoreAttachmentsWithResponse What restoring a record of attachments would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35009,7 +35009,7 @@ func (c *ClientWithResponses) BulkRestoreCommentsWithResponse(ctx context.Contex
 
 // DryRunBulkRestoreCommentsWithResponse What restoring the comments records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35084,7 +35084,7 @@ func (c *ClientWithResponses) UpdateCommentsWithResponse(ctx context.Context, id
 
 // DryRunDeleteCommentsWithResponse What deleting a record of comments would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35114,7 +35114,7 @@ func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, i
 
 // DryRunRestoreCommentsWithResponse What restoring a record of comments would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35219,7 +35219,7 @@ func (c *ClientWithResponses) BulkRestoreInvoicesWithResponse(ctx context.Contex
 
 // DryRunBulkRestoreInvoicesWithResponse What restoring the invoices records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35294,7 +35294,7 @@ func (c *ClientWithResponses) UpdateInvoicesWithResponse(ctx context.Context, id
 
 // DryRunDeleteInvoicesWithResponse What deleting a record of invoices would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35324,7 +35324,7 @@ func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, i
 
 // DryRunRestoreInvoicesWithResponse What restoring a record of invoices would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35444,7 +35444,7 @@ func (c *ClientWithResponses) BulkRestorePostsWithResponse(ctx context.Context, 
 
 // DryRunBulkRestorePostsWithResponse What restoring the posts records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35519,7 +35519,7 @@ func (c *ClientWithResponses) UpdatePostsWithResponse(ctx context.Context, id in
 
 // DryRunDeletePostsWithResponse What deleting a record of posts would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35549,7 +35549,7 @@ func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id i
 
 // DryRunRestorePostsWithResponse What restoring a record of posts would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35564,7 +35564,7 @@ func (c *ClientWithResponses) DryRunRestorePostsWithResponse(ctx context.Context
 
 // PurgeWithResponse Remove for good the rows soft-deleted longer ago than an age
 //
-// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
+// Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. A record other records still refer to is kept and counted as kept. With dryRun=true it only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35714,7 +35714,7 @@ func (c *ClientWithResponses) UpdateTagsWithResponse(ctx context.Context, id int
 
 // DryRunDeleteTagsWithResponse What deleting a record of tags would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35819,7 +35819,7 @@ func (c *ClientWithResponses) BulkRestoreUsersWithResponse(ctx context.Context, 
 
 // DryRunBulkRestoreUsersWithResponse What restoring the users records that match the filters would change, changing nothing
 //
-// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35894,7 +35894,7 @@ func (c *ClientWithResponses) UpdateUsersWithResponse(ctx context.Context, id in
 
 // DryRunDeleteUsersWithResponse What deleting a record of users would change, changing nothing
 //
-// Runs the DELETE of this record (with permanent=true, its permanent delete) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -35924,7 +35924,7 @@ func (c *ClientWithResponses) RestoreUsersWithResponse(ctx context.Context, id i
 
 // DryRunRestoreUsersWithResponse What restoring a record of users would change, changing nothing
 //
-// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run.
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Returns a wrapper object for the known response body format(s).
 //

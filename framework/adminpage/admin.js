@@ -487,40 +487,72 @@
     return rows.length === 1 ? name + ' ' + format(keyOf(rows[0])) : rows.length + ' ' + name;
   }
 
-  function keyFilter(rows) {
-    return { [state.meta.key + '[in]']: rows.map((r) => format(keyOf(r))).join(',') };
+  // item is the path of a row. The API refuses keys that a path would
+  // have to escape, or that clients drop from paths ("." and ".."), so the
+  // key goes in as it is, escaped only for safety.
+  function item(row) {
+    return '/' + state.resource + '/' + encodeURIComponent(format(keyOf(row)));
+  }
+
+  // dryRuns asks a dry run per call ([path, params]) and merges what they
+  // report by resource; the first refusal stops it, with the index of the
+  // call refused.
+  async function dryRuns(calls) {
+    const merged = new Map();
+    for (let i = 0; i < calls.length; i++) {
+      const dry = await call('POST', calls[i][0], calls[i][1]);
+      if (!dry.ok) return { refused: dry, at: i };
+      for (const r of dry.body.data.rows) {
+        const m = merged.get(r.resource) || { resource: r.resource, count: 0, ids: [] };
+        m.count += r.count;
+        m.ids = m.ids && r.ids ? m.ids.concat(r.ids) : undefined;
+        merged.set(r.resource, m);
+      }
+    }
+    return { rows: [...merged.values()] };
   }
 
   async function restore(rows) {
     if (rows.length === 0) return;
     const name = state.resource;
-    const single = rows.length === 1;
-    const item = single ? '/' + name + '/' + encodeURIComponent(format(keyOf(rows[0]))) + '/restore' : '/' + name + '/restore';
-    const params = single ? {} : keyFilter(rows);
+    // A selection is restored in one request, by its keys, unless a key
+    // holds a comma, which would split it in the filter's list.
+    const bulk = rows.length > 1 && !rows.some((r) => format(keyOf(r)).includes(','));
+    const calls = bulk
+      ? [['/' + name + '/restore', { [state.meta.key + '[in]']: rows.map((r) => format(keyOf(r))).join(',') }]]
+      : rows.map((r) => [item(r) + '/restore', {}]);
+    const previewable = bulk ? state.meta.bulkRestorePreview : state.meta.restorePreview;
     const body = [];
-    const previewable = single ? state.meta.restorePreview : state.meta.bulkRestorePreview;
     if (previewable) {
-      const dry = await call('POST', item + '/dry-run', params);
-      if (dry.status === 409) {
-        await confirm('Cannot restore ' + label(rows), await conflict(dry, rows));
+      const dry = await dryRuns(calls.map(([p, q]) => [p + '/dry-run', q]));
+      if (dry.refused && dry.refused.status === 403) {
+        // A dry run needs read_deleted as well; the restore may still be
+        // the caller's to make.
+        body.push(el('p', {}, 'Your grants do not let you preview this restore (' + detail(dry.refused) + '); its effects cannot be listed beforehand.'));
+      } else if (dry.refused) {
+        const one = bulk ? rows : [rows[dry.at]];
+        await confirm('Cannot restore ' + label(one), dry.refused.status === 409
+          ? await conflict(dry.refused, one)
+          : [el('p', { class: 'error', 'data-problem': String(dry.refused.status) }, detail(dry.refused))]);
         return;
+      } else {
+        body.push(el('p', {}, 'Restoring makes these rows live again:'), effects(dry.rows));
       }
-      if (!dry.ok) {
-        await confirm('Cannot restore ' + label(rows), [el('p', { class: 'error' }, detail(dry))]);
-        return;
-      }
-      body.push(el('p', {}, 'Restoring makes these rows live again:'), effects(dry.body.data.rows));
     } else {
       body.push(el('p', {}, 'This restore runs custom code on the server; its effects cannot be listed beforehand.'));
     }
     if (!await confirm('Restore ' + label(rows) + '?', body, 'Restore')) return;
-    const res = await call('POST', item, params);
-    if (res.status === 409) {
-      await confirm('Cannot restore ' + label(rows), await conflict(res, rows));
-    } else if (!res.ok) {
-      say(detail(res), true);
-    } else {
-      say('Restored ' + label(rows) + '.');
+    for (let i = 0; i < calls.length; i++) {
+      const res = await call('POST', calls[i][0], calls[i][1]);
+      if (res.status === 409) {
+        await confirm('Cannot restore ' + label(bulk ? rows : [rows[i]]), await conflict(res, bulk ? rows : [rows[i]]));
+        break;
+      } else if (!res.ok) {
+        say(detail(res), true);
+        break;
+      } else if (i === calls.length - 1) {
+        say('Restored ' + label(rows) + '.');
+      }
     }
     state.selected.clear();
     fetchRows();
@@ -528,39 +560,25 @@
 
   async function erase(rows) {
     if (rows.length === 0) return;
-    const name = state.resource;
-    const items = rows.map((r) => '/' + name + '/' + encodeURIComponent(format(keyOf(r))));
     const body = [el('p', {}, 'This cannot be undone.')];
     if (state.meta.deletePreview) {
-      const merged = new Map();
-      const blocked = [];
-      for (const item of items) {
-        const dry = await call('POST', item + '/deletion/dry-run', { permanent: 'true' });
-        if (!dry.ok) {
-          blocked.push(detail(dry));
-          continue;
-        }
-        for (const r of dry.body.data.rows) {
-          const m = merged.get(r.resource) || { resource: r.resource, count: 0, ids: r.ids ? [] : undefined };
-          m.count += r.count;
-          if (m.ids && r.ids) m.ids.push(...r.ids);
-          else m.ids = undefined;
-          merged.set(r.resource, m);
-        }
-      }
-      if (blocked.length > 0) {
-        await confirm('Cannot delete ' + label(rows) + ' permanently',
-          blocked.map((b) => el('p', { class: 'error', 'data-problem': '409' }, b)));
+      const dry = await dryRuns(rows.map((r) => [item(r) + '/deletion/dry-run', { permanent: 'true' }]));
+      if (dry.refused && dry.refused.status === 403) {
+        body.push(el('p', {}, 'Your grants do not let you preview this delete (' + detail(dry.refused) + '); its effects cannot be listed beforehand.'));
+      } else if (dry.refused) {
+        await confirm('Cannot delete ' + label([rows[dry.at]]) + ' permanently',
+          [el('p', { class: 'error', 'data-problem': String(dry.refused.status) }, detail(dry.refused))]);
         return;
+      } else {
+        body.push(el('p', {}, 'These rows will be erased:'), effects(dry.rows));
       }
-      body.push(el('p', {}, 'These rows will be erased:'), effects([...merged.values()]));
     } else {
       body.push(el('p', {}, 'This delete runs custom code on the server; its effects cannot be listed beforehand.'));
     }
     if (!await confirm('Delete ' + label(rows) + ' permanently?', body, 'Delete permanently')) return;
     const failures = [];
-    for (const item of items) {
-      const res = await call('DELETE', item, { permanent: 'true' });
+    for (const r of rows) {
+      const res = await call('DELETE', item(r), { permanent: 'true' });
       if (!res.ok) failures.push(detail(res));
     }
     if (failures.length > 0) say(failures.join('; '), true);

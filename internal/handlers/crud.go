@@ -309,6 +309,10 @@ func checkNewKey(res *introspect.Resource, rec reflect.Value, set []*introspect.
 		msg = "must not be empty"
 	case key.Kind() == reflect.String && slices.Contains(reservedKeys, key.String()):
 		msg = "must not be " + strconv.Quote(key.String()) + ", which names a route of the API"
+	case key.Kind() == reflect.String && (key.String() == "." || key.String() == ".."):
+		// Browsers and HTTP libraries remove dot segments from a path
+		// before they send it, so no request could name the row.
+		msg = "must not be " + strconv.Quote(key.String()) + ", which clients remove from paths"
 	case key.Kind() == reflect.String && url.PathEscape(key.String()) != key.String():
 		// A key a path must escape ("a/b", "50%") could not be named in
 		// one: the router matches the path as sent.

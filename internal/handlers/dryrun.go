@@ -15,8 +15,15 @@ import (
 // rows the operation changed in it: the same statements, locks, cascades,
 // unique indexes and foreign keys decide, so what it reports is what the
 // operation would do at that moment, conflicts included, which a second
-// implementation that predicts the effects could not promise. Lifecycle
-// hooks do not run in a dry run: they may act outside the database.
+// implementation that predicts the effects could not promise.
+//
+// A dry run answers only about rows the caller may see: a restore's or a
+// permanent delete's reaches the deleted rows their read_deleted grant
+// reaches, a soft delete's the live rows their read reaches. Without that
+// bound a caller allowed restore but not read_deleted could learn, at no
+// cost, which deleted rows exist and what they hold. Operations that an
+// override serves or a lifecycle hook intercepts have no dry run (see
+// Hooks.Intercept).
 
 // The dry-run operations: each previews the operation DryRunOf names.
 const (
@@ -102,6 +109,19 @@ func changed(ctx context.Context, res *introspect.Resource, keys ...any) {
 func DryRun(op Operation) HandlerFunc {
 	run := Generated(op)
 	return func(c *Context) error {
+		res := c.svc.res
+		see := auth.ActionReadDeleted
+		if op == OpDelete && c.QueryParam(paramPermanent) != "true" {
+			see = auth.ActionRead // a soft delete, or a delete of a table without soft deletes, takes live rows
+		}
+		visible := c.grants.scope(res, see)
+		if see == auth.ActionReadDeleted {
+			visible = c.grants.readDeleted(res)
+		}
+		if visible == scopeNone {
+			return c.grants.deny(see)
+		}
+		c.grants.capped, c.grants.cap = true, visible
 		d := &dryRun{keys: map[*introspect.Resource][]any{}}
 		req := c.Request()
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), dryRunKey{}, d)))
@@ -118,13 +138,13 @@ func DryRun(op Operation) HandlerFunc {
 		// The served resource first, though a permanent delete removes
 		// its children before it.
 		order := d.order
-		if i := slices.Index(order, c.svc.res); i > 0 {
-			order = append(append([]*introspect.Resource{c.svc.res}, order[:i]...), order[i+1:]...)
+		if i := slices.Index(order, res); i > 0 {
+			order = append(append([]*introspect.Resource{res}, order[:i]...), order[i+1:]...)
 		}
-		for _, res := range order {
-			keys := d.keys[res]
-			rows := DryRunRows{Resource: res.Name, Count: len(keys)}
-			if c.grants.scope(res, auth.ActionRead) == scopeAll && (!res.SoftDeletable() || c.grants.readDeleted(res) == scopeAll) {
+		for _, r := range order {
+			keys := d.keys[r]
+			rows := DryRunRows{Resource: r.Name, Count: len(keys)}
+			if c.grants.scope(r, auth.ActionRead) == scopeAll && (!r.SoftDeletable() || c.grants.readDeleted(r) == scopeAll) {
 				rows.IDs = keys
 			}
 			out.Rows = append(out.Rows, rows)

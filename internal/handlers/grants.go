@@ -38,6 +38,10 @@ type grants struct {
 	// the own-rows condition every statement of it carries (see
 	// require).
 	reach reach
+	// capped bounds the scope require grants to cap: a dry run reaches
+	// only rows the caller may see (see DryRun).
+	capped bool
+	cap    scope
 	// owner is the caller's id as a value of served's owner column.
 	owner      any
 	ownerOK    bool
@@ -153,6 +157,9 @@ func (g *grants) seesDeleted(res *introspect.Resource) bool {
 // the operation then carries (see ownRows).
 func (g *grants) require(action string) (scope, error) {
 	s := g.scope(g.served, action)
+	if g.capped && s > g.cap {
+		s = g.cap
+	}
 	if s == scopeNone {
 		return s, g.deny(action)
 	}

@@ -40,6 +40,24 @@ type Hooks struct {
 	AfterRestore  func(ctx context.Context, ev *Event, id any) error
 }
 
+// Intercept reports whether h has a hook that runs for op: a delete's
+// or a restore's (for their bulk forms too). A dry run of such an
+// operation is not offered: a hook may act outside the database, which a
+// rolled-back transaction cannot take back, and one that refuses would
+// make a preview that skipped it wrong.
+func (h *Hooks) Intercept(op Operation) bool {
+	if h == nil {
+		return false
+	}
+	switch op {
+	case OpDelete, OpBulkDelete:
+		return h.BeforeDelete != nil || h.AfterDelete != nil
+	case OpRestore, OpBulkRestore:
+		return h.BeforeRestore != nil || h.AfterRestore != nil
+	}
+	return false
+}
+
 // Refuse is the error a before-hook returns to stop an operation with the
 // given status and message, rendered as problem+json.
 func Refuse(status int, message string) error {
@@ -73,10 +91,9 @@ func (s *Service) event(db bun.IDB, g *grants) *Event {
 	return &Event{DB: db, Principal: g.principal, Resource: s.res, Operation: g.op}
 }
 
-// runDeleteHook runs a before- or after-delete hook for each key; a dry
-// run runs none (see DryRun).
+// runDeleteHook runs a before- or after-delete hook for each key.
 func (s *Service) runDeleteHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any, bool) error, keys []any, permanent bool) error {
-	if hook == nil || dryRunOf(ctx) != nil {
+	if hook == nil {
 		return nil
 	}
 	for _, k := range keys {
@@ -87,10 +104,9 @@ func (s *Service) runDeleteHook(ctx context.Context, db bun.IDB, g *grants, hook
 	return nil
 }
 
-// runRestoreHook runs a before- or after-restore hook for each key; a
-// dry run runs none.
+// runRestoreHook runs a before- or after-restore hook for each key.
 func (s *Service) runRestoreHook(ctx context.Context, db bun.IDB, g *grants, hook func(context.Context, *Event, any) error, keys []any) error {
-	if hook == nil || dryRunOf(ctx) != nil {
+	if hook == nil {
 		return nil
 	}
 	for _, k := range keys {

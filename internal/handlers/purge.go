@@ -13,7 +13,8 @@ import (
 )
 
 // OpPurge serves POST /purge: permanent removal of rows soft-deleted
-// longer ago than an age, over the resources the caller may hard_delete.
+// longer ago than an age, over the resources the caller may purge (see
+// Purgeable).
 const OpPurge Operation = "purge"
 
 // The parameters of POST /purge.
@@ -51,7 +52,7 @@ func PurgeSpec() Spec {
 		Summary: "Remove for good the rows soft-deleted longer ago than an age",
 		Params: []Param{
 			{Name: paramOlderThan, In: "query", Type: ParamString, Required: true, Description: "The age, as a Go duration (720h, 90m, 0s for the whole trash): rows soft-deleted longer ago than this go."},
-			{Name: paramResource, In: "query", Type: ParamString, Description: "Purge this resource only; default: every soft-deletable resource the caller may hard_delete."},
+			{Name: paramResource, In: "query", Type: ParamString, Description: "Purge this resource only; default: every soft-deletable resource on which the caller may hard_delete and read_deleted every record."},
 			{Name: paramDryRun, In: "query", Type: ParamBoolean, Default: "false", Description: "Count what would go and remove nothing."},
 		},
 		Action:    auth.ActionHardDelete,
@@ -59,9 +60,19 @@ func PurgeSpec() Spec {
 	}
 }
 
-// Purge returns the handler of POST /purge over resources. A caller purges
-// the resources on which they hold hard_delete on every row; naming one
-// they may not is a 401 or 403, like the permanent delete of a row.
+// Purgeable reports whether a caller may purge res: it has soft deletes,
+// and the caller may hard_delete and read_deleted every row of it, as
+// holds says of an action. Without read_deleted, a purge's counts by age
+// would tell the caller when rows they may not see were deleted. The
+// handler and the OpenAPI document both ask this.
+func Purgeable(res *introspect.Resource, holds func(action string) bool) bool {
+	return res.SoftDeletable() && holds(auth.ActionHardDelete) && holds(auth.ActionReadDeleted)
+}
+
+// Purge returns the handler of POST /purge over resources, which it takes
+// in their order. A caller purges the resources Purgeable allows them;
+// naming another is a 401 or 403, like a permanent delete they may not
+// make. Like App.Purge, a purge runs no lifecycle hooks.
 func Purge(authz Authorizer, resources []*introspect.Resource, purge PurgeFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		params, err := queryParams(c.Request())
@@ -88,14 +99,20 @@ func Purge(authz Authorizer, resources []*introspect.Resource, purge PurgeFunc) 
 		named := params.Get(paramResource)
 		var targets []*introspect.Resource
 		for _, res := range resources {
-			if named != "" && res.Name != named || !res.SoftDeletable() {
+			if named != "" && res.Name != named {
 				continue
 			}
-			ok, err := authz.Allowed(p, res.Name, auth.ActionHardDelete)
-			if err != nil {
-				return err
-			}
-			if !ok {
+			var failed error
+			if !Purgeable(res, func(action string) bool {
+				ok, err := authz.Allowed(p, res.Name, action)
+				if err != nil {
+					failed = err
+				}
+				return ok
+			}) {
+				if failed != nil {
+					return failed
+				}
 				continue
 			}
 			if res.SoftDelete.At == nil && olderThan > 0 {

@@ -19,7 +19,7 @@ func (b *builder) describe(s *handlers.Spec) string {
 			d = "The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own."
 		case handlers.OpPurge:
 			d = "Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, " +
-				"from every soft-deletable resource on which the caller may hard_delete every record, or from the one resource named. " +
+				"from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. " +
 				"A record other records still refer to is kept and counted as kept. With dryRun=true it only counts."
 		}
 		return d
@@ -67,15 +67,21 @@ func (b *builder) describe(s *handlers.Spec) string {
 		d = "Makes every soft-deleted record of " + name + " the filters match live again, in one transaction. " +
 			"At least one filter is needed."
 	case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
-		previewed := map[handlers.Operation]string{
-			handlers.OpRestoreDryRun:     "the restore of this record",
-			handlers.OpBulkRestoreDryRun: "the bulk restore with these filters",
-			handlers.OpDeleteDryRun:      "the DELETE of this record (with permanent=true, its permanent delete)",
-		}[s.Op]
+		previewed, fails, sees := "the restore of this record", "404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field", "soft-deleted records the caller may read_deleted"
+		switch s.Op {
+		case handlers.OpBulkRestoreDryRun:
+			previewed, fails = "the bulk restore with these filters", "409 when restoring would duplicate a unique value of a live record, naming the field"
+		case handlers.OpDeleteDryRun:
+			previewed, fails, sees = "the DELETE of this record", "404", "live records the caller may read"
+			if b.allowed(r, auth.ActionHardDelete) {
+				previewed += " (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted)"
+				fails += ", or 409 when other records still refer to the record"
+			}
+		}
 		d = "Runs " + previewed + " in a transaction that is then rolled back, " +
 			"and answers with the records it would change, by resource: those it names first, then those its cascades reach. " +
-			"Where it would fail it answers as the operation would (404, 409 with the field of a unique value restoring would duplicate, or the resource that still refers to a record). " +
-			"Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts. Lifecycle hooks do not run."
+			"It reaches only the " + sees + "; where it would fail it answers as the operation would: " + fails + ". " +
+			"Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts."
 	case handlers.OpPermissions:
 		d = "The actions the caller may perform on " + name + ", each with its reach: every record, or only the caller's own."
 	}

@@ -39,10 +39,10 @@ type API struct {
 	Related map[reflect.Type]*introspect.Resource
 }
 
-// Reader answers what the reader of a document may do: whether it holds
-// action on resource, on every row or on its own. A nil Reader holds
-// everything: the full document.
-type Reader func(resource, action string) bool
+// Reader answers what the reader of a document may do: how far its grant
+// of action on resource reaches, "all" rows, "own" rows only, or "" for
+// none. A nil Reader holds everything: the full document.
+type Reader func(resource, action string) string
 
 // Security scheme names.
 const (
@@ -53,7 +53,7 @@ const (
 // builder builds one document.
 type builder struct {
 	api    *API
-	can    Reader
+	read   Reader
 	doc    *openapi3.T
 	byName map[string]*introspect.Resource
 }
@@ -62,9 +62,9 @@ type builder struct {
 // JSON.
 func Build(api *API, can Reader) (*openapi3.T, []byte, error) {
 	if can == nil {
-		can = func(string, string) bool { return true }
+		can = func(string, string) string { return "all" }
 	}
-	b := &builder{api: api, can: can, byName: map[string]*introspect.Resource{}}
+	b := &builder{api: api, read: can, byName: map[string]*introspect.Resource{}}
 	for _, r := range api.Resources {
 		b.byName[r.Name] = r
 	}
@@ -182,17 +182,17 @@ func (b *builder) allowed(res *introspect.Resource, action string) bool {
 		return true
 	}
 	if res == nil {
-		// An API-wide operation that needs an action (a purge) is for
-		// readers who hold it on some resource.
-		for _, r := range b.api.Resources {
-			if b.can(r.Name, action) {
-				return true
-			}
-		}
 		return false
 	}
 	return b.can(res.Name, action)
 }
+
+// scope is how far the reader's grant of action on resource reaches:
+// "all", "own" or "".
+func (b *builder) scope(resource, action string) string { return b.read(resource, action) }
+
+// can reports whether the reader holds action on resource, on any rows.
+func (b *builder) can(resource, action string) bool { return b.read(resource, action) != "" }
 
 // performs reports whether the reader may perform s: it holds the action
 // s needs, or the other one that also allows it. An operation of a
@@ -200,6 +200,14 @@ func (b *builder) allowed(res *introspect.Resource, action string) bool {
 // readers who hold some action on the resource, so that a document names
 // no resource its reader cannot use.
 func (b *builder) performs(s *handlers.Spec) bool {
+	if s.Op == handlers.OpPurge {
+		for _, r := range b.api.Resources {
+			if handlers.Purgeable(r, func(action string) bool { return b.scope(r.Name, action) == "all" }) {
+				return true
+			}
+		}
+		return false
+	}
 	if s.Resource != nil && s.Action == "" {
 		for _, a := range handlers.ActionsOf(s.Resource) {
 			if b.can(s.Resource.Name, a) {
