@@ -58,6 +58,21 @@ type Enforcer struct {
 	// decision computed while the policy changed is never served after.
 	generation atomic.Uint64
 	decisions  sync.Map // decisionKey -> bool
+
+	// The counts Stats reports.
+	allowed, denied, hits, misses atomic.Uint64
+}
+
+// EnforcerStats counts an Enforcer's decisions since it was made: the
+// answers of Allowed, and how many casbin decisions the cache served.
+type EnforcerStats struct {
+	Allowed, Denied        uint64
+	CacheHits, CacheMisses uint64
+}
+
+// Stats returns the Enforcer's counts, for metrics.
+func (e *Enforcer) Stats() EnforcerStats {
+	return EnforcerStats{Allowed: e.allowed.Load(), Denied: e.denied.Load(), CacheHits: e.hits.Load(), CacheMisses: e.misses.Load()}
 }
 
 type decisionKey struct {
@@ -129,6 +144,18 @@ func NewEnforcer(cfg EnforcerConfig) (*Enforcer, error) {
 // Allowed reports whether any of p's roles (the anonymous role for an
 // anonymous principal) may do action on resource.
 func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
+	ok, err := e.allowedFor(p, resource, action)
+	if err == nil {
+		if ok {
+			e.allowed.Add(1)
+		} else {
+			e.denied.Add(1)
+		}
+	}
+	return ok, err
+}
+
+func (e *Enforcer) allowedFor(p Principal, resource, action string) (bool, error) {
 	if p.Anonymous() {
 		return e.enforce(e.anonymousRole, resource, action)
 	}
@@ -144,8 +171,10 @@ func (e *Enforcer) Allowed(p Principal, resource, action string) (bool, error) {
 func (e *Enforcer) enforce(sub, obj, act string) (bool, error) {
 	key := decisionKey{e.generation.Load(), sub, obj, act}
 	if ok, hit := e.decisions.Load(key); hit {
+		e.hits.Add(1)
 		return ok.(bool), nil
 	}
+	e.misses.Add(1)
 	ok, err := e.casbin.Enforce(sub, obj, act)
 	if err == nil {
 		e.decisions.Store(key, ok)

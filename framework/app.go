@@ -7,10 +7,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/uptrace/bun/extra/bunotel"
 
 	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/internal/counts"
@@ -63,6 +65,15 @@ type App struct {
 	docs *docsPage
 	// admin is the admin page, nil when it is off.
 	admin *adminPage
+	// schemaFound remembers that every registered table was found (see
+	// missingTable).
+	schemaFound atomic.Bool
+	// metrics are the App's Prometheus collectors, nil when off.
+	metrics *metrics
+	// limiter holds the rate limits' buckets, nil when off.
+	limiter *limiter
+	// clientIP tells a request's caller's address (see TrustedProxies).
+	clientIP echo.IPExtractor
 }
 
 type resource struct {
@@ -121,6 +132,17 @@ func New(cfg Config) (*App, error) {
 			return nil, fmt.Errorf("framework: %w", err)
 		}
 		app.authorizer, app.enforcer = e, e
+	}
+	app.clientIP = clientIPExtractor(cfg.TrustedProxies)
+	app.limiter = newLimiter(cfg.RateLimit)
+	if cfg.Metrics.On {
+		if app.metrics, err = newMetrics(cfg.Metrics, app); err != nil {
+			return nil, fmt.Errorf("framework: metrics: %w", err)
+		}
+	}
+	if tp := cfg.Tracing.TracerProvider; tp != nil {
+		// A span per statement, a child of the request's span.
+		cfg.DB.AddQueryHook(bunotel.NewQueryHook(bunotel.WithTracerProvider(tp), bunotel.WithFormattedQueries(false)))
 	}
 	return app, nil
 }
@@ -187,6 +209,13 @@ func (a *App) register(model any, o introspect.Options) error {
 	}
 	if a.docs != nil && "/"+desc.Name == docsPath {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
+	}
+	if a.cfg.Prefix == "" {
+		for _, spec := range append(a.healthSpecs(), a.metricsSpecs()...) {
+			if spec.Path == "/"+desc.Name {
+				return fmt.Errorf("framework: model %s: resource name %q is the path of %s; choose another with WithName, or move that endpoint", desc.ModelName, desc.Name, spec.Summary)
+			}
+		}
 	}
 	if desc.Name == string(handlers.OpPurge) {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /purge; choose another with WithName", desc.ModelName, desc.Name)
@@ -273,9 +302,10 @@ type Router interface {
 	Add(method, path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) *echo.Route
 }
 
-// Mount adds every resource's routes to r under the configured prefix.
-// When r is a group, also install HTTPErrorHandler and
-// RequestIDMiddleware on the *echo.Echo so that errors are problem+json.
+// Mount adds every resource's routes to r under the configured prefix,
+// and the health and metrics endpoints at the root. Call Install on the
+// *echo.Echo first (NewEcho does both), so that errors are problem+json
+// and requests are observed.
 // A resource on which the policy grants nothing is a warning in the log.
 func (a *App) Mount(r Router) {
 	a.mounted = true
@@ -316,7 +346,10 @@ func (a *App) routes() []route {
 	}
 	var routes []route
 	add := func(spec *handlers.Spec, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
-		path := a.cfg.Prefix + spec.Path
+		path := a.pathOf(spec)
+		if a.observing() {
+			mw = append([]echo.MiddlewareFunc{tagRoute(spec)}, mw...)
+		}
 		routes = append(routes, route{spec.Method, path, h, mw})
 		if spec.Method == http.MethodGet {
 			routes = append(routes, route{http.MethodHead, path, h, mw})
@@ -346,6 +379,12 @@ func (a *App) routes() []route {
 			add(spec, a.docs.handler(spec.Path))
 		case handlers.OpAdmin:
 			add(spec, a.admin.handler(spec.Path))
+		case handlers.OpLive:
+			add(spec, a.live)
+		case handlers.OpReady:
+			add(spec, a.ready)
+		case handlers.OpMetrics:
+			add(spec, a.metrics.serve())
 		case handlers.OpPurge:
 			add(spec, handlers.Purge(a.authorizer, a.purgeOrder(), a.purgeOne), a.authenticate, a.limitBody)
 		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
@@ -376,7 +415,7 @@ func (a *App) routes() []route {
 // by a lifecycle hook, has none.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
-	api := append(append(append(append(handlers.APISpecs(), handlers.PurgeSpec()), a.openAPISpecs()...), a.docsSpecs()...), a.adminSpecs()...)
+	api := slices.Concat(handlers.APISpecs(), []handlers.Spec{handlers.PurgeSpec()}, a.openAPISpecs(), a.docsSpecs(), a.adminSpecs(), a.healthSpecs(), a.metricsSpecs())
 	for i := range api {
 		out = append(out, &api[i])
 	}
@@ -389,6 +428,14 @@ func (a *App) table() []*handlers.Spec {
 		}
 	}
 	return out
+}
+
+// pathOf is where spec is served: under the prefix, or from the root.
+func (a *App) pathOf(spec *handlers.Spec) string {
+	if spec.Root {
+		return spec.Path
+	}
+	return a.cfg.Prefix + spec.Path
 }
 
 // limits are the request limits of the configuration.
@@ -451,8 +498,34 @@ func (a *App) handler(svc *handlers.Service, res *resource, op Operation) echo.H
 	if o, ok := res.overrides[op]; ok {
 		h = o
 	}
+	if a.metrics == nil {
+		return func(c echo.Context) error {
+			return h(handlers.NewContext(c, svc, op, generated))
+		}
+	}
+	soft := res.desc.SoftDeletable()
 	return func(c echo.Context) error {
-		return h(handlers.NewContext(c, svc, op, generated))
+		change := ""
+		switch op {
+		case OpRestore, OpBulkRestore:
+			change = "restored"
+		case OpDelete, OpBulkDelete:
+			change = "soft_deleted"
+			if !soft || c.QueryParam("permanent") == "true" {
+				change = "deleted"
+			}
+		default:
+			return h(handlers.NewContext(c, svc, op, generated))
+		}
+		// The rows the statements changed, cascades included, counted
+		// once the operation succeeded.
+		ctx, changes := handlers.WithChanges(c.Request().Context())
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := h(handlers.NewContext(c, svc, op, generated))
+		if err == nil {
+			changes.Each(func(r *introspect.Resource, n int) { a.metrics.changed(r.Name, change, int64(n)) })
+		}
+		return err
 	}
 }
 
@@ -461,6 +534,13 @@ func (a *App) handler(svc *handlers.Service, res *resource, op Operation) echo.H
 func (a *App) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p, err := auth.Resolve(a.cfg.Authenticator, c.Request())
+		if a.limiter != nil {
+			// Charged before bad credentials are refused, to the
+			// caller's address: guessing tokens is limited too.
+			if lerr := a.limiter.allow(c, p, err != nil); lerr != nil {
+				return lerr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -529,19 +609,13 @@ func acceptableRequestID(id string) bool {
 	return true
 }
 
-// NewEcho returns an *echo.Echo with the App's routes, problem+json errors
-// (Echo's own 404 and 405 included), request ids and panic recovery.
+// NewEcho returns an *echo.Echo with the App's routes, installed as
+// Install does.
 func (a *App) NewEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = a.HTTPErrorHandler()
-	e.Pre(a.RequestIDMiddleware())
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		// The handler logs the error with its request id; the stack goes
-		// to the log only.
-		DisablePrintStack: true,
-	}))
+	a.Install(e)
 	a.Mount(e)
 	return e
 }

@@ -90,6 +90,26 @@ type Config struct {
 	// Admin configures the admin page at {Prefix}/admin.
 	Admin AdminConfig
 
+	// Health configures GET /healthz and GET /readyz, on by default.
+	Health HealthConfig
+	// AccessLog configures one log record per request; off by default.
+	AccessLog AccessLogConfig
+	// Metrics configures Prometheus metrics; off by default.
+	Metrics MetricsConfig
+	// Tracing configures OpenTelemetry spans; off by default.
+	Tracing TracingConfig
+	// RateLimit bounds each caller's requests; off by default.
+	RateLimit RateLimitConfig
+	// CORS lets pages of other origins call the API; off by default.
+	CORS CORSConfig
+	// TrustedProxies are the CIDR ranges ("10.0.0.0/8", "::1/128") of
+	// the proxies in front of the App. A request from one of them is
+	// taken to come from the address its X-Forwarded-For names (the
+	// nearest one that is not itself a trusted proxy), for the rate
+	// limits and the access log; any other request's X-Forwarded-For is
+	// ignored. None by default: the peer's address is the caller's.
+	TrustedProxies []string
+
 	// Logger receives request failures and start-up notes; slog.Default()
 	// when nil.
 	Logger *slog.Logger
@@ -203,6 +223,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OpenAPI.Title == "" {
 		c.OpenAPI.Title = "autoapi"
+	}
+	if err := c.validateOperations(); err != nil {
+		return c, err
 	}
 	if c.Admin.Path == "" {
 		c.Admin.Path = defaultAdminPath

@@ -150,6 +150,7 @@ func (a *App) purge(ctx context.Context, desc *introspect.Resource, cutoff time.
 		if err != nil {
 			return count, err
 		}
+		a.metrics.changed(desc.Name, "purged", removed)
 		count.Removed += removed
 		count.Kept += kept
 	}

@@ -19,7 +19,7 @@ type TableRoute struct {
 func TableOf(a *App) []TableRoute {
 	var out []TableRoute
 	for _, s := range a.table() {
-		r := TableRoute{Method: s.Method, Path: a.cfg.Prefix + s.Path, Hidden: s.Hidden}
+		r := TableRoute{Method: s.Method, Path: a.pathOf(s), Hidden: s.Hidden}
 		for _, resp := range s.Responses {
 			r.Statuses = append(r.Statuses, resp.Status)
 		}

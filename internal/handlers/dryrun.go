@@ -77,30 +77,56 @@ type DryRunRows struct {
 // has succeeded in it.
 var errDryRun = errors.New("handlers: dry run")
 
-// dryRun collects the rows a dry run's operation changes.
-type dryRun struct {
+// Changes collects the rows an operation changes, by resource, as its
+// statements report them: for a dry run's answer, and for the metrics of
+// a real request.
+type Changes struct {
 	order []*introspect.Resource
 	keys  map[*introspect.Resource][]any
+	// dryRun rolls the operation's transaction back.
+	dryRun bool
 }
 
-type dryRunKey struct{}
+type changesKey struct{}
 
-// dryRunOf returns the dry run ctx belongs to, or nil for a real request.
-func dryRunOf(ctx context.Context) *dryRun {
-	d, _ := ctx.Value(dryRunKey{}).(*dryRun)
-	return d
+// WithChanges returns ctx with a new Changes that the operation run with
+// it fills in.
+func WithChanges(ctx context.Context) (context.Context, *Changes) {
+	ch := &Changes{keys: map[*introspect.Resource][]any{}}
+	return context.WithValue(ctx, changesKey{}, ch), ch
 }
 
-// changed records that keys of res changed; a no-op outside a dry run.
+// Each calls fn with every resource whose rows changed, in the order
+// met, and how many.
+func (ch *Changes) Each(fn func(res *introspect.Resource, n int)) {
+	for _, r := range ch.order {
+		fn(r, len(ch.keys[r]))
+	}
+}
+
+// changesOf returns the Changes ctx collects into, or nil.
+func changesOf(ctx context.Context) *Changes {
+	ch, _ := ctx.Value(changesKey{}).(*Changes)
+	return ch
+}
+
+// dryRunOf reports whether ctx belongs to a dry run.
+func dryRunOf(ctx context.Context) bool {
+	ch := changesOf(ctx)
+	return ch != nil && ch.dryRun
+}
+
+// changed records that keys of res changed; a no-op when nothing
+// collects.
 func changed(ctx context.Context, res *introspect.Resource, keys ...any) {
-	d := dryRunOf(ctx)
-	if d == nil || len(keys) == 0 {
+	ch := changesOf(ctx)
+	if ch == nil || len(keys) == 0 {
 		return
 	}
-	if _, seen := d.keys[res]; !seen {
-		d.order = append(d.order, res)
+	if _, seen := ch.keys[res]; !seen {
+		ch.order = append(ch.order, res)
 	}
-	d.keys[res] = append(d.keys[res], keys...)
+	ch.keys[res] = append(ch.keys[res], keys...)
 }
 
 // DryRun returns the handler of a dry run of op: op's generated handler
@@ -122,9 +148,9 @@ func DryRun(op Operation) HandlerFunc {
 			return c.grants.deny(see)
 		}
 		c.grants.capped, c.grants.cap = true, visible
-		d := &dryRun{keys: map[*introspect.Resource][]any{}}
-		req := c.Request()
-		c.SetRequest(req.WithContext(context.WithValue(req.Context(), dryRunKey{}, d)))
+		ctx, d := WithChanges(c.Request().Context())
+		d.dryRun = true
+		c.SetRequest(c.Request().WithContext(ctx))
 		err := run(c)
 		if err == nil {
 			// Every success path of the previewable handlers runs in a

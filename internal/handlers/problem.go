@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -128,4 +131,27 @@ func writeProblem(c echo.Context, p *Problem) {
 	}
 	b, _ := json.Marshal(p) // a Problem always marshals
 	_ = c.Blob(p.Status, ProblemContentType, b)
+}
+
+// WithRetryAfter returns p with a Retry-After header asking the client to
+// wait after, in whole seconds (at least one), before it tries again.
+func WithRetryAfter(p *Problem, after time.Duration) error {
+	secs := int64(math.Ceil(after.Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return &retryProblem{p: p, after: strconv.FormatInt(secs, 10)}
+}
+
+type retryProblem struct {
+	p     *Problem
+	after string
+}
+
+func (r *retryProblem) Error() string { return r.p.Error() }
+func (r *retryProblem) Unwrap() error { return r.p }
+
+// ProblemHeaders sets Retry-After.
+func (r *retryProblem) ProblemHeaders() http.Header {
+	return http.Header{"Retry-After": []string{r.after}}
 }

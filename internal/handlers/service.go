@@ -64,7 +64,7 @@ func NewService(ep *Endpoint) *Service {
 // A dry run always has one, and rolls it back with errDryRun when fn
 // succeeds.
 func (s *Service) inTx(ctx context.Context, tx bool, fn func(ctx context.Context, db bun.IDB) error) error {
-	dry := dryRunOf(ctx) != nil
+	dry := dryRunOf(ctx)
 	if !tx && !dry {
 		return fn(ctx, s.ep.DB)
 	}

@@ -23,6 +23,12 @@ const (
 	OpDocs Operation = "docs"
 	// OpAdmin serves the admin page and its files, GET /admin.
 	OpAdmin Operation = "admin"
+	// OpLive and OpReady serve the health endpoints, GET /healthz and
+	// GET /readyz, outside the prefix.
+	OpLive  Operation = "live"
+	OpReady Operation = "ready"
+	// OpMetrics serves the Prometheus metrics, GET /metrics.
+	OpMetrics Operation = "metrics"
 )
 
 // Spec describes one operation of the API: everything the router, the
@@ -63,8 +69,12 @@ type Spec struct {
 	// Schemas are response bodies an override declared, by status; they
 	// take the place of the generated ones.
 	Schemas map[int]any
-	// Hidden operations serve the document itself and are left out of it.
+	// Hidden operations serve the document itself, or the operators'
+	// endpoints, and are left out of it.
 	Hidden bool
+	// Root says Path is from the server's root, not under the API prefix
+	// (the health and metrics endpoints).
+	Root bool
 }
 
 // Overridable reports whether an override may replace the operation.

@@ -1,0 +1,106 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/autoapi-go/autoapi/internal/handlers"
+)
+
+// HealthConfig configures the health endpoints, which orchestrators and
+// load balancers probe. They are outside the prefix, need no credentials,
+// and are left out of the access log unless AccessLogConfig.Health is set.
+type HealthConfig struct {
+	// Off leaves both endpoints out.
+	Off bool
+	// LivePath answers 200 while the process serves ("/healthz").
+	LivePath string
+	// ReadyPath answers 200 when the App can serve requests: the database
+	// answers a ping within Timeout, every registered table exists, and
+	// the policy is loaded; otherwise 503 problem+json naming what is not
+	// ready ("/readyz").
+	ReadyPath string
+	// Timeout bounds the database ping (2s).
+	Timeout time.Duration
+}
+
+// healthBody is the answer of a health endpoint that is well.
+type healthBody struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+// healthSpecs are the routes of the health endpoints, at the root.
+func (a *App) healthSpecs() []handlers.Spec {
+	if a.cfg.Health.Off {
+		return nil
+	}
+	spec := func(op handlers.Operation, id, path, summary string) handlers.Spec {
+		return handlers.Spec{
+			Op: op, ID: id, Summary: summary, Method: http.MethodGet, Path: path, Root: true, Hidden: true,
+			Responses: []handlers.Response{{Status: http.StatusOK}, {Status: http.StatusServiceUnavailable, Envelope: handlers.EnvelopeProblem}},
+		}
+	}
+	return []handlers.Spec{
+		spec(handlers.OpLive, "getLive", a.cfg.Health.LivePath, "The process serves"),
+		spec(handlers.OpReady, "getReady", a.cfg.Health.ReadyPath, "The App can serve requests"),
+	}
+}
+
+// live serves the liveness endpoint: answering is the whole check.
+func (a *App) live(c echo.Context) error {
+	return c.JSON(http.StatusOK, healthBody{Status: "ok"})
+}
+
+// ready serves the readiness endpoint.
+func (a *App) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), a.cfg.Health.Timeout)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "schema": "ok", "policy": "ok"}
+	var faults []handlers.FieldError
+	fail := func(check, message string) {
+		checks[check] = message
+		faults = append(faults, handlers.FieldError{Field: check, Message: message})
+	}
+	if err := a.cfg.DB.PingContext(ctx); err != nil {
+		// The driver's text stays in the log.
+		a.cfg.Logger.WarnContext(ctx, "readiness: database ping failed", "error", err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			fail("database", "no answer within "+a.cfg.Health.Timeout.String())
+		} else {
+			fail("database", "the ping failed")
+		}
+	} else if missing := a.missingTable(ctx); missing != "" {
+		fail("schema", "table "+missing+" is missing: run Migrate")
+	}
+	if a.authorizer == nil {
+		fail("policy", "no policy is loaded")
+	}
+	if len(faults) > 0 {
+		detail := "not ready: " + faults[0].Field + ": " + faults[0].Message
+		return handlers.NewProblem(http.StatusServiceUnavailable, detail, faults...)
+	}
+	return c.JSON(http.StatusOK, healthBody{Status: "ready", Checks: checks})
+}
+
+// missingTable names a registered table the database lacks, "" when
+// every one is there. Once all are found, that is remembered: tables do
+// not go away under a running App.
+func (a *App) missingTable(ctx context.Context) string {
+	if a.schemaFound.Load() {
+		return ""
+	}
+	for _, r := range a.resources {
+		rows, err := a.cfg.DB.QueryContext(ctx, "SELECT 1 FROM "+string(r.desc.Table.SQLName)+" WHERE 1 = 0")
+		if err != nil {
+			return r.desc.Table.Name
+		}
+		rows.Close()
+	}
+	a.schemaFound.Store(true)
+	return ""
+}
