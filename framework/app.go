@@ -210,13 +210,6 @@ func (a *App) register(model any, o introspect.Options) error {
 	if a.docs != nil && "/"+desc.Name == docsPath {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
 	}
-	if a.cfg.Prefix == "" {
-		for _, spec := range append(a.healthSpecs(), a.metricsSpecs()...) {
-			if spec.Path == "/"+desc.Name {
-				return fmt.Errorf("framework: model %s: resource name %q is the path of %s; choose another with WithName, or move that endpoint", desc.ModelName, desc.Name, spec.Summary)
-			}
-		}
-	}
 	if desc.Name == string(handlers.OpPurge) {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /purge; choose another with WithName", desc.ModelName, desc.Name)
 	}
