@@ -7,6 +7,11 @@
 //	go run ./example migrate [-db ...] [-policy db]
 //	go run ./example purge -older-than 720h [-dry-run] [-resource posts] [-db ...]
 //	go run ./example openapi [-o openapi.json]
+//	go run ./example backup -to FILE [-db autoapi.db]
+//
+// Operations flags of the server (see docs/operations.md): -access-log,
+// -metrics, -trace, -rate-reads, -rate-writes, -cors-origin,
+// -trusted-proxy, -shutdown-timeout and the -*-timeout server timeouts.
 package main
 
 import (
@@ -14,13 +19,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
-	"time"
 
 	"github.com/autoapi-go/autoapi/framework"
 	"github.com/autoapi-go/autoapi/framework/database"
@@ -37,8 +44,12 @@ func main() {
 		err = tokenCommand(os.Args[2:], os.Stdout)
 	case len(os.Args) > 1 && os.Args[1] == "openapi":
 		err = openAPICommand(os.Args[2:], os.Stdout)
+	case len(os.Args) > 1 && os.Args[1] == "backup":
+		err = backupCommand(os.Args[2:], os.Stdout)
 	default:
-		err = serve(os.Args[1:])
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = serve(ctx, os.Args[1:], os.Stdout)
+		stop()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "example:", err)
@@ -50,7 +61,7 @@ func main() {
 // schedule: invoices are kept for regulatory reasons.
 var kept = map[string]bool{"invoices": true}
 
-func serve(args []string) error {
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("example", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	dbPath := fs.String("db", "autoapi.db", "SQLite database file (created if missing), or a PostgreSQL URL: postgres://user@host:5432/dbname?sslmode=disable")
@@ -58,36 +69,52 @@ func serve(args []string) error {
 	retention := fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)")
 	doMigrate := fs.Bool("migrate", true, `create missing tables and indexes, and the demo users, at start; with several instances, turn it off and run "example migrate" once per deployment`)
 	jwtFlags := addJWTFlags(fs)
+	ops := addOperationsFlags(fs)
 	_ = fs.Parse(args)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	db, err := database.Open(*dbPath)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			db.Close()
+		}
+	}()
 
 	// Several instances share the cursor secret through the environment;
 	// without it the framework picks a random key, which suits one process.
 	secret := []byte(os.Getenv("AUTOAPI_CURSOR_SECRET"))
 	o := options{policyFile: *policy, logger: logger, retention: *retention, cursorSecret: secret, jwtSecret: []byte(*jwtFlags.secret), jwtIssuer: *jwtFlags.issuer, jwtAudience: *jwtFlags.audience, skipMigrate: !*doMigrate}
+	shutdownTracing, err := ops.apply(&o, stdout)
+	if err != nil {
+		return err
+	}
 	app, e, err := newServer(ctx, db, o)
 	if err != nil {
 		return err
 	}
+	// The background loops stop with ctx, which SIGTERM and SIGINT end.
+	var loops sync.WaitGroup
 	purgeErr := make(chan error, 1)
-	go func() { purgeErr <- app.RunPurges(ctx) }()
-	go app.RunPolicyReload(ctx)
+	loops.Add(2)
+	go func() { defer loops.Done(); purgeErr <- app.RunPurges(ctx) }()
+	go func() { defer loops.Done(); app.RunPolicyReload(ctx) }()
 
-	fmt.Printf("autoapi example listening on http://%s/api (database %s)\n", *addr, redacted(*dbPath))
-	fmt.Printf("interactive reference: http://%s/api/docs\n", *addr)
-	fmt.Println("demo tokens: admin-token (user 1, admin), alice-token (user 2), bob-token (user 3)")
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := framework.NewServer(*addr, e, ops.timeouts)
+	fmt.Fprintf(stdout, "autoapi example listening on http://%s/api (database %s)\n", ln.Addr(), redacted(*dbPath))
+	fmt.Fprintf(stdout, "interactive reference: http://%s/api/docs\n", ln.Addr())
+	fmt.Fprintf(stdout, "admin page: http://%s/api/admin\n", ln.Addr())
+	fmt.Fprintln(stdout, "demo tokens: admin-token (user 1, admin), alice-token (user 2), bob-token (user 3)")
 
 	errc := make(chan error, 1)
-	go func() { errc <- e.Start(*addr) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -101,10 +128,16 @@ func serve(args []string) error {
 		<-ctx.Done()
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// A clean stop: no new connections, the requests in flight finish
+	// within the shutdown timeout, the loops end, the write-ahead log is
+	// folded into the database file and the pool is closed.
+	fmt.Fprintln(stdout, "shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ops.shutdownTimeout)
 	defer cancel()
-	fmt.Println("shutting down")
-	return e.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	loops.Wait()
+	closed = true
+	return errors.Join(err, shutdownTracing(shutdownCtx), database.Close(shutdownCtx, db))
 }
 
 // purge runs app.Purge once and prints what it removed per resource.

@@ -49,6 +49,9 @@ type options struct {
 	// openAPIMode says who gets which OpenAPI document; each caller its
 	// own by default.
 	openAPIMode framework.DocumentMode
+	// operations adjusts the operational settings (access log, metrics,
+	// tracing, limits, CORS), from the operations flags; nil for none.
+	operations func(*framework.Config)
 }
 
 // newApp registers the example's models and overrides on db.
@@ -96,6 +99,9 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 				cfg.Retention[name] = o.retention
 			}
 		}
+	}
+	if o.operations != nil {
+		o.operations(&cfg)
 	}
 	app, err := framework.New(cfg)
 	if err != nil {

@@ -1,0 +1,145 @@
+package framework_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/autoapi-go/autoapi/framework/database"
+	"github.com/autoapi-go/autoapi/framework/dbtest"
+)
+
+// TestBackupUnderLoad backs the database up while writers keep creating
+// rows through the API: the copy passes integrity_check and holds every
+// create acknowledged before the backup began, and the writers are served
+// throughout.
+func TestBackupUnderLoad(t *testing.T) {
+	app, e := opsApp(t, nil)
+	ctx := context.Background()
+	if dbtest.Current() != dbtest.SQLite {
+		if err := app.Backup(ctx, filepath.Join(t.TempDir(), "x.db")); !errors.Is(err, database.ErrBackupUnsupported) {
+			t.Errorf("Backup on PostgreSQL: %v", err)
+		}
+		return
+	}
+	var (
+		mu    sync.Mutex
+		acked []time.Time // when each create was acknowledged, by id - 1
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec := call{method: "POST", url: "/api/widgets", token: userToken, body: `{"name":"w","qty":1}`}.do(t, e)
+				if rec.Code != 201 {
+					t.Errorf("a create during the backup: %d %s", rec.Code, rec.Body)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, time.Now())
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	path := filepath.Join(t.TempDir(), "backup.db")
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	start := time.Now()
+	err := app.Backup(ctx, path)
+	end := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	during := 0
+	for _, at := range acked {
+		if at.After(start) && at.Before(end) {
+			during++
+		}
+	}
+	mu.Unlock()
+	t.Logf("%d creates before the backup, %d while it ran (%v)", before, during, end.Sub(start))
+	if before == 0 {
+		t.Fatal("no create was acknowledged before the backup")
+	}
+
+	db, err := database.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check of the copy: %q %v", check, err)
+	}
+	// Every acknowledged create got the next id; those before the backup
+	// are ids 1 to before at least.
+	var n, maxID int64
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM widgets").Scan(&n, &maxID); err != nil {
+		t.Fatal(err)
+	}
+	var missing int64
+	if err := db.QueryRowContext(ctx, "SELECT ? - COUNT(*) FROM widgets WHERE id <= ?", before, before).Scan(&missing); err != nil {
+		t.Fatal(err)
+	}
+	if missing != 0 || n < int64(before) || n != maxID {
+		t.Errorf("the copy has %d rows (max id %d); %d of the %d acknowledged before the backup are missing", n, maxID, missing, before)
+	}
+
+	// A file that exists is not overwritten; BackupTo streams the copy.
+	if err := app.Backup(ctx, path); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("a backup onto an existing file: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := app.BackupTo(ctx, &buf); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("SQLite format 3\x00")) {
+		t.Errorf("BackupTo: %v, %d bytes", err, buf.Len())
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCloseCheckpoints: database.Close leaves every committed write in
+// the database file, with an empty write-ahead log.
+func TestCloseCheckpoints(t *testing.T) {
+	if dbtest.Current() != dbtest.SQLite {
+		t.Skip("a SQLite file's checkpoint")
+	}
+	path := filepath.Join(t.TempDir(), "c.db")
+	db, err := database.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t VALUES (1), (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := database.Close(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("the WAL holds %d bytes after Close", fi.Size())
+	}
+}
