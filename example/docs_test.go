@@ -44,6 +44,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -156,14 +157,14 @@ type docStep struct {
 	check  bool // want holds the expected output
 }
 
-func docSteps(blocks []fence) (out []docStep, jwtSecret string) {
+func docSteps(blocks []fence) (out []docStep, serverArgs []string) {
 	for i, b := range blocks {
 		if !isShell(b.lang) {
 			continue
 		}
 		if !strings.Contains(b.text, docsAddr) {
-			if s := serverJWTSecret(b.text); s != "" && jwtSecret == "" {
-				jwtSecret = s
+			if a := serverStartArgs(b.text); a != nil && serverArgs == nil {
+				serverArgs = a
 			}
 			continue
 		}
@@ -182,27 +183,27 @@ func docSteps(blocks []fence) (out []docStep, jwtSecret string) {
 		}
 		out = append(out, s)
 	}
-	return out, jwtSecret
+	return out, serverArgs
 }
 
-// serverJWTSecret is the -jwt-secret of a `go run ./example` server start
-// line in text, if any.
-func serverJWTSecret(text string) string {
+// serverStartArgs are the flags of a `go run ./example -...` server start
+// line in text, unquoted, or nil when there is none.
+func serverStartArgs(text string) []string {
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "$ "))
 		if len(f) < 4 || f[0] != "go" || f[1] != "run" || f[2] != "./example" || !strings.HasPrefix(f[3], "-") {
 			continue
 		}
-		for j := 3; j < len(f); j++ {
-			if (f[j] == "-jwt-secret" || f[j] == "--jwt-secret") && j+1 < len(f) {
-				return strings.Trim(f[j+1], `'"`)
+		var args []string
+		for _, a := range f[3:] {
+			if strings.HasPrefix(a, "#") {
+				break
 			}
-			if v, ok := strings.CutPrefix(strings.TrimLeft(f[j], "-"), "jwt-secret="); ok {
-				return strings.Trim(v, `'"`)
-			}
+			args = append(args, strings.Trim(a, `'"`))
 		}
+		return args
 	}
-	return ""
+	return nil
 }
 
 func splitConsole(text string) (script, output string) {
@@ -225,15 +226,26 @@ func splitConsole(text string) (script, output string) {
 }
 
 func runPage(t *testing.T, page string, blocks []fence) {
-	todo, jwtSecret := docSteps(blocks)
+	todo, serverArgs := docSteps(blocks)
 	if len(todo) == 0 {
 		return
+	}
+	// The page's server starts as its start line says, with the flags
+	// that change what the API answers; the address and the database are
+	// the test's.
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	f := addServeFlags(fs)
+	if err := fs.Parse(serverArgs); err != nil {
+		t.Fatalf("%s: the server start line: %v", page, err)
 	}
 	o := options{
 		logger:       quietLogger(),
 		cursorSecret: []byte(rand.Text()),
-		jwtSecret:    []byte(jwtSecret),
+		jwtSecret:    []byte(*f.jwt.secret),
 		skipMigrate:  true,
+	}
+	if _, err := f.ops.apply(&o, io.Discard); err != nil {
+		t.Fatalf("%s: the server start line: %v", page, err)
 	}
 	_, e, err := newServer(t.Context(), demo.DB(t), o)
 	if err != nil {
@@ -655,9 +667,9 @@ func TestDocsBlocks(t *testing.T) {
 		`http.Get("http://127.0.0.1:8080/api/posts")`,
 		"```",
 	}, "\n")
-	got, secret := docSteps(parseBlocks(page))
-	if secret != "s3cret" {
-		t.Errorf("JWT secret %q, want s3cret", secret)
+	got, args := docSteps(parseBlocks(page))
+	if !slices.Equal(args, []string{"-jwt-secret", "s3cret"}) {
+		t.Errorf("server flags %q, want -jwt-secret s3cret", args)
 	}
 	want := []docStep{
 		{line: 2, script: "curl -fsS -o /dev/null http://127.0.0.1:8080/api/posts"},

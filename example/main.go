@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/autoapi-go/autoapi/framework"
 	"github.com/autoapi-go/autoapi/framework/database"
@@ -61,16 +62,32 @@ func main() {
 // schedule: invoices are kept for regulatory reasons.
 var kept = map[string]bool{"invoices": true}
 
+// serveFlags are the server's flags.
+type serveFlags struct {
+	addr, dbPath, policy *string
+	retention            *time.Duration
+	doMigrate            *bool
+	jwt                  jwtFlags
+	ops                  *operationsFlags
+}
+
+func addServeFlags(fs *flag.FlagSet) *serveFlags {
+	return &serveFlags{
+		addr:      fs.String("addr", "127.0.0.1:8080", "address to listen on"),
+		dbPath:    fs.String("db", "autoapi.db", "SQLite database file (created if missing), or a PostgreSQL URL: postgres://user@host:5432/dbname?sslmode=disable"),
+		policy:    fs.String("policy", "", `casbin policy CSV file, or "db" for the casbin_rules table (seeded from the embedded policy when empty); default: the embedded policy`),
+		retention: fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)"),
+		doMigrate: fs.Bool("migrate", true, `create missing tables and indexes, and the demo users, at start; with several instances, turn it off and run "example migrate" once per deployment`),
+		jwt:       addJWTFlags(fs),
+		ops:       addOperationsFlags(fs),
+	}
+}
+
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("example", flag.ExitOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	dbPath := fs.String("db", "autoapi.db", "SQLite database file (created if missing), or a PostgreSQL URL: postgres://user@host:5432/dbname?sslmode=disable")
-	policy := fs.String("policy", "", `casbin policy CSV file, or "db" for the casbin_rules table (seeded from the embedded policy when empty); default: the embedded policy`)
-	retention := fs.Duration("retention", 0, "purge rows soft-deleted longer ago than this, hourly (0: never; invoices are always kept)")
-	doMigrate := fs.Bool("migrate", true, `create missing tables and indexes, and the demo users, at start; with several instances, turn it off and run "example migrate" once per deployment`)
-	jwtFlags := addJWTFlags(fs)
-	ops := addOperationsFlags(fs)
+	f := addServeFlags(fs)
 	_ = fs.Parse(args)
+	addr, dbPath, policy, retention, doMigrate, jwtFlags, ops := f.addr, f.dbPath, f.policy, f.retention, f.doMigrate, f.jwt, f.ops
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	db, err := database.Open(*dbPath)
