@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -75,10 +77,13 @@ func benchSetup(b *testing.B) (generated, hand *echo.Echo) {
 // migrated (the same tables, indexes and triggers for both sides) and
 // seeded with benchRows posts; anonymous callers may do anything to them.
 // computeCounts is Config.ComputeCounts.
-func benchDatabase(b *testing.B, computeCounts bool) (*framework.App, *bun.DB) {
+func benchDatabase(b *testing.B, computeCounts bool, configure ...func(*framework.Config)) (*framework.App, *bun.DB) {
 	b.Helper()
 	db := dbtest.Open(b)
 	cfg := framework.Config{DB: db, Policy: "p, anonymous, bench_posts, *", Logger: quietLogger(), ComputeCounts: computeCounts}
+	for _, c := range configure {
+		c(&cfg)
+	}
 	app, err := framework.New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -231,6 +236,39 @@ func BenchmarkAPI(b *testing.B) {
 				serve(b, sd.e, "POST", "/api/bench_posts/101/restore", "", 200)
 			}
 		})
+	}
+}
+
+// BenchmarkObserved measures what the access log (a JSON handler writing
+// to io.Discard), the metrics and rate limits (a limit no request reaches)
+// add to a request, against the same routes with them off; each side has
+// a database of its own, and the first side alternates.
+func BenchmarkObserved(b *testing.B) {
+	plainApp, _ := benchDatabase(b, false)
+	observedApp, _ := benchDatabase(b, false, func(c *framework.Config) {
+		c.AccessLog = framework.AccessLogConfig{On: true, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+		c.Metrics.On = true
+		c.RateLimit.Reads = framework.Rate{PerSecond: 1e9, Burst: 1e9}
+	})
+	sides := []struct {
+		name string
+		e    *echo.Echo
+	}{{"Off", plainApp.NewEcho()}, {"On", observedApp.NewEcho()}}
+	if benchRounds.Add(1)%2 == 0 {
+		sides[0], sides[1] = sides[1], sides[0]
+	}
+	for _, tc := range []struct{ name, url string }{
+		{"GetByID", "/api/bench_posts/41"},
+		{"List20NoCount", "/api/bench_posts?count=false"},
+	} {
+		for _, sd := range sides {
+			b.Run(tc.name+"/side="+sd.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					serve(b, sd.e, "GET", tc.url, "", 200)
+				}
+			})
+		}
 	}
 }
 
