@@ -89,6 +89,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	_ = fs.Parse(args)
 	addr, dbPath, policy, retention, doMigrate, jwtFlags, ops := f.addr, f.dbPath, f.policy, f.retention, f.doMigrate, f.jwt, f.ops
 
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	db, err := database.Open(*dbPath)
 	if err != nil {
@@ -113,13 +115,6 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The background loops stop with ctx, which SIGTERM and SIGINT end.
-	var loops sync.WaitGroup
-	purgeErr := make(chan error, 1)
-	loops.Add(2)
-	go func() { defer loops.Done(); purgeErr <- app.RunPurges(ctx) }()
-	go func() { defer loops.Done(); app.RunPolicyReload(ctx) }()
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -130,31 +125,49 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "admin page: http://%s/api/admin\n", ln.Addr())
 	fmt.Fprintln(stdout, "demo tokens: admin-token (user 1, admin), alice-token (user 2), bob-token (user 3)")
 
+	// The background loops stop with ctx, which SIGTERM and SIGINT end.
+	var loops sync.WaitGroup
+	purgeErr := make(chan error, 1)
+	loops.Add(2)
+	go func() { defer loops.Done(); purgeErr <- app.RunPurges(ctx) }()
+	go func() { defer loops.Done(); app.RunPolicyReload(ctx) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+	var failed error
+wait:
+	for {
+		select {
+		case err := <-errc:
+			failed = err // the server stopped on its own
+			break wait
+		case err := <-purgeErr:
+			if err != nil {
+				failed = err
+				break wait
+			}
+			purgeErr = nil // no schedule: wait for the rest
+		case <-ctx.Done():
+			break wait
 		}
-		return nil
-	case err := <-purgeErr:
-		if err != nil {
-			return err
-		}
-		<-ctx.Done()
-	case <-ctx.Done():
 	}
 	// A clean stop: no new connections, the requests in flight finish
-	// within the shutdown timeout, the loops end, the write-ahead log is
-	// folded into the database file and the pool is closed.
+	// within the shutdown timeout, the loops end, the spans are flushed,
+	// the write-ahead log is folded into the database file and the pool is
+	// closed. The last two steps have a deadline of their own, so that a
+	// slow request cannot use theirs up.
 	fmt.Fprintln(stdout, "shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ops.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	stop()
 	loops.Wait()
+	closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelClose()
 	closed = true
-	return errors.Join(err, shutdownTracing(shutdownCtx), database.Close(shutdownCtx, db))
+	if errors.Is(failed, http.ErrServerClosed) {
+		failed = nil
+	}
+	return errors.Join(failed, err, shutdownTracing(closeCtx), database.Close(closeCtx, db))
 }
 
 // purge runs app.Purge once and prints what it removed per resource.

@@ -65,9 +65,9 @@ type App struct {
 	docs *docsPage
 	// admin is the admin page, nil when it is off.
 	admin *adminPage
-	// schemaFound remembers that every registered table was found (see
-	// missingTable).
-	schemaFound atomic.Bool
+	// policyStale says the last policy reload failed (see
+	// RunPolicyReload); the readiness check reports it.
+	policyStale atomic.Bool
 	// metrics are the App's Prometheus collectors, nil when off.
 	metrics *metrics
 	// limiter holds the rate limits' buckets, nil when off.
@@ -210,6 +210,13 @@ func (a *App) register(model any, o introspect.Options) error {
 	if a.docs != nil && "/"+desc.Name == docsPath {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the docs page; choose another with WithName, or turn the page off with OpenAPIConfig.NoDocsPage", desc.ModelName, desc.Name)
 	}
+	if a.cfg.Prefix == "" {
+		for _, spec := range slices.Concat(a.healthSpecs(), a.metricsSpecs()) {
+			if spec.Path == "/"+desc.Name {
+				return fmt.Errorf("framework: model %s: resource name %q is the path of %s, and the API has no prefix; choose another with WithName, or move that endpoint", desc.ModelName, desc.Name, strings.ToLower(spec.Summary[:1])+spec.Summary[1:])
+			}
+		}
+	}
 	if desc.Name == string(handlers.OpPurge) {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /purge; choose another with WithName", desc.ModelName, desc.Name)
 	}
@@ -296,9 +303,12 @@ type Router interface {
 }
 
 // Mount adds every resource's routes to r under the configured prefix,
-// and the health and metrics endpoints at the root. Call Install on the
-// *echo.Echo first (NewEcho does both), so that errors are problem+json
-// and requests are observed.
+// and the health and metrics endpoints at the root of r. Call Install on
+// the *echo.Echo first (NewEcho does both), so that errors are
+// problem+json, callers' addresses follow Config.TrustedProxies, and
+// requests are observed. Mount on the *echo.Echo itself: on a group, the
+// health and metrics endpoints would be under the group's path and behind
+// its middleware.
 // A resource on which the policy grants nothing is a warning in the log.
 func (a *App) Mount(r Router) {
 	a.mounted = true
@@ -530,7 +540,7 @@ func (a *App) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if a.limiter != nil {
 			// Charged before bad credentials are refused, to the
 			// caller's address: guessing tokens is limited too.
-			if lerr := a.limiter.allow(c, p, err != nil); lerr != nil {
+			if lerr := a.limiter.allow(c, a.clientIP(c.Request()), p, err != nil); lerr != nil {
 				return lerr
 			}
 		}

@@ -26,6 +26,7 @@ func (a *App) RunPolicyReload(ctx context.Context) {
 			return
 		case <-t.C:
 			err := a.enforcer.Reload()
+			a.policyStale.Store(err != nil)
 			switch {
 			case err != nil && err.Error() != failing:
 				failing = err.Error()

@@ -105,6 +105,16 @@ func TestBackupUnderLoad(t *testing.T) {
 		t.Errorf("the copy has %d rows (max id %d); %d of the %d acknowledged before the backup are missing", n, maxID, missing, before)
 	}
 
+	// Names SQLite would read as a URI or an in-memory database are files
+	// like any other.
+	t.Chdir(t.TempDir())
+	for _, name := range []string{":memory:", "file:copy?mode=memory"} {
+		if err := app.Backup(ctx, name); err != nil {
+			t.Errorf("Backup to %q: %v", name, err)
+		} else if _, err := os.Stat(name); err != nil {
+			t.Errorf("Backup to %q wrote no such file: %v", name, err)
+		}
+	}
 	// A file that exists is not overwritten; BackupTo streams the copy.
 	if err := app.Backup(ctx, path); err == nil || !strings.Contains(err.Error(), "exists") {
 		t.Errorf("a backup onto an existing file: %v", err)

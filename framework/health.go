@@ -2,6 +2,7 @@ package framework
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -20,9 +21,11 @@ type HealthConfig struct {
 	// LivePath answers 200 while the process serves ("/healthz").
 	LivePath string
 	// ReadyPath answers 200 when the App can serve requests: the database
-	// answers a ping within Timeout, every registered table exists, and
-	// the policy is loaded; otherwise 503 problem+json naming what is not
-	// ready ("/readyz").
+	// answers a ping within Timeout and every registered table can be
+	// read; otherwise 503 problem+json naming what is not ready
+	// ("/readyz"). The policy was loaded by New; when a reload from
+	// Config.PolicyAdapter fails, the check says the policy is stale, and
+	// the App stays ready on the policy it has.
 	ReadyPath string
 	// Timeout bounds the database ping (2s).
 	Timeout time.Duration
@@ -56,7 +59,9 @@ func (a *App) live(c echo.Context) error {
 	return c.JSON(http.StatusOK, healthBody{Status: "ok"})
 }
 
-// ready serves the readiness endpoint.
+// ready serves the readiness endpoint. Its 503 is written here, not
+// returned: a probe that finds the App not ready is an answer, not a
+// failure for the error log.
 func (a *App) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), a.cfg.Health.Timeout)
 	defer cancel()
@@ -66,41 +71,49 @@ func (a *App) ready(c echo.Context) error {
 		checks[check] = message
 		faults = append(faults, handlers.FieldError{Field: check, Message: message})
 	}
+	late := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	if err := a.cfg.DB.PingContext(ctx); err != nil {
 		// The driver's text stays in the log.
 		a.cfg.Logger.WarnContext(ctx, "readiness: database ping failed", "error", err)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if late() {
 			fail("database", "no answer within "+a.cfg.Health.Timeout.String())
 		} else {
 			fail("database", "the ping failed")
 		}
-	} else if missing := a.missingTable(ctx); missing != "" {
-		fail("schema", "table "+missing+" is missing: run Migrate")
+	} else if table, err := a.unreadableTable(ctx); err != nil {
+		a.cfg.Logger.WarnContext(ctx, "readiness: a table cannot be read", "table", table, "error", err)
+		if late() {
+			fail("database", "no answer within "+a.cfg.Health.Timeout.String())
+		} else {
+			fail("schema", "table "+table+" is missing or cannot be read: run Migrate")
+		}
 	}
-	if a.authorizer == nil {
-		fail("policy", "no policy is loaded")
+	if a.policyStale.Load() {
+		// Still ready: the policy loaded before stays in force.
+		checks["policy"] = "stale: the last reload failed; the policy loaded before is in force"
 	}
 	if len(faults) > 0 {
-		detail := "not ready: " + faults[0].Field + ": " + faults[0].Message
-		return handlers.NewProblem(http.StatusServiceUnavailable, detail, faults...)
+		p := handlers.NewProblem(http.StatusServiceUnavailable, "not ready: "+faults[0].Field+": "+faults[0].Message, faults...)
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusServiceUnavailable, handlers.ProblemContentType, b)
 	}
 	return c.JSON(http.StatusOK, healthBody{Status: "ready", Checks: checks})
 }
 
-// missingTable names a registered table the database lacks, "" when
-// every one is there. Once all are found, that is remembered: tables do
-// not go away under a running App.
-func (a *App) missingTable(ctx context.Context) string {
-	if a.schemaFound.Load() {
-		return ""
-	}
+// unreadableTable names a registered table the database cannot read
+// (most often: Migrate has not made it yet), with the error; "" when every
+// one answers. It asks each time, so that a table dropped under a running
+// App is seen.
+func (a *App) unreadableTable(ctx context.Context) (string, error) {
 	for _, r := range a.resources {
 		rows, err := a.cfg.DB.QueryContext(ctx, "SELECT 1 FROM "+string(r.desc.Table.SQLName)+" WHERE 1 = 0")
 		if err != nil {
-			return r.desc.Table.Name
+			return r.desc.Table.Name, err
 		}
 		rows.Close()
 	}
-	a.schemaFound.Store(true)
-	return ""
+	return "", nil
 }

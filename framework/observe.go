@@ -147,7 +147,7 @@ func (a *App) observe(next echo.HandlerFunc) echo.HandlerFunc {
 				slog.Int64("bytes", res.Size),
 				slog.Duration("latency", latency),
 				slog.String("principal", auth.FromContext(req.Context()).ID),
-				slog.String("remote", c.RealIP()),
+				slog.String("remote", a.clientIP(req)),
 			)
 		}
 		return nil

@@ -39,8 +39,8 @@ type MetricsConfig struct {
 	Path string
 	// Registry takes the App's collectors, and Path serves what it
 	// gathers; a registry of the App's own when nil. Give one to serve
-	// the App's metrics beside the program's own, or two Apps' from one
-	// endpoint.
+	// the App's metrics beside the program's own. The series' names are
+	// fixed, so one registry takes one App's: New fails on a second.
 	Registry *prometheus.Registry
 }
 
@@ -89,6 +89,10 @@ type CORSConfig struct {
 	// MaxAge is how long a browser may keep a preflight's answer (10m).
 	MaxAge time.Duration
 }
+
+// maxRate bounds a rate limit's PerSecond and Burst: more is no limit at
+// all, and a burst must fit an int.
+const maxRate = 1_000_000
 
 // rootPathPattern is what a path outside the prefix may be.
 var rootPathPattern = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
@@ -139,8 +143,8 @@ func (c *Config) validateOperations() error {
 		c.AccessLog.Logger = c.Logger
 	}
 	for name, r := range map[string]*Rate{"Reads": &c.RateLimit.Reads, "Writes": &c.RateLimit.Writes} {
-		if r.PerSecond < 0 || r.Burst < 0 || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) {
-			return fmt.Errorf("framework: Config.RateLimit.%s: PerSecond and Burst must be 0 or more", name)
+		if r.PerSecond < 0 || r.Burst < 0 || math.IsNaN(r.PerSecond) || r.PerSecond > maxRate || r.Burst > maxRate {
+			return fmt.Errorf("framework: Config.RateLimit.%s: PerSecond and Burst must be between 0 and %d", name, maxRate)
 		}
 		if r.PerSecond > 0 && r.Burst == 0 {
 			r.Burst = int(math.Ceil(r.PerSecond))

@@ -104,7 +104,7 @@ func TestHealth(t *testing.T) {
 	e = app.NewEcho()
 	rec := call{method: "GET", url: "/readyz"}.do(t, e)
 	if rec.Code != 503 || rec.Header().Get("Content-Type") != "application/problem+json" ||
-		!strings.Contains(rec.Body.String(), `"detail":"not ready: schema: table widgets is missing: run Migrate"`) {
+		!strings.Contains(rec.Body.String(), `"detail":"not ready: schema: table widgets is missing or cannot be read: run Migrate"`) {
 		t.Errorf("readyz without the table: %d %s", rec.Code, rec.Body)
 	}
 	if err := app.Migrate(context.Background()); err != nil {
@@ -112,6 +112,16 @@ func TestHealth(t *testing.T) {
 	}
 	if rec := (call{method: "GET", url: "/readyz"}).do(t, e); rec.Code != 200 {
 		t.Errorf("readyz after Migrate: %d %s", rec.Code, rec.Body)
+	}
+	// A table dropped under the running App is seen at the next probe.
+	if _, err := db.ExecContext(context.Background(), "ALTER TABLE widgets RENAME TO widgets_gone"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := (call{method: "GET", url: "/readyz"}).do(t, e); rec.Code != 503 {
+		t.Errorf("readyz after the table went: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := db.ExecContext(context.Background(), "ALTER TABLE widgets_gone RENAME TO widgets"); err != nil {
+		t.Fatal(err)
 	}
 
 	// A database that does not answer: not ready, without its error text.
@@ -165,6 +175,19 @@ func TestOperationsConfig(t *testing.T) {
 		configure(&cfg)
 		if _, err := framework.New(cfg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: New: %v", want, err)
+		}
+	}
+	// Without a prefix, no resource may take an endpoint's path.
+	cfg := baseConfig(db)
+	cfg.Prefix = "/"
+	cfg.Metrics.On = true
+	app, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"readyz", "metrics"} {
+		if err := framework.Register[Widget](app, framework.WithName(name)); err == nil || !strings.Contains(err.Error(), "has no prefix") {
+			t.Errorf("a resource named %s without a prefix: %v", name, err)
 		}
 	}
 }
@@ -417,6 +440,12 @@ func TestRateLimit(t *testing.T) {
 		if got := anon(c.remote, c.xff); got != c.status {
 			t.Errorf("anonymous %d from %s for %s: %d, want %d", i, c.remote, c.xff, got, c.status)
 		}
+	}
+	// An IPv6 caller counts by its /64: the addresses of one block share
+	// a bucket.
+	v6 := []int{anon("[2001:db8:1:2::1]:1000", ""), anon("[2001:db8:1:2::2]:1000", ""), anon("[2001:db8:1:2::3]:1000", ""), anon("[2001:db8:1:3::1]:1000", "")}
+	if v6[0] != 200 || v6[1] != 200 || v6[2] != 429 || v6[3] != 200 {
+		t.Errorf("IPv6 callers: %v, want [200 200 429 200]", v6)
 	}
 	// Guessing tokens is limited by address too.
 	bad := call{method: "GET", url: "/api/widgets", token: "guess", remote: "192.0.2.99:1"}

@@ -2,6 +2,7 @@ package framework
 
 import (
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -28,10 +29,17 @@ type buckets struct {
 	burst  int
 	expire time.Duration
 
-	mu      sync.Mutex
-	by      map[string]*bucket
-	sweptAt time.Time
+	mu sync.Mutex
+	by map[string]*bucket
 }
+
+// sweepPerCall is how many buckets each call looks at for expiry, and
+// maxBuckets how many callers a limit keeps track of at most (about 20 MB):
+// an attacker with many addresses cannot make the map grow without end.
+const (
+	sweepPerCall = 4
+	maxBuckets   = 100_000
+)
 
 type bucket struct {
 	lim  *rate.Limiter
@@ -56,16 +64,28 @@ func (b *buckets) take(key string, now time.Time) (bool, time.Duration) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if now.Sub(b.sweptAt) > b.expire {
-		for k, v := range b.by {
-			if now.Sub(v.used) > b.expire {
-				delete(b.by, k)
-			}
+	// A few entries are looked at on every call (a map's range starts
+	// at a random place), so that the unused ones go a little at a time
+	// and no call stops every request to sweep them all.
+	seen := 0
+	for k, v := range b.by {
+		if now.Sub(v.used) > b.expire {
+			delete(b.by, k)
 		}
-		b.sweptAt = now
+		if seen++; seen == sweepPerCall {
+			break
+		}
 	}
 	bk, ok := b.by[key]
 	if !ok {
+		if len(b.by) >= maxBuckets {
+			// Full: a caller seen long ago makes room, whichever the
+			// random start of range finds first.
+			for k := range b.by {
+				delete(b.by, k)
+				break
+			}
+		}
 		bk = &bucket{lim: rate.NewLimiter(b.limit, b.burst)}
 		b.by[key] = bk
 	}
@@ -80,11 +100,18 @@ func (b *buckets) take(key string, now time.Time) (bool, time.Duration) {
 }
 
 // allow charges the request to its caller: the principal p, or the
-// caller's address when p is anonymous or its credentials failed.
-func (l *limiter) allow(c echo.Context, p auth.Principal, failed bool) error {
+// caller's address ip when p is anonymous or its credentials failed. An
+// IPv6 address counts by its /64, the block one subscriber usually holds,
+// so that walking through the addresses of one block finds no new bucket.
+func (l *limiter) allow(c echo.Context, ip string, p auth.Principal, failed bool) error {
 	key := "id:" + p.ID
 	if failed || p.Anonymous() {
-		key = "ip:" + c.RealIP()
+		key = "ip:" + ip
+		if addr, err := netip.ParseAddr(ip); err == nil && addr.Is6() && !addr.Is4In6() {
+			if prefix, err := addr.Prefix(64); err == nil {
+				key = "ip:" + prefix.String()
+			}
+		}
 	}
 	b := &l.writes
 	if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {

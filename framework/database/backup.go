@@ -26,11 +26,20 @@ func Backup(ctx context.Context, db *bun.DB, path string) error {
 	if db.Dialect().Name() != dialect.SQLite {
 		return ErrBackupUnsupported
 	}
-	if _, err := os.Stat(path); err == nil {
+	// SQLite reads the target as a URI when it starts with "file:", and
+	// ":memory:" as no file at all; an absolute path is always a file.
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("database: backup: %w", err)
+	}
+	if _, err := os.Stat(abs); err == nil {
 		return fmt.Errorf("database: backup: %s exists; give a new file", path)
 	}
-	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", abs); err != nil {
 		return fmt.Errorf("database: backup to %s: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("database: backup: no file was written at %s: %w", path, err)
 	}
 	return nil
 }
