@@ -118,7 +118,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 
 	// Bob cannot restore it: not his, so answered like a missing row.
-	notHis, err := api.RestorePostsWithResponse(ctx, id, as(bob))
+	notHis, err := api.RestorePostsWithResponse(ctx, id, nil, as(bob))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 
 	// Alice restores it.
-	restored, err := api.RestorePostsWithResponse(ctx, id, as(alice))
+	restored, err := api.RestorePostsWithResponse(ctx, id, nil, as(alice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 
 	// Once more: it is not deleted.
-	again, err := api.RestorePostsWithResponse(ctx, id, as(alice))
+	again, err := api.RestorePostsWithResponse(ctx, id, nil, as(alice))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,6 +174,13 @@ func Cascade(relations ...string) Option {
 	return func(o *introspect.Options) { o.Cascade = append(o.Cascade, relations...) }
 }
 
+// RequireIfMatch makes the resource's single-record writes (PATCH,
+// DELETE, restore) need If-Match with the ETag the client read: without
+// it they are a 428, so no client can overwrite a change it has not seen.
+func RequireIfMatch() Option {
+	return func(o *introspect.Options) { o.RequireIfMatch = true }
+}
+
 // Register adds the bun model T as a resource. All reflection and
 // validation happen here; the error names the model and field at fault.
 func Register[T any](app *App, opts ...Option) error {

@@ -1700,6 +1700,9 @@ type Problem404 = Problem
 // Problem409 defines model for Problem409.
 type Problem409 = Problem
 
+// Problem412 defines model for Problem412.
+type Problem412 = Problem
+
 // Problem413 defines model for Problem413.
 type Problem413 = Problem
 
@@ -2334,6 +2337,9 @@ type DryRunBulkRestoreAttachmentsParams struct {
 type DeleteAttachmentsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // GetAttachmentsParams defines parameters for GetAttachments.
@@ -2346,6 +2352,9 @@ type GetAttachmentsParams struct {
 
 	// IncludeDeleted Include soft-deleted records (needs read_deleted).
 	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetAttachmentsParamsFields defines parameters for GetAttachments.
@@ -2354,8 +2363,26 @@ type GetAttachmentsParamsFields string
 // GetAttachmentsParamsInclude defines parameters for GetAttachments.
 type GetAttachmentsParamsInclude string
 
+// UpdateAttachmentsParams defines parameters for UpdateAttachments.
+type UpdateAttachmentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestoreAttachmentsParams defines parameters for RestoreAttachments.
+type RestoreAttachmentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // RestoreAttachments200JSONResponseBodyRestored defines parameters for RestoreAttachments.
 type RestoreAttachments200JSONResponseBodyRestored bool
+
+// DryRunRestoreAttachmentsParams defines parameters for DryRunRestoreAttachments.
+type DryRunRestoreAttachmentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
 
 // BulkDeleteCommentsParams defines parameters for BulkDeleteComments.
 type BulkDeleteCommentsParams struct {
@@ -3084,6 +3111,9 @@ type DryRunBulkRestoreCommentsParams struct {
 type DeleteCommentsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // DeleteComments200JSONResponseBody0 defines parameters for DeleteComments.
@@ -3137,6 +3167,9 @@ type GetCommentsParams struct {
 
 	// IncludeDeleted Include soft-deleted records (needs read_deleted).
 	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetCommentsParamsFields defines parameters for GetComments.
@@ -3145,14 +3178,35 @@ type GetCommentsParamsFields string
 // GetCommentsParamsInclude defines parameters for GetComments.
 type GetCommentsParamsInclude string
 
+// UpdateCommentsParams defines parameters for UpdateComments.
+type UpdateCommentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // DryRunDeleteCommentsParams defines parameters for DryRunDeleteComments.
 type DryRunDeleteCommentsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestoreCommentsParams defines parameters for RestoreComments.
+type RestoreCommentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // RestoreComments200JSONResponseBodyRestored defines parameters for RestoreComments.
 type RestoreComments200JSONResponseBodyRestored bool
+
+// DryRunRestoreCommentsParams defines parameters for DryRunRestoreComments.
+type DryRunRestoreCommentsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
 
 // BulkDeleteInvoicesParams defines parameters for BulkDeleteInvoices.
 type BulkDeleteInvoicesParams struct {
@@ -3989,6 +4043,9 @@ type DryRunBulkRestoreInvoicesParams struct {
 type DeleteInvoicesParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // DeleteInvoices200JSONResponseBody0 defines parameters for DeleteInvoices.
@@ -4042,6 +4099,9 @@ type GetInvoicesParams struct {
 
 	// IncludeDeleted Include soft-deleted records (needs read_deleted).
 	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetInvoicesParamsFields defines parameters for GetInvoices.
@@ -4050,14 +4110,35 @@ type GetInvoicesParamsFields string
 // GetInvoicesParamsInclude defines parameters for GetInvoices.
 type GetInvoicesParamsInclude string
 
+// UpdateInvoicesParams defines parameters for UpdateInvoices.
+type UpdateInvoicesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // DryRunDeleteInvoicesParams defines parameters for DryRunDeleteInvoices.
 type DryRunDeleteInvoicesParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestoreInvoicesParams defines parameters for RestoreInvoices.
+type RestoreInvoicesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // RestoreInvoices200JSONResponseBodyRestored defines parameters for RestoreInvoices.
 type RestoreInvoices200JSONResponseBodyRestored bool
+
+// DryRunRestoreInvoicesParams defines parameters for DryRunRestoreInvoices.
+type DryRunRestoreInvoicesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
 
 // BulkDeletePostsParams defines parameters for BulkDeletePosts.
 type BulkDeletePostsParams struct {
@@ -5014,6 +5095,9 @@ type DryRunBulkRestorePostsParams struct {
 type DeletePostsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // DeletePosts200JSONResponseBody0 defines parameters for DeletePosts.
@@ -5067,6 +5151,9 @@ type GetPostsParams struct {
 
 	// IncludeDeleted Include soft-deleted records (needs read_deleted).
 	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetPostsParamsFields defines parameters for GetPosts.
@@ -5075,14 +5162,35 @@ type GetPostsParamsFields string
 // GetPostsParamsInclude defines parameters for GetPosts.
 type GetPostsParamsInclude string
 
+// UpdatePostsParams defines parameters for UpdatePosts.
+type UpdatePostsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // DryRunDeletePostsParams defines parameters for DryRunDeletePosts.
 type DryRunDeletePostsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestorePostsParams defines parameters for RestorePosts.
+type RestorePostsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // RestorePosts200JSONResponseBodyRestored defines parameters for RestorePosts.
 type RestorePosts200JSONResponseBodyRestored bool
+
+// DryRunRestorePostsParams defines parameters for DryRunRestorePosts.
+type DryRunRestorePostsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
 
 // PurgeParams defines parameters for Purge.
 type PurgeParams struct {
@@ -5253,6 +5361,9 @@ type ListTagsParamsFields string
 type DeleteTagsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // DeleteTags200JSONResponseBody0 defines parameters for DeleteTags.
@@ -5300,15 +5411,27 @@ type DeleteTags200JSONResponseBody struct {
 type GetTagsParams struct {
 	// Fields Sparse fieldset: the fields to return, comma-separated.
 	Fields *[]GetTagsParamsFields `form:"fields,omitempty" json:"fields,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetTagsParamsFields defines parameters for GetTags.
 type GetTagsParamsFields string
 
+// UpdateTagsParams defines parameters for UpdateTags.
+type UpdateTagsParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // DryRunDeleteTagsParams defines parameters for DryRunDeleteTags.
 type DryRunDeleteTagsParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // BulkDeleteUsersParams defines parameters for BulkDeleteUsers.
@@ -6044,6 +6167,9 @@ type DryRunBulkRestoreUsersParams struct {
 type DeleteUsersParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // DeleteUsers200JSONResponseBody0 defines parameters for DeleteUsers.
@@ -6094,19 +6220,43 @@ type GetUsersParams struct {
 
 	// IncludeDeleted Include soft-deleted records (needs read_deleted).
 	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
 // GetUsersParamsFields defines parameters for GetUsers.
 type GetUsersParamsFields string
 
+// UpdateUsersParams defines parameters for UpdateUsers.
+type UpdateUsersParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // DryRunDeleteUsersParams defines parameters for DryRunDeleteUsers.
 type DryRunDeleteUsersParams struct {
 	// Permanent Delete the record for good, live or deleted (needs hard_delete).
 	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestoreUsersParams defines parameters for RestoreUsers.
+type RestoreUsersParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
 }
 
 // RestoreUsers200JSONResponseBodyRestored defines parameters for RestoreUsers.
 type RestoreUsers200JSONResponseBodyRestored bool
+
+// DryRunRestoreUsersParams defines parameters for DryRunRestoreUsers.
+type DryRunRestoreUsersParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
 
 // CreateAttachmentsJSONRequestBody defines body for CreateAttachments for application/json ContentType.
 type CreateAttachmentsJSONRequestBody = AttachmentCreate
@@ -6114,11 +6264,17 @@ type CreateAttachmentsJSONRequestBody = AttachmentCreate
 // UpdateAttachmentsJSONRequestBody defines body for UpdateAttachments for application/json ContentType.
 type UpdateAttachmentsJSONRequestBody = AttachmentUpdate
 
+// UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody defines body for UpdateAttachments for application/merge-patch+json ContentType.
+type UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody = AttachmentUpdate
+
 // CreateCommentsJSONRequestBody defines body for CreateComments for application/json ContentType.
 type CreateCommentsJSONRequestBody = CommentCreate
 
 // UpdateCommentsJSONRequestBody defines body for UpdateComments for application/json ContentType.
 type UpdateCommentsJSONRequestBody = CommentUpdate
+
+// UpdateCommentsApplicationMergePatchPlusJSONRequestBody defines body for UpdateComments for application/merge-patch+json ContentType.
+type UpdateCommentsApplicationMergePatchPlusJSONRequestBody = CommentUpdate
 
 // CreateInvoicesJSONRequestBody defines body for CreateInvoices for application/json ContentType.
 type CreateInvoicesJSONRequestBody = InvoiceCreate
@@ -6126,11 +6282,17 @@ type CreateInvoicesJSONRequestBody = InvoiceCreate
 // UpdateInvoicesJSONRequestBody defines body for UpdateInvoices for application/json ContentType.
 type UpdateInvoicesJSONRequestBody = InvoiceUpdate
 
+// UpdateInvoicesApplicationMergePatchPlusJSONRequestBody defines body for UpdateInvoices for application/merge-patch+json ContentType.
+type UpdateInvoicesApplicationMergePatchPlusJSONRequestBody = InvoiceUpdate
+
 // CreatePostsJSONRequestBody defines body for CreatePosts for application/json ContentType.
 type CreatePostsJSONRequestBody = PostCreate
 
 // UpdatePostsJSONRequestBody defines body for UpdatePosts for application/json ContentType.
 type UpdatePostsJSONRequestBody = PostUpdate
+
+// UpdatePostsApplicationMergePatchPlusJSONRequestBody defines body for UpdatePosts for application/merge-patch+json ContentType.
+type UpdatePostsApplicationMergePatchPlusJSONRequestBody = PostUpdate
 
 // CreateTagsJSONRequestBody defines body for CreateTags for application/json ContentType.
 type CreateTagsJSONRequestBody = TagCreate
@@ -6138,11 +6300,17 @@ type CreateTagsJSONRequestBody = TagCreate
 // UpdateTagsJSONRequestBody defines body for UpdateTags for application/json ContentType.
 type UpdateTagsJSONRequestBody = TagUpdate
 
+// UpdateTagsApplicationMergePatchPlusJSONRequestBody defines body for UpdateTags for application/merge-patch+json ContentType.
+type UpdateTagsApplicationMergePatchPlusJSONRequestBody = TagUpdate
+
 // CreateUsersJSONRequestBody defines body for CreateUsers for application/json ContentType.
 type CreateUsersJSONRequestBody = UserCreate
 
 // UpdateUsersJSONRequestBody defines body for UpdateUsers for application/json ContentType.
 type UpdateUsersJSONRequestBody = UserUpdate
+
+// UpdateUsersApplicationMergePatchPlusJSONRequestBody defines body for UpdateUsers for application/merge-patch+json ContentType.
+type UpdateUsersApplicationMergePatchPlusJSONRequestBody = UserUpdate
 
 // AsDeleteComments200JSONResponseBody0 returns the union data inside the DeleteComments200JSONResponseBody as a DeleteComments200JSONResponseBody0
 func (t DeleteComments200JSONResponseBody) AsDeleteComments200JSONResponseBody0() (DeleteComments200JSONResponseBody0, error) {
@@ -6602,7 +6770,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-	UpdateAttachmentsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateAttachmentsWithBody(ctx context.Context, id int64, params *UpdateAttachmentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateAttachments Update fields of a record of attachments
 	//
@@ -6611,21 +6779,30 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-	UpdateAttachments(ctx context.Context, id int64, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateAttachments(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAttachmentsWithApplicationMergePatchPlusJSONBody Update fields of a record of attachments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
+	UpdateAttachmentsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RestoreAttachments Restore a soft-deleted record of attachments
 	//
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
-	RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RestoreAttachments(ctx context.Context, id int64, params *RestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunRestoreAttachments What restoring a record of attachments would change, changing nothing
 	//
 	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
-	DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DryRunRestoreAttachments(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteComments Delete the comments records that match the filters
 	//
@@ -6701,7 +6878,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-	UpdateCommentsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateCommentsWithBody(ctx context.Context, id int64, params *UpdateCommentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateComments Update fields of a record of comments
 	//
@@ -6710,7 +6887,16 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-	UpdateComments(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateComments(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateCommentsWithApplicationMergePatchPlusJSONBody Update fields of a record of comments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
+	UpdateCommentsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunDeleteComments What deleting a record of comments would change, changing nothing
 	//
@@ -6724,14 +6910,14 @@ type ClientInterface interface {
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
-	RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RestoreComments(ctx context.Context, id int64, params *RestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunRestoreComments What restoring a record of comments would change, changing nothing
 	//
 	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
-	DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DryRunRestoreComments(ctx context.Context, id int64, params *DryRunRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteInvoices Delete the invoices records that match the filters
 	//
@@ -6807,7 +6993,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-	UpdateInvoicesWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateInvoicesWithBody(ctx context.Context, id int64, params *UpdateInvoicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateInvoices Update fields of a record of invoices
 	//
@@ -6816,7 +7002,16 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-	UpdateInvoices(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateInvoices(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateInvoicesWithApplicationMergePatchPlusJSONBody Update fields of a record of invoices
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
+	UpdateInvoicesWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunDeleteInvoices What deleting a record of invoices would change, changing nothing
 	//
@@ -6830,14 +7025,14 @@ type ClientInterface interface {
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
-	RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RestoreInvoices(ctx context.Context, id int64, params *RestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunRestoreInvoices What restoring a record of invoices would change, changing nothing
 	//
 	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
-	DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DryRunRestoreInvoices(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPermissions What the caller may do on every resource
 	//
@@ -6920,7 +7115,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-	UpdatePostsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdatePostsWithBody(ctx context.Context, id int64, params *UpdatePostsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdatePosts Update fields of a record of posts
 	//
@@ -6929,7 +7124,16 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-	UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdatePosts(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePostsWithApplicationMergePatchPlusJSONBody Update fields of a record of posts
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
+	UpdatePostsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunDeletePosts What deleting a record of posts would change, changing nothing
 	//
@@ -6943,14 +7147,14 @@ type ClientInterface interface {
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
-	RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RestorePosts(ctx context.Context, id int64, params *RestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunRestorePosts What restoring a record of posts would change, changing nothing
 	//
 	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
-	DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DryRunRestorePosts(ctx context.Context, id int64, params *DryRunRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Purge Remove for good the rows soft-deleted longer ago than an age
 	//
@@ -7019,7 +7223,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-	UpdateTagsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateTagsWithBody(ctx context.Context, id int64, params *UpdateTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateTags Update fields of a record of tags
 	//
@@ -7028,7 +7232,16 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-	UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateTags(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTagsWithApplicationMergePatchPlusJSONBody Update fields of a record of tags
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
+	UpdateTagsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunDeleteTags What deleting a record of tags would change, changing nothing
 	//
@@ -7111,7 +7324,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-	UpdateUsersWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateUsersWithBody(ctx context.Context, id int64, params *UpdateUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateUsers Update fields of a record of users
 	//
@@ -7120,7 +7333,16 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-	UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateUsers(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUsersWithApplicationMergePatchPlusJSONBody Update fields of a record of users
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
+	UpdateUsersWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunDeleteUsers What deleting a record of users would change, changing nothing
 	//
@@ -7134,14 +7356,14 @@ type ClientInterface interface {
 	// Makes a soft-deleted record live again and answers with it.
 	//
 	// Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
-	RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RestoreUsers(ctx context.Context, id int64, params *RestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DryRunRestoreUsers What restoring a record of users would change, changing nothing
 	//
 	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 	//
 	// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
-	DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DryRunRestoreUsers(ctx context.Context, id int64, params *DryRunRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // BulkDeleteAttachments Delete the attachments records that match the filters
@@ -7308,8 +7530,8 @@ func (c *Client) GetAttachments(ctx context.Context, id int64, params *GetAttach
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-func (c *Client) UpdateAttachmentsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateAttachmentsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateAttachmentsWithBody(ctx context.Context, id int64, params *UpdateAttachmentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAttachmentsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7327,8 +7549,27 @@ func (c *Client) UpdateAttachmentsWithBody(ctx context.Context, id int64, conten
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-func (c *Client) UpdateAttachments(ctx context.Context, id int64, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateAttachmentsRequest(c.Server, id, body)
+func (c *Client) UpdateAttachments(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAttachmentsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAttachmentsWithApplicationMergePatchPlusJSONBody Update fields of a record of attachments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
+func (c *Client) UpdateAttachmentsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAttachmentsRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7344,8 +7585,8 @@ func (c *Client) UpdateAttachments(ctx context.Context, id int64, body UpdateAtt
 // Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
-func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRestoreAttachmentsRequest(c.Server, id)
+func (c *Client) RestoreAttachments(ctx context.Context, id int64, params *RestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreAttachmentsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7361,8 +7602,8 @@ func (c *Client) RestoreAttachments(ctx context.Context, id int64, reqEditors ..
 // Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
-func (c *Client) DryRunRestoreAttachments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDryRunRestoreAttachmentsRequest(c.Server, id)
+func (c *Client) DryRunRestoreAttachments(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreAttachmentsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7537,8 +7778,8 @@ func (c *Client) GetComments(ctx context.Context, id int64, params *GetCommentsP
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-func (c *Client) UpdateCommentsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateCommentsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateCommentsWithBody(ctx context.Context, id int64, params *UpdateCommentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCommentsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7556,8 +7797,27 @@ func (c *Client) UpdateCommentsWithBody(ctx context.Context, id int64, contentTy
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-func (c *Client) UpdateComments(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateCommentsRequest(c.Server, id, body)
+func (c *Client) UpdateComments(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCommentsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateCommentsWithApplicationMergePatchPlusJSONBody Update fields of a record of comments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
+func (c *Client) UpdateCommentsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateCommentsRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7590,8 +7850,8 @@ func (c *Client) DryRunDeleteComments(ctx context.Context, id int64, params *Dry
 // Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
-func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRestoreCommentsRequest(c.Server, id)
+func (c *Client) RestoreComments(ctx context.Context, id int64, params *RestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreCommentsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7607,8 +7867,8 @@ func (c *Client) RestoreComments(ctx context.Context, id int64, reqEditors ...Re
 // Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
-func (c *Client) DryRunRestoreComments(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDryRunRestoreCommentsRequest(c.Server, id)
+func (c *Client) DryRunRestoreComments(ctx context.Context, id int64, params *DryRunRestoreCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreCommentsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7783,8 +8043,8 @@ func (c *Client) GetInvoices(ctx context.Context, id int64, params *GetInvoicesP
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-func (c *Client) UpdateInvoicesWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateInvoicesRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateInvoicesWithBody(ctx context.Context, id int64, params *UpdateInvoicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateInvoicesRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7802,8 +8062,27 @@ func (c *Client) UpdateInvoicesWithBody(ctx context.Context, id int64, contentTy
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-func (c *Client) UpdateInvoices(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateInvoicesRequest(c.Server, id, body)
+func (c *Client) UpdateInvoices(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateInvoicesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateInvoicesWithApplicationMergePatchPlusJSONBody Update fields of a record of invoices
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
+func (c *Client) UpdateInvoicesWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateInvoicesRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7836,8 +8115,8 @@ func (c *Client) DryRunDeleteInvoices(ctx context.Context, id int64, params *Dry
 // Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
-func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRestoreInvoicesRequest(c.Server, id)
+func (c *Client) RestoreInvoices(ctx context.Context, id int64, params *RestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreInvoicesRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7853,8 +8132,8 @@ func (c *Client) RestoreInvoices(ctx context.Context, id int64, reqEditors ...Re
 // Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
-func (c *Client) DryRunRestoreInvoices(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDryRunRestoreInvoicesRequest(c.Server, id)
+func (c *Client) DryRunRestoreInvoices(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreInvoicesRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8046,8 +8325,8 @@ func (c *Client) GetPosts(ctx context.Context, id int64, params *GetPostsParams,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-func (c *Client) UpdatePostsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdatePostsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdatePostsWithBody(ctx context.Context, id int64, params *UpdatePostsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePostsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8065,8 +8344,27 @@ func (c *Client) UpdatePostsWithBody(ctx context.Context, id int64, contentType 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-func (c *Client) UpdatePosts(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdatePostsRequest(c.Server, id, body)
+func (c *Client) UpdatePosts(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePostsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePostsWithApplicationMergePatchPlusJSONBody Update fields of a record of posts
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
+func (c *Client) UpdatePostsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePostsRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8099,8 +8397,8 @@ func (c *Client) DryRunDeletePosts(ctx context.Context, id int64, params *DryRun
 // Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
-func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRestorePostsRequest(c.Server, id)
+func (c *Client) RestorePosts(ctx context.Context, id int64, params *RestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestorePostsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8116,8 +8414,8 @@ func (c *Client) RestorePosts(ctx context.Context, id int64, reqEditors ...Reque
 // Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
-func (c *Client) DryRunRestorePosts(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDryRunRestorePostsRequest(c.Server, id)
+func (c *Client) DryRunRestorePosts(ctx context.Context, id int64, params *DryRunRestorePostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestorePostsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8275,8 +8573,8 @@ func (c *Client) GetTags(ctx context.Context, id int64, params *GetTagsParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-func (c *Client) UpdateTagsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateTagsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateTagsWithBody(ctx context.Context, id int64, params *UpdateTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTagsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8294,8 +8592,27 @@ func (c *Client) UpdateTagsWithBody(ctx context.Context, id int64, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-func (c *Client) UpdateTags(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateTagsRequest(c.Server, id, body)
+func (c *Client) UpdateTags(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTagsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTagsWithApplicationMergePatchPlusJSONBody Update fields of a record of tags
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
+func (c *Client) UpdateTagsWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTagsRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8487,8 +8804,8 @@ func (c *Client) GetUsers(ctx context.Context, id int64, params *GetUsersParams,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-func (c *Client) UpdateUsersWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateUsersRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateUsersWithBody(ctx context.Context, id int64, params *UpdateUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUsersRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8506,8 +8823,27 @@ func (c *Client) UpdateUsersWithBody(ctx context.Context, id int64, contentType 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-func (c *Client) UpdateUsers(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateUsersRequest(c.Server, id, body)
+func (c *Client) UpdateUsers(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUsersRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUsersWithApplicationMergePatchPlusJSONBody Update fields of a record of users
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
+func (c *Client) UpdateUsersWithApplicationMergePatchPlusJSONBody(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUsersRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8540,8 +8876,8 @@ func (c *Client) DryRunDeleteUsers(ctx context.Context, id int64, params *DryRun
 // Makes a soft-deleted record live again and answers with it.
 //
 // Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
-func (c *Client) RestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRestoreUsersRequest(c.Server, id)
+func (c *Client) RestoreUsers(ctx context.Context, id int64, params *RestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestoreUsersRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8557,8 +8893,8 @@ func (c *Client) RestoreUsers(ctx context.Context, id int64, reqEditors ...Reque
 // Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
 //
 // Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
-func (c *Client) DryRunRestoreUsers(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDryRunRestoreUsersRequest(c.Server, id)
+func (c *Client) DryRunRestoreUsers(ctx context.Context, id int64, params *DryRunRestoreUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestoreUsersRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11238,6 +11574,21 @@ func NewDeleteAttachmentsRequest(server string, id int64, params *DeleteAttachme
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -11323,22 +11674,48 @@ func NewGetAttachmentsRequest(server string, id int64, params *GetAttachmentsPar
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateAttachmentsRequest calls the generic UpdateAttachments builder with application/json body
-func NewUpdateAttachmentsRequest(server string, id int64, body UpdateAttachmentsJSONRequestBody) (*http.Request, error) {
+func NewUpdateAttachmentsRequest(server string, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateAttachmentsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateAttachmentsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateAttachmentsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateAttachments builder with application/merge-patch+json body
+func NewUpdateAttachmentsRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAttachmentsRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateAttachmentsRequestWithBody constructs an http.Request for the UpdateAttachments method, with any body, and a specified content type
-func NewUpdateAttachmentsRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateAttachmentsRequestWithBody(server string, id int64, params *UpdateAttachmentsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -11370,11 +11747,26 @@ func NewUpdateAttachmentsRequestWithBody(server string, id int64, contentType st
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRestoreAttachmentsRequest constructs an http.Request for the RestoreAttachments method
-func NewRestoreAttachmentsRequest(server string, id int64) (*http.Request, error) {
+func NewRestoreAttachmentsRequest(server string, id int64, params *RestoreAttachmentsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -11404,11 +11796,26 @@ func NewRestoreAttachmentsRequest(server string, id int64) (*http.Request, error
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDryRunRestoreAttachmentsRequest constructs an http.Request for the DryRunRestoreAttachments method
-func NewDryRunRestoreAttachmentsRequest(server string, id int64) (*http.Request, error) {
+func NewDryRunRestoreAttachmentsRequest(server string, id int64, params *DryRunRestoreAttachmentsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -11436,6 +11843,21 @@ func NewDryRunRestoreAttachmentsRequest(server string, id int64) (*http.Request,
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -14542,6 +14964,21 @@ func NewDeleteCommentsRequest(server string, id int64, params *DeleteCommentsPar
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -14627,22 +15064,48 @@ func NewGetCommentsRequest(server string, id int64, params *GetCommentsParams) (
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateCommentsRequest calls the generic UpdateComments builder with application/json body
-func NewUpdateCommentsRequest(server string, id int64, body UpdateCommentsJSONRequestBody) (*http.Request, error) {
+func NewUpdateCommentsRequest(server string, id int64, params *UpdateCommentsParams, body UpdateCommentsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateCommentsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateCommentsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateCommentsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateComments builder with application/merge-patch+json body
+func NewUpdateCommentsRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdateCommentsParams, body UpdateCommentsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateCommentsRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateCommentsRequestWithBody constructs an http.Request for the UpdateComments method, with any body, and a specified content type
-func NewUpdateCommentsRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateCommentsRequestWithBody(server string, id int64, params *UpdateCommentsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -14673,6 +15136,21 @@ func NewUpdateCommentsRequestWithBody(server string, id int64, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -14735,11 +15213,26 @@ func NewDryRunDeleteCommentsRequest(server string, id int64, params *DryRunDelet
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRestoreCommentsRequest constructs an http.Request for the RestoreComments method
-func NewRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
+func NewRestoreCommentsRequest(server string, id int64, params *RestoreCommentsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -14769,11 +15262,26 @@ func NewRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDryRunRestoreCommentsRequest constructs an http.Request for the DryRunRestoreComments method
-func NewDryRunRestoreCommentsRequest(server string, id int64) (*http.Request, error) {
+func NewDryRunRestoreCommentsRequest(server string, id int64, params *DryRunRestoreCommentsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -14801,6 +15309,21 @@ func NewDryRunRestoreCommentsRequest(server string, id int64) (*http.Request, er
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -18339,6 +18862,21 @@ func NewDeleteInvoicesRequest(server string, id int64, params *DeleteInvoicesPar
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -18424,22 +18962,48 @@ func NewGetInvoicesRequest(server string, id int64, params *GetInvoicesParams) (
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateInvoicesRequest calls the generic UpdateInvoices builder with application/json body
-func NewUpdateInvoicesRequest(server string, id int64, body UpdateInvoicesJSONRequestBody) (*http.Request, error) {
+func NewUpdateInvoicesRequest(server string, id int64, params *UpdateInvoicesParams, body UpdateInvoicesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateInvoicesRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateInvoicesRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateInvoicesRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateInvoices builder with application/merge-patch+json body
+func NewUpdateInvoicesRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdateInvoicesParams, body UpdateInvoicesApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateInvoicesRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateInvoicesRequestWithBody constructs an http.Request for the UpdateInvoices method, with any body, and a specified content type
-func NewUpdateInvoicesRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateInvoicesRequestWithBody(server string, id int64, params *UpdateInvoicesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -18470,6 +19034,21 @@ func NewUpdateInvoicesRequestWithBody(server string, id int64, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -18532,11 +19111,26 @@ func NewDryRunDeleteInvoicesRequest(server string, id int64, params *DryRunDelet
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRestoreInvoicesRequest constructs an http.Request for the RestoreInvoices method
-func NewRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
+func NewRestoreInvoicesRequest(server string, id int64, params *RestoreInvoicesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -18566,11 +19160,26 @@ func NewRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDryRunRestoreInvoicesRequest constructs an http.Request for the DryRunRestoreInvoices method
-func NewDryRunRestoreInvoicesRequest(server string, id int64) (*http.Request, error) {
+func NewDryRunRestoreInvoicesRequest(server string, id int64, params *DryRunRestoreInvoicesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -18598,6 +19207,21 @@ func NewDryRunRestoreInvoicesRequest(server string, id int64) (*http.Request, er
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -22643,6 +23267,21 @@ func NewDeletePostsRequest(server string, id int64, params *DeletePostsParams) (
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -22728,22 +23367,48 @@ func NewGetPostsRequest(server string, id int64, params *GetPostsParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdatePostsRequest calls the generic UpdatePosts builder with application/json body
-func NewUpdatePostsRequest(server string, id int64, body UpdatePostsJSONRequestBody) (*http.Request, error) {
+func NewUpdatePostsRequest(server string, id int64, params *UpdatePostsParams, body UpdatePostsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdatePostsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdatePostsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdatePostsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdatePosts builder with application/merge-patch+json body
+func NewUpdatePostsRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdatePostsParams, body UpdatePostsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePostsRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdatePostsRequestWithBody constructs an http.Request for the UpdatePosts method, with any body, and a specified content type
-func NewUpdatePostsRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdatePostsRequestWithBody(server string, id int64, params *UpdatePostsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -22774,6 +23439,21 @@ func NewUpdatePostsRequestWithBody(server string, id int64, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -22836,11 +23516,26 @@ func NewDryRunDeletePostsRequest(server string, id int64, params *DryRunDeletePo
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRestorePostsRequest constructs an http.Request for the RestorePosts method
-func NewRestorePostsRequest(server string, id int64) (*http.Request, error) {
+func NewRestorePostsRequest(server string, id int64, params *RestorePostsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -22870,11 +23565,26 @@ func NewRestorePostsRequest(server string, id int64) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDryRunRestorePostsRequest constructs an http.Request for the DryRunRestorePosts method
-func NewDryRunRestorePostsRequest(server string, id int64) (*http.Request, error) {
+func NewDryRunRestorePostsRequest(server string, id int64, params *DryRunRestorePostsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -22902,6 +23612,21 @@ func NewDryRunRestorePostsRequest(server string, id int64) (*http.Request, error
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -23754,6 +24479,21 @@ func NewDeleteTagsRequest(server string, id int64, params *DeleteTagsParams) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -23815,22 +24555,48 @@ func NewGetTagsRequest(server string, id int64, params *GetTagsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateTagsRequest calls the generic UpdateTags builder with application/json body
-func NewUpdateTagsRequest(server string, id int64, body UpdateTagsJSONRequestBody) (*http.Request, error) {
+func NewUpdateTagsRequest(server string, id int64, params *UpdateTagsParams, body UpdateTagsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateTagsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateTagsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateTagsRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateTags builder with application/merge-patch+json body
+func NewUpdateTagsRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdateTagsParams, body UpdateTagsApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTagsRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateTagsRequestWithBody constructs an http.Request for the UpdateTags method, with any body, and a specified content type
-func NewUpdateTagsRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateTagsRequestWithBody(server string, id int64, params *UpdateTagsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -23861,6 +24627,21 @@ func NewUpdateTagsRequestWithBody(server string, id int64, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -23921,6 +24702,21 @@ func NewDryRunDeleteTagsRequest(server string, id int64, params *DryRunDeleteTag
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -27063,6 +27859,21 @@ func NewDeleteUsersRequest(server string, id int64, params *DeleteUsersParams) (
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -27136,22 +27947,48 @@ func NewGetUsersRequest(server string, id int64, params *GetUsersParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateUsersRequest calls the generic UpdateUsers builder with application/json body
-func NewUpdateUsersRequest(server string, id int64, body UpdateUsersJSONRequestBody) (*http.Request, error) {
+func NewUpdateUsersRequest(server string, id int64, params *UpdateUsersParams, body UpdateUsersJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateUsersRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateUsersRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateUsersRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdateUsers builder with application/merge-patch+json body
+func NewUpdateUsersRequestWithApplicationMergePatchPlusJSONBody(server string, id int64, params *UpdateUsersParams, body UpdateUsersApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateUsersRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
 }
 
 // NewUpdateUsersRequestWithBody constructs an http.Request for the UpdateUsers method, with any body, and a specified content type
-func NewUpdateUsersRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateUsersRequestWithBody(server string, id int64, params *UpdateUsersParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -27182,6 +28019,21 @@ func NewUpdateUsersRequestWithBody(server string, id int64, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -27244,11 +28096,26 @@ func NewDryRunDeleteUsersRequest(server string, id int64, params *DryRunDeleteUs
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRestoreUsersRequest constructs an http.Request for the RestoreUsers method
-func NewRestoreUsersRequest(server string, id int64) (*http.Request, error) {
+func NewRestoreUsersRequest(server string, id int64, params *RestoreUsersParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -27278,11 +28145,26 @@ func NewRestoreUsersRequest(server string, id int64) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDryRunRestoreUsersRequest constructs an http.Request for the DryRunRestoreUsers method
-func NewDryRunRestoreUsersRequest(server string, id int64) (*http.Request, error) {
+func NewDryRunRestoreUsersRequest(server string, id int64, params *DryRunRestoreUsersParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -27310,6 +28192,21 @@ func NewDryRunRestoreUsersRequest(server string, id int64) (*http.Request, error
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -27447,7 +28344,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-	UpdateAttachmentsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
+	UpdateAttachmentsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
 
 	// UpdateAttachmentsWithResponse Update fields of a record of attachments
 	//
@@ -27456,7 +28353,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-	UpdateAttachmentsWithResponse(ctx context.Context, id int64, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
+	UpdateAttachmentsWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
+
+	// UpdateAttachmentsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of attachments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
+	UpdateAttachmentsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error)
 
 	// RestoreAttachmentsWithResponse Restore a soft-deleted record of attachments
 	//
@@ -27465,7 +28371,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
-	RestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreAttachmentsResponse, error)
+	RestoreAttachmentsWithResponse(ctx context.Context, id int64, params *RestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*RestoreAttachmentsResponse, error)
 
 	// DryRunRestoreAttachmentsWithResponse What restoring a record of attachments would change, changing nothing
 	//
@@ -27474,7 +28380,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
-	DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error)
+	DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error)
 
 	// BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 	//
@@ -27564,7 +28470,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-	UpdateCommentsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
+	UpdateCommentsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
 
 	// UpdateCommentsWithResponse Update fields of a record of comments
 	//
@@ -27573,7 +28479,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-	UpdateCommentsWithResponse(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
+	UpdateCommentsWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
+
+	// UpdateCommentsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of comments
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
+	UpdateCommentsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error)
 
 	// DryRunDeleteCommentsWithResponse What deleting a record of comments would change, changing nothing
 	//
@@ -27591,7 +28506,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
-	RestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error)
+	RestoreCommentsWithResponse(ctx context.Context, id int64, params *RestoreCommentsParams, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error)
 
 	// DryRunRestoreCommentsWithResponse What restoring a record of comments would change, changing nothing
 	//
@@ -27600,7 +28515,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
-	DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error)
+	DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, params *DryRunRestoreCommentsParams, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error)
 
 	// BulkDeleteInvoicesWithResponse Delete the invoices records that match the filters
 	//
@@ -27690,7 +28605,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-	UpdateInvoicesWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
+	UpdateInvoicesWithBodyWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
 
 	// UpdateInvoicesWithResponse Update fields of a record of invoices
 	//
@@ -27699,7 +28614,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-	UpdateInvoicesWithResponse(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
+	UpdateInvoicesWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
+
+	// UpdateInvoicesWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of invoices
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
+	UpdateInvoicesWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error)
 
 	// DryRunDeleteInvoicesWithResponse What deleting a record of invoices would change, changing nothing
 	//
@@ -27717,7 +28641,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
-	RestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreInvoicesResponse, error)
+	RestoreInvoicesWithResponse(ctx context.Context, id int64, params *RestoreInvoicesParams, reqEditors ...RequestEditorFn) (*RestoreInvoicesResponse, error)
 
 	// DryRunRestoreInvoicesWithResponse What restoring a record of invoices would change, changing nothing
 	//
@@ -27726,7 +28650,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
-	DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error)
+	DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error)
 
 	// GetPermissionsWithResponse What the caller may do on every resource
 	//
@@ -27825,7 +28749,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-	UpdatePostsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
+	UpdatePostsWithBodyWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
 
 	// UpdatePostsWithResponse Update fields of a record of posts
 	//
@@ -27834,7 +28758,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-	UpdatePostsWithResponse(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
+	UpdatePostsWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
+
+	// UpdatePostsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of posts
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
+	UpdatePostsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error)
 
 	// DryRunDeletePostsWithResponse What deleting a record of posts would change, changing nothing
 	//
@@ -27852,7 +28785,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
-	RestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestorePostsResponse, error)
+	RestorePostsWithResponse(ctx context.Context, id int64, params *RestorePostsParams, reqEditors ...RequestEditorFn) (*RestorePostsResponse, error)
 
 	// DryRunRestorePostsWithResponse What restoring a record of posts would change, changing nothing
 	//
@@ -27861,7 +28794,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
-	DryRunRestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error)
+	DryRunRestorePostsWithResponse(ctx context.Context, id int64, params *DryRunRestorePostsParams, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error)
 
 	// PurgeWithResponse Remove for good the rows soft-deleted longer ago than an age
 	//
@@ -27942,7 +28875,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-	UpdateTagsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
+	UpdateTagsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
 
 	// UpdateTagsWithResponse Update fields of a record of tags
 	//
@@ -27951,7 +28884,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-	UpdateTagsWithResponse(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
+	UpdateTagsWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
+
+	// UpdateTagsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of tags
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
+	UpdateTagsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error)
 
 	// DryRunDeleteTagsWithResponse What deleting a record of tags would change, changing nothing
 	//
@@ -28050,7 +28992,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-	UpdateUsersWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
+	UpdateUsersWithBodyWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
 
 	// UpdateUsersWithResponse Update fields of a record of users
 	//
@@ -28059,7 +29001,16 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-	UpdateUsersWithResponse(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
+	UpdateUsersWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
+
+	// UpdateUsersWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of users
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
+	UpdateUsersWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error)
 
 	// DryRunDeleteUsersWithResponse What deleting a record of users would change, changing nothing
 	//
@@ -28077,7 +29028,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
-	RestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreUsersResponse, error)
+	RestoreUsersWithResponse(ctx context.Context, id int64, params *RestoreUsersParams, reqEditors ...RequestEditorFn) (*RestoreUsersResponse, error)
 
 	// DryRunRestoreUsersWithResponse What restoring a record of users would change, changing nothing
 	//
@@ -28086,7 +29037,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
-	DryRunRestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error)
+	DryRunRestoreUsersWithResponse(ctx context.Context, id int64, params *DryRunRestoreUsersParams, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error)
 }
 
 type BulkDeleteAttachmentsResponse struct {
@@ -28664,6 +29615,8 @@ type DeleteAttachmentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -28704,6 +29657,11 @@ func (r DeleteAttachmentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteAttachmentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -28861,6 +29819,8 @@ type UpdateAttachmentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -28903,6 +29863,11 @@ func (r UpdateAttachmentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateAttachmentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -28977,6 +29942,8 @@ type RestoreAttachmentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -29016,6 +29983,11 @@ func (r RestoreAttachmentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RestoreAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestoreAttachmentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -29079,6 +30051,8 @@ type DryRunRestoreAttachmentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -29117,6 +30091,11 @@ func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON404() *Proble
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestoreAttachmentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -29724,6 +30703,8 @@ type DeleteCommentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -29760,6 +30741,11 @@ func (r DeleteCommentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteCommentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -29917,6 +30903,8 @@ type UpdateCommentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -29959,6 +30947,11 @@ func (r UpdateCommentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateCommentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -30134,6 +31127,8 @@ type RestoreCommentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -30173,6 +31168,11 @@ func (r RestoreCommentsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RestoreCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestoreCommentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -30236,6 +31236,8 @@ type DryRunRestoreCommentsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -30274,6 +31276,11 @@ func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON404() *Problem40
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestoreCommentsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -30881,6 +31888,8 @@ type DeleteInvoicesResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -30917,6 +31926,11 @@ func (r DeleteInvoicesResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteInvoicesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -31074,6 +32088,8 @@ type UpdateInvoicesResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -31116,6 +32132,11 @@ func (r UpdateInvoicesResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateInvoicesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -31291,6 +32312,8 @@ type RestoreInvoicesResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -31330,6 +32353,11 @@ func (r RestoreInvoicesResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RestoreInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestoreInvoicesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -31393,6 +32421,8 @@ type DryRunRestoreInvoicesResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -31431,6 +32461,11 @@ func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON404() *Problem40
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestoreInvoicesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -32113,6 +33148,8 @@ type DeletePostsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -32149,6 +33186,11 @@ func (r DeletePostsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeletePostsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeletePostsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -32306,6 +33348,8 @@ type UpdatePostsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -32348,6 +33392,11 @@ func (r UpdatePostsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdatePostsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePostsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -32523,6 +33572,8 @@ type RestorePostsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -32562,6 +33613,11 @@ func (r RestorePostsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RestorePostsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestorePostsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -32625,6 +33681,8 @@ type DryRunRestorePostsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -32663,6 +33721,11 @@ func (r DryRunRestorePostsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DryRunRestorePostsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestorePostsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -33173,6 +34236,8 @@ type DeleteTagsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -33209,6 +34274,11 @@ func (r DeleteTagsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteTagsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteTagsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -33366,6 +34436,8 @@ type UpdateTagsResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -33408,6 +34480,11 @@ func (r UpdateTagsResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateTagsResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateTagsResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -34126,6 +35203,8 @@ type DeleteUsersResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -34162,6 +35241,11 @@ func (r DeleteUsersResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteUsersResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteUsersResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -34319,6 +35403,8 @@ type UpdateUsersResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -34361,6 +35447,11 @@ func (r UpdateUsersResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateUsersResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateUsersResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -34536,6 +35627,8 @@ type RestoreUsersResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -34575,6 +35668,11 @@ func (r RestoreUsersResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RestoreUsersResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestoreUsersResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -34638,6 +35736,8 @@ type DryRunRestoreUsersResponse struct {
 	ApplicationproblemJSON404 *Problem404
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *Problem413
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -34676,6 +35776,11 @@ func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON404() *Problem404 {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON409() *Problem409 {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestoreUsersResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -34864,8 +35969,8 @@ func (c *ClientWithResponses) GetAttachmentsWithResponse(ctx context.Context, id
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-func (c *ClientWithResponses) UpdateAttachmentsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error) {
-	rsp, err := c.UpdateAttachmentsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateAttachmentsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error) {
+	rsp, err := c.UpdateAttachmentsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -34879,8 +35984,23 @@ func (c *ClientWithResponses) UpdateAttachmentsWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
-func (c *ClientWithResponses) UpdateAttachmentsWithResponse(ctx context.Context, id int64, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error) {
-	rsp, err := c.UpdateAttachments(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateAttachmentsWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error) {
+	rsp, err := c.UpdateAttachments(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAttachmentsResponse(rsp)
+}
+
+// UpdateAttachmentsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of attachments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/attachments/{id} (the `UpdateAttachments` operationId).
+func (c *ClientWithResponses) UpdateAttachmentsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateAttachmentsParams, body UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAttachmentsResponse, error) {
+	rsp, err := c.UpdateAttachmentsWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -34894,8 +36014,8 @@ func (c *ClientWithResponses) UpdateAttachmentsWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/attachments/{id}/restore (the `RestoreAttachments` operationId).
-func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreAttachmentsResponse, error) {
-	rsp, err := c.RestoreAttachments(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context, id int64, params *RestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*RestoreAttachmentsResponse, error) {
+	rsp, err := c.RestoreAttachments(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -34909,8 +36029,8 @@ func (c *ClientWithResponses) RestoreAttachmentsWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
-func (c *ClientWithResponses) DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error) {
-	rsp, err := c.DryRunRestoreAttachments(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error) {
+	rsp, err := c.DryRunRestoreAttachments(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35059,8 +36179,8 @@ func (c *ClientWithResponses) GetCommentsWithResponse(ctx context.Context, id in
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-func (c *ClientWithResponses) UpdateCommentsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error) {
-	rsp, err := c.UpdateCommentsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateCommentsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error) {
+	rsp, err := c.UpdateCommentsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35074,8 +36194,23 @@ func (c *ClientWithResponses) UpdateCommentsWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
-func (c *ClientWithResponses) UpdateCommentsWithResponse(ctx context.Context, id int64, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error) {
-	rsp, err := c.UpdateComments(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateCommentsWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error) {
+	rsp, err := c.UpdateComments(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateCommentsResponse(rsp)
+}
+
+// UpdateCommentsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of comments
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/comments/{id} (the `UpdateComments` operationId).
+func (c *ClientWithResponses) UpdateCommentsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateCommentsParams, body UpdateCommentsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateCommentsResponse, error) {
+	rsp, err := c.UpdateCommentsWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35104,8 +36239,8 @@ func (c *ClientWithResponses) DryRunDeleteCommentsWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/comments/{id}/restore (the `RestoreComments` operationId).
-func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error) {
-	rsp, err := c.RestoreComments(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, id int64, params *RestoreCommentsParams, reqEditors ...RequestEditorFn) (*RestoreCommentsResponse, error) {
+	rsp, err := c.RestoreComments(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35119,8 +36254,8 @@ func (c *ClientWithResponses) RestoreCommentsWithResponse(ctx context.Context, i
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/comments/{id}/restore/dry-run (the `DryRunRestoreComments` operationId).
-func (c *ClientWithResponses) DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error) {
-	rsp, err := c.DryRunRestoreComments(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DryRunRestoreCommentsWithResponse(ctx context.Context, id int64, params *DryRunRestoreCommentsParams, reqEditors ...RequestEditorFn) (*DryRunRestoreCommentsResponse, error) {
+	rsp, err := c.DryRunRestoreComments(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35269,8 +36404,8 @@ func (c *ClientWithResponses) GetInvoicesWithResponse(ctx context.Context, id in
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-func (c *ClientWithResponses) UpdateInvoicesWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error) {
-	rsp, err := c.UpdateInvoicesWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateInvoicesWithBodyWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error) {
+	rsp, err := c.UpdateInvoicesWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35284,8 +36419,23 @@ func (c *ClientWithResponses) UpdateInvoicesWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
-func (c *ClientWithResponses) UpdateInvoicesWithResponse(ctx context.Context, id int64, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error) {
-	rsp, err := c.UpdateInvoices(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateInvoicesWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error) {
+	rsp, err := c.UpdateInvoices(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateInvoicesResponse(rsp)
+}
+
+// UpdateInvoicesWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of invoices
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/invoices/{id} (the `UpdateInvoices` operationId).
+func (c *ClientWithResponses) UpdateInvoicesWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateInvoicesParams, body UpdateInvoicesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateInvoicesResponse, error) {
+	rsp, err := c.UpdateInvoicesWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35314,8 +36464,8 @@ func (c *ClientWithResponses) DryRunDeleteInvoicesWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/invoices/{id}/restore (the `RestoreInvoices` operationId).
-func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreInvoicesResponse, error) {
-	rsp, err := c.RestoreInvoices(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, id int64, params *RestoreInvoicesParams, reqEditors ...RequestEditorFn) (*RestoreInvoicesResponse, error) {
+	rsp, err := c.RestoreInvoices(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35329,8 +36479,8 @@ func (c *ClientWithResponses) RestoreInvoicesWithResponse(ctx context.Context, i
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
-func (c *ClientWithResponses) DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error) {
-	rsp, err := c.DryRunRestoreInvoices(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error) {
+	rsp, err := c.DryRunRestoreInvoices(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35494,8 +36644,8 @@ func (c *ClientWithResponses) GetPostsWithResponse(ctx context.Context, id int64
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-func (c *ClientWithResponses) UpdatePostsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error) {
-	rsp, err := c.UpdatePostsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdatePostsWithBodyWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error) {
+	rsp, err := c.UpdatePostsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35509,8 +36659,23 @@ func (c *ClientWithResponses) UpdatePostsWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
-func (c *ClientWithResponses) UpdatePostsWithResponse(ctx context.Context, id int64, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error) {
-	rsp, err := c.UpdatePosts(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdatePostsWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error) {
+	rsp, err := c.UpdatePosts(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePostsResponse(rsp)
+}
+
+// UpdatePostsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of posts
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/posts/{id} (the `UpdatePosts` operationId).
+func (c *ClientWithResponses) UpdatePostsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdatePostsParams, body UpdatePostsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePostsResponse, error) {
+	rsp, err := c.UpdatePostsWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35539,8 +36704,8 @@ func (c *ClientWithResponses) DryRunDeletePostsWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/posts/{id}/restore (the `RestorePosts` operationId).
-func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestorePostsResponse, error) {
-	rsp, err := c.RestorePosts(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id int64, params *RestorePostsParams, reqEditors ...RequestEditorFn) (*RestorePostsResponse, error) {
+	rsp, err := c.RestorePosts(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35554,8 +36719,8 @@ func (c *ClientWithResponses) RestorePostsWithResponse(ctx context.Context, id i
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/posts/{id}/restore/dry-run (the `DryRunRestorePosts` operationId).
-func (c *ClientWithResponses) DryRunRestorePostsWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error) {
-	rsp, err := c.DryRunRestorePosts(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DryRunRestorePostsWithResponse(ctx context.Context, id int64, params *DryRunRestorePostsParams, reqEditors ...RequestEditorFn) (*DryRunRestorePostsResponse, error) {
+	rsp, err := c.DryRunRestorePosts(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35689,8 +36854,8 @@ func (c *ClientWithResponses) GetTagsWithResponse(ctx context.Context, id int64,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-func (c *ClientWithResponses) UpdateTagsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error) {
-	rsp, err := c.UpdateTagsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateTagsWithBodyWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error) {
+	rsp, err := c.UpdateTagsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35704,8 +36869,23 @@ func (c *ClientWithResponses) UpdateTagsWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
-func (c *ClientWithResponses) UpdateTagsWithResponse(ctx context.Context, id int64, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error) {
-	rsp, err := c.UpdateTags(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateTagsWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error) {
+	rsp, err := c.UpdateTags(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTagsResponse(rsp)
+}
+
+// UpdateTagsWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of tags
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/tags/{id} (the `UpdateTags` operationId).
+func (c *ClientWithResponses) UpdateTagsWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateTagsParams, body UpdateTagsApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTagsResponse, error) {
+	rsp, err := c.UpdateTagsWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35869,8 +37049,8 @@ func (c *ClientWithResponses) GetUsersWithResponse(ctx context.Context, id int64
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-func (c *ClientWithResponses) UpdateUsersWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error) {
-	rsp, err := c.UpdateUsersWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateUsersWithBodyWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error) {
+	rsp, err := c.UpdateUsersWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35884,8 +37064,23 @@ func (c *ClientWithResponses) UpdateUsersWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
-func (c *ClientWithResponses) UpdateUsersWithResponse(ctx context.Context, id int64, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error) {
-	rsp, err := c.UpdateUsers(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateUsersWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error) {
+	rsp, err := c.UpdateUsers(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUsersResponse(rsp)
+}
+
+// UpdateUsersWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of users
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/users/{id} (the `UpdateUsers` operationId).
+func (c *ClientWithResponses) UpdateUsersWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id int64, params *UpdateUsersParams, body UpdateUsersApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUsersResponse, error) {
+	rsp, err := c.UpdateUsersWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35914,8 +37109,8 @@ func (c *ClientWithResponses) DryRunDeleteUsersWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/users/{id}/restore (the `RestoreUsers` operationId).
-func (c *ClientWithResponses) RestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RestoreUsersResponse, error) {
-	rsp, err := c.RestoreUsers(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RestoreUsersWithResponse(ctx context.Context, id int64, params *RestoreUsersParams, reqEditors ...RequestEditorFn) (*RestoreUsersResponse, error) {
+	rsp, err := c.RestoreUsers(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -35929,8 +37124,8 @@ func (c *ClientWithResponses) RestoreUsersWithResponse(ctx context.Context, id i
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/users/{id}/restore/dry-run (the `DryRunRestoreUsers` operationId).
-func (c *ClientWithResponses) DryRunRestoreUsersWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error) {
-	rsp, err := c.DryRunRestoreUsers(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DryRunRestoreUsersWithResponse(ctx context.Context, id int64, params *DryRunRestoreUsersParams, reqEditors ...RequestEditorFn) (*DryRunRestoreUsersResponse, error) {
+	rsp, err := c.DryRunRestoreUsers(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -36448,6 +37643,13 @@ func ParseDeleteAttachmentsResponse(rsp *http.Response) (*DeleteAttachmentsRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36496,6 +37698,9 @@ func ParseGetAttachmentsResponse(rsp *http.Response) (*GetAttachmentsResponse, e
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -36609,6 +37814,13 @@ func ParseUpdateAttachmentsResponse(rsp *http.Response) (*UpdateAttachmentsRespo
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36708,6 +37920,13 @@ func ParseRestoreAttachmentsResponse(rsp *http.Response) (*RestoreAttachmentsRes
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36791,6 +38010,13 @@ func ParseDryRunRestoreAttachmentsResponse(rsp *http.Response) (*DryRunRestoreAt
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -37320,6 +38546,13 @@ func ParseDeleteCommentsResponse(rsp *http.Response) (*DeleteCommentsResponse, e
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37368,6 +38601,9 @@ func ParseGetCommentsResponse(rsp *http.Response) (*GetCommentsResponse, error) 
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -37480,6 +38716,13 @@ func ParseUpdateCommentsResponse(rsp *http.Response) (*UpdateCommentsResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -37664,6 +38907,13 @@ func ParseRestoreCommentsResponse(rsp *http.Response) (*RestoreCommentsResponse,
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37747,6 +38997,13 @@ func ParseDryRunRestoreCommentsResponse(rsp *http.Response) (*DryRunRestoreComme
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -38276,6 +39533,13 @@ func ParseDeleteInvoicesResponse(rsp *http.Response) (*DeleteInvoicesResponse, e
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38324,6 +39588,9 @@ func ParseGetInvoicesResponse(rsp *http.Response) (*GetInvoicesResponse, error) 
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -38436,6 +39703,13 @@ func ParseUpdateInvoicesResponse(rsp *http.Response) (*UpdateInvoicesResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -38620,6 +39894,13 @@ func ParseRestoreInvoicesResponse(rsp *http.Response) (*RestoreInvoicesResponse,
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38703,6 +39984,13 @@ func ParseDryRunRestoreInvoicesResponse(rsp *http.Response) (*DryRunRestoreInvoi
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -39289,6 +40577,13 @@ func ParseDeletePostsResponse(rsp *http.Response) (*DeletePostsResponse, error) 
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -39337,6 +40632,9 @@ func ParseGetPostsResponse(rsp *http.Response) (*GetPostsResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -39449,6 +40747,13 @@ func ParseUpdatePostsResponse(rsp *http.Response) (*UpdatePostsResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -39633,6 +40938,13 @@ func ParseRestorePostsResponse(rsp *http.Response) (*RestorePostsResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -39716,6 +41028,13 @@ func ParseDryRunRestorePostsResponse(rsp *http.Response) (*DryRunRestorePostsRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -40163,6 +41482,13 @@ func ParseDeleteTagsResponse(rsp *http.Response) (*DeleteTagsResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -40211,6 +41537,9 @@ func ParseGetTagsResponse(rsp *http.Response) (*GetTagsResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -40323,6 +41652,13 @@ func ParseUpdateTagsResponse(rsp *http.Response) (*UpdateTagsResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -40950,6 +42286,13 @@ func ParseDeleteUsersResponse(rsp *http.Response) (*DeleteUsersResponse, error) 
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -40998,6 +42341,9 @@ func ParseGetUsersResponse(rsp *http.Response) (*GetUsersResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem400
@@ -41110,6 +42456,13 @@ func ParseUpdateUsersResponse(rsp *http.Response) (*UpdateUsersResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
@@ -41294,6 +42647,13 @@ func ParseRestoreUsersResponse(rsp *http.Response) (*RestoreUsersResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -41377,6 +42737,13 @@ func ParseDryRunRestoreUsersResponse(rsp *http.Response) (*DryRunRestoreUsersRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Problem413

@@ -37,6 +37,12 @@ func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, wit
 	// A JSON content type is required: it keeps plain HTML forms, which
 	// browsers send cross-site without asking, away from every write.
 	mt, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	if mt == "application/json-patch+json" {
+		// A list of operations (RFC 6902), not an object: read as one it
+		// would mean something else.
+		c.Response().Header().Set("Accept-Patch", acceptPatch)
+		return nil, NewProblem(http.StatusUnsupportedMediaType, "JSON Patch is not supported; send the fields to change as application/json or application/merge-patch+json")
+	}
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) ||
 		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
 		return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json (UTF-8)")

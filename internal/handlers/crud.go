@@ -217,10 +217,15 @@ func Get(c *Context) error {
 	if rows.Elem().Len() == 0 {
 		return c.NotFound(c.ID())
 	}
+	row := rows.Elem().Index(0)
+	tag := c.svc.setETag(c, row)
+	if h := c.Request().Header.Get("If-None-Match"); h != "" && matchesETag(h, tag, false) {
+		return c.NoContent(http.StatusNotModified)
+	}
 	if err := c.svc.loadIncludes(ctx, &c.grants, rows.Elem(), includes); err != nil {
 		return c.DBError(err)
 	}
-	return writeRecord(c, http.StatusOK, rows.Elem().Index(0), rq.output(res.Exposed(withDeleted)), includes)
+	return writeRecord(c, http.StatusOK, row, rq.output(res.Exposed(withDeleted)), includes)
 }
 
 // Create serves POST /R: the body's writable fields, timestamps set by the
@@ -290,6 +295,7 @@ func Create(c *Context) error {
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
+	c.svc.setETag(c, rec.Elem())
 	return writeRecord(c, http.StatusCreated, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
@@ -333,6 +339,10 @@ func Update(c *Context) error {
 	if _, err := c.Query(); err != nil {
 		return err
 	}
+	ifMatch := ifMatchOf(c.Request())
+	if err := c.svc.requirePrecondition(ifMatch); err != nil {
+		return err
+	}
 	res := c.svc.res
 	rec := res.New()
 	set, err := decodeBody(c, res, rec.Elem(), c.grants.seesDeleted(res))
@@ -365,15 +375,28 @@ func Update(c *Context) error {
 		q := unscoped(c.svc.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
 		if err := ownRows(&c.grants, liveOnly(res, q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
+				if ifMatch != "" {
+					return errPreconditionFailed
+				}
 				return c.NotFound(c.ID())
 			}
 			return c.DBError(err)
 		}
+		if tag := c.svc.setETag(c, rec.Elem()); ifMatch != "" && !matchesETag(ifMatch, tag, true) {
+			c.Response().Header().Del("ETag")
+			return errPreconditionFailed
+		}
 		return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 	}
 	hooks := c.svc.hooks
-	// One statement needs no transaction; parent checks and hooks do.
-	err = c.svc.inTx(ctx, c.svc.hasHooks || c.svc.checksParents, func(ctx context.Context, tx bun.IDB) error {
+	// One statement needs no transaction; parent checks, hooks and a
+	// precondition do.
+	err = c.svc.inTx(ctx, c.svc.hasHooks || c.svc.checksParents || ifMatch != "", func(ctx context.Context, tx bun.IDB) error {
+		// The precondition first: it locks the row, as the write would.
+		live, liveArgs := res.SoftDelete.Live()
+		if err := c.svc.checkIfMatch(ctx, tx, &c.grants, ifMatch, id, c.ID(), live, liveArgs...); err != nil {
+			return err
+		}
 		// The parents before the row, in the order a cascading delete
 		// locks them (see checkParents).
 		if err := c.svc.checkParents(ctx, tx, &c.grants, rec.Elem(), set); err != nil {
@@ -416,6 +439,7 @@ func Update(c *Context) error {
 	if err != nil {
 		return c.svc.writeError(ctx, &c.grants, err, rec.Elem(), set)
 	}
+	c.svc.setETag(c, rec.Elem())
 	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
@@ -430,10 +454,14 @@ func Delete(c *Context) error {
 	if err != nil {
 		return err
 	}
+	ifMatch := ifMatchOf(c.Request())
 	if permanent {
-		return deletePermanently(c)
+		return deletePermanently(c, ifMatch)
 	}
 	if _, err := c.grants.require(auth.ActionDelete); err != nil {
+		return err
+	}
+	if err := c.svc.requirePrecondition(ifMatch); err != nil {
 		return err
 	}
 	res := c.svc.res
@@ -443,14 +471,18 @@ func Delete(c *Context) error {
 	}
 	ctx := c.Request().Context()
 	if !res.SoftDeletable() {
-		if err := c.svc.removeRow(ctx, &c.grants, id, c.ID()); err != nil {
+		if err := c.svc.removeRow(ctx, &c.grants, id, c.ID(), ifMatch); err != nil {
 			return err
 		}
 		return writeDeleted(c, EnvelopeDeleted)
 	}
 	now := c.svc.deleteTime()
 	hooks := c.svc.hooks
-	err = c.svc.inTx(ctx, c.svc.cascades || c.svc.hasHooks, func(ctx context.Context, db bun.IDB) error {
+	err = c.svc.inTx(ctx, c.svc.cascades || c.svc.hasHooks || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
+		live, liveArgs := res.SoftDelete.Live()
+		if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), live, liveArgs...); err != nil {
+			return err
+		}
 		if hooks.BeforeDelete != nil {
 			// Lock the live row first: the hook runs only for a row that
 			// will change, and reads nothing before the write lock.
@@ -495,8 +527,11 @@ func parsePermanent(params url.Values) (bool, error) {
 // deletePermanently serves DELETE /R/:id?permanent=true: the row goes,
 // live or deleted. It needs hard_delete; it is the erasure path for
 // requests such as GDPR's.
-func deletePermanently(c *Context) error {
+func deletePermanently(c *Context, ifMatch string) error {
 	if _, err := c.grants.require(auth.ActionHardDelete); err != nil {
+		return err
+	}
+	if err := c.svc.requirePrecondition(ifMatch); err != nil {
 		return err
 	}
 	res := c.svc.res
@@ -504,20 +539,27 @@ func deletePermanently(c *Context) error {
 	if !ok {
 		return c.NotFound(c.ID())
 	}
-	if err := c.svc.removeRow(c.Request().Context(), &c.grants, id, c.ID()); err != nil {
+	if err := c.svc.removeRow(c.Request().Context(), &c.grants, id, c.ID(), ifMatch); err != nil {
 		return err
 	}
 	return writeDeleted(c, EnvelopeHardDeleted)
 }
 
 // removeRow deletes the row with key id (spelled idText in the request)
-// for good, live or soft-deleted,
-// with the delete hooks (permanent true) around it.
-func (s *Service) removeRow(ctx context.Context, g *grants, id any, idText string) error {
+// for good, live or soft-deleted, with the delete hooks (permanent true)
+// around it, when it meets the precondition ifMatch ("" for none): a
+// soft-deleted row only when the caller may see it.
+func (s *Service) removeRow(ctx context.Context, g *grants, id any, idText, ifMatch string) error {
 	res := s.res
 	hooks := s.hooks
 	cascades := s.cascades
-	err := s.inTx(ctx, s.hasHooks || cascades, func(ctx context.Context, db bun.IDB) error {
+	err := s.inTx(ctx, s.hasHooks || cascades || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
+		if ifMatch != "" {
+			visible, args, _ := g.visibility(res, scopeAll, g.readDeleted(res), withDeletedRows)
+			if err := s.checkIfMatch(ctx, db, g, ifMatch, id, idText, visible, args...); err != nil {
+				return err
+			}
+		}
 		if hooks.BeforeDelete != nil || cascades {
 			// The row first, within the caller's reach: nothing else is
 			// touched for a row that is missing or someone else's.
@@ -562,6 +604,10 @@ func Restore(c *Context) error {
 	if !res.SoftDeletable() {
 		return NewProblem(http.StatusNotFound, "the resource has no soft deletes")
 	}
+	ifMatch := ifMatchOf(c.Request())
+	if err := c.svc.requirePrecondition(ifMatch); err != nil {
+		return err
+	}
 	id, ok := parseID(res, c.ID())
 	if !ok {
 		return c.NotFound(c.ID())
@@ -571,7 +617,18 @@ func Restore(c *Context) error {
 	now := now()
 	cascades := hasCascades(res)
 	hooks := c.svc.hooks
-	err := c.svc.inTx(ctx, cascades || c.svc.hasHooks, func(ctx context.Context, db bun.IDB) error {
+	err := c.svc.inTx(ctx, cascades || c.svc.hasHooks || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
+		if ifMatch != "" {
+			// A deleted row the caller may not see fails like a missing
+			// one.
+			if c.grants.readDeleted(res) == scopeNone {
+				return errPreconditionFailed
+			}
+			visible, args, _ := c.grants.visibility(res, scopeAll, c.grants.readDeleted(res), onlyDeletedRows)
+			if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), visible, args...); err != nil {
+				return err
+			}
+		}
 		if hooks.BeforeRestore != nil {
 			deleted, args := res.SoftDelete.Deleted()
 			if err := c.svc.lockRow(ctx, db, &c.grants, id, c.ID(), deleted, args...); err != nil {
@@ -633,6 +690,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
+	c.svc.setETag(c, rec.Elem())
 	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil, Member{Key: RestoredMember, Value: true})
 }
 

@@ -41,6 +41,8 @@ type Service struct {
 	// gen writes out with their values to key them.
 	totals totals
 	gen    schema.QueryGen
+	// etagKey keys the rows' ETags (see etag).
+	etagKey []byte
 }
 
 // NewService builds the service of ep's resource.
@@ -57,6 +59,7 @@ func NewService(ep *Endpoint) *Service {
 	}
 	s.precision = s.stampPrecision(s.res)
 	s.gen = schema.NewQueryGen(ep.DB.Dialect())
+	s.etagKey = etagKey(ep.CursorKey)
 	return s
 }
 

@@ -219,10 +219,17 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 	listParams = append(listParams, trash...)
 	listParams = append(listParams, filterParams(res)...)
 
+	ifMatch := Param{Name: "If-Match", In: "header", Type: ParamString, Description: "The ETag the client read: the write happens only if the record still has it (else 412). * means \"exists and is visible to me\"."}
+	ifNoneMatch := Param{Name: "If-None-Match", In: "header", Type: ParamString, Description: "The ETag the client holds: 304 with no body when the record still has it."}
+	preconditions := []int{http.StatusPreconditionFailed}
+	if res.RequireIfMatch {
+		preconditions = append(preconditions, http.StatusPreconditionRequired)
+	}
 	getParams := append([]Param{id, fields}, include...)
 	if soft {
 		getParams = append(getParams, trash[0]) // a get takes no onlyDeleted
 	}
+	getParams = append(getParams, ifNoneMatch)
 
 	specs := []Spec{
 		{
@@ -248,17 +255,17 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 		{
 			Op: OpGet, ID: "get" + title, Summary: "Get a record of " + name, Method: http.MethodGet, Path: item,
 			Params: getParams, Action: auth.ActionRead,
-			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRecord}}, itemProblems...),
+			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRecord}, {Status: http.StatusNotModified}}, itemProblems...),
 		},
 		{
 			Op: OpUpdate, ID: "update" + title, Summary: "Update fields of a record of " + name, Method: http.MethodPatch, Path: item,
-			Params: []Param{id}, Body: BodyUpdate, Action: auth.ActionUpdate,
-			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRecord}}, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict}, bodyProblems)...),
+			Params: []Param{id, ifMatch}, Body: BodyUpdate, Action: auth.ActionUpdate,
+			Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRecord}}, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict}, bodyProblems, preconditions)...),
 		},
 	}
 	del := Spec{
 		Op: OpDelete, ID: "delete" + title, Method: http.MethodDelete, Path: item,
-		Params: []Param{id, {Name: paramPermanent, In: "query", Type: ParamBoolean, Default: "false", Requires: auth.ActionHardDelete, Description: "Delete the record for good, live or deleted (needs hard_delete)."}},
+		Params: []Param{id, {Name: paramPermanent, In: "query", Type: ParamBoolean, Default: "false", Requires: auth.ActionHardDelete, Description: "Delete the record for good, live or deleted (needs hard_delete)."}, ifMatch},
 		Action: auth.ActionDelete, OrAction: auth.ActionHardDelete,
 	}
 	if soft {
@@ -268,7 +275,7 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 		del.Summary = "Delete a record of " + name
 		del.Responses = []Response{{Status: http.StatusOK, Envelope: EnvelopeDeleted, Requires: auth.ActionDelete}, {Status: http.StatusOK, Envelope: EnvelopeHardDeleted, Requires: auth.ActionHardDelete}}
 	}
-	del.Responses = append(del.Responses, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict})...)
+	del.Responses = append(del.Responses, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict}, preconditions)...)
 	delDry := del
 	delDry.Op, delDry.ID, delDry.Method, delDry.Path = OpDeleteDryRun, "dryRunDelete"+title, http.MethodPost, item+"/"+SegmentDelete+"/"+SegmentDryRun
 	delDry.Summary = "What deleting a record of " + name + " would change, changing nothing"
@@ -278,8 +285,8 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 		specs = append(specs,
 			Spec{
 				Op: OpRestore, ID: "restore" + title, Summary: "Restore a soft-deleted record of " + name, Method: http.MethodPost, Path: item + "/" + SegmentRestore,
-				Params: []Param{id}, Action: auth.ActionRestore,
-				Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRestored}}, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict})...),
+				Params: []Param{id, ifMatch}, Action: auth.ActionRestore,
+				Responses: append([]Response{{Status: http.StatusOK, Envelope: EnvelopeRestored}}, problems(commonProblems, []int{http.StatusNotFound, http.StatusConflict}, preconditions)...),
 			},
 			Spec{
 				Op: OpBulkRestore, ID: "bulkRestore" + title, Summary: "Restore the soft-deleted " + name + " records that match the filters", Method: http.MethodPost, Path: base + "/" + SegmentRestore,

@@ -29,6 +29,8 @@ type Options struct {
 	// Owner names the column (JSON or Go name) holding the id of the
 	// principal who owns a row, as the autoapi:"owner" tag does.
 	Owner string
+	// RequireIfMatch makes single-record writes without If-Match a 428.
+	RequireIfMatch bool
 }
 
 // Names that mark a column by convention. Matching is exact: these are the
@@ -76,11 +78,12 @@ func build(src TableSource, model any, opts Options, visiting map[reflect.Type]b
 	table := src.Table(typ)
 
 	res = &Resource{
-		Name:      opts.Name,
-		ModelName: typ.Name(),
-		Type:      typ,
-		Table:     table,
-		byJSON:    make(map[string]*Field),
+		Name:           opts.Name,
+		RequireIfMatch: opts.RequireIfMatch,
+		ModelName:      typ.Name(),
+		Type:           typ,
+		Table:          table,
+		byJSON:         make(map[string]*Field),
 	}
 	if res.Name == "" {
 		res.Name = table.Name

@@ -38,6 +38,9 @@ type Resource struct {
 	UpdatedAt *Field
 	// Relations lists the bun relations declared on the model.
 	Relations []Relation
+	// RequireIfMatch says single-record writes need If-Match (see
+	// Options).
+	RequireIfMatch bool
 	// Unique lists the groups of fields tagged autoapi:"unique", in struct
 	// order. On a soft-deletable resource they are unique among live rows
 	// only.

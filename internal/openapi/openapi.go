@@ -476,9 +476,14 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		if s.Body == handlers.BodyUpdate {
 			name = updateName(s.Resource)
 		}
+		content := openapi3.NewContentWithJSONSchemaRef(ref(name))
+		if s.Body == handlers.BodyUpdate {
+			// The same object, read as an RFC 7396 merge patch.
+			content[handlers.MergePatchContentType] = openapi3.NewMediaType().WithSchemaRef(ref(name))
+		}
 		op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{
 			Required: true,
-			Content:  openapi3.NewContentWithJSONSchemaRef(ref(name)),
+			Content:  content,
 		}}
 	}
 	// Responses of one status with several bodies are alternatives.
@@ -490,6 +495,10 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		}
 		if _, ok := byStatus[r.Status]; !ok {
 			statuses = append(statuses, r.Status)
+		}
+		if r.Envelope == 0 {
+			byStatus[r.Status] = nil // no body: a 304
+			continue
 		}
 		byStatus[r.Status] = append(byStatus[r.Status], b.envelope(s, r.Envelope))
 	}
@@ -506,6 +515,11 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 	sort.Ints(statuses)
 	for _, status := range statuses {
 		refs := byStatus[status]
+		if len(refs) == 0 {
+			desc := http.StatusText(status)
+			op.Responses.Set(strconv.Itoa(status), &openapi3.ResponseRef{Value: &openapi3.Response{Description: &desc}})
+			continue
+		}
 		if len(refs) == 1 && refs[0].Ref == "#/components/schemas/"+schemaProblem {
 			op.Responses.Set(strconv.Itoa(status), b.problemResponse(status))
 			continue
