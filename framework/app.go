@@ -224,8 +224,8 @@ func (a *App) register(model any, o introspect.Options) error {
 			}
 		}
 	}
-	if desc.Name == string(handlers.OpPurge) {
-		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /purge; choose another with WithName", desc.ModelName, desc.Name)
+	if desc.Name == string(handlers.OpPurge) || desc.Name == string(handlers.OpBatch) {
+		return fmt.Errorf("framework: model %s: resource name %q is the path of POST /%s; choose another with WithName", desc.ModelName, desc.Name, desc.Name)
 	}
 	if a.admin != nil && "/"+desc.Name == a.admin.path {
 		return fmt.Errorf("framework: model %s: resource name %q is the path of the admin page; choose another with WithName, or move the page with AdminConfig.Path", desc.ModelName, desc.Name)
@@ -395,6 +395,8 @@ func (a *App) routes() []route {
 			add(spec, a.ready)
 		case handlers.OpMetrics:
 			add(spec, a.metrics.serve())
+		case handlers.OpBatch:
+			add(spec, a.batch(svcs), a.authenticate, a.limitBody)
 		case handlers.OpPurge:
 			add(spec, handlers.Purge(a.authorizer, a.purgeOrder(), a.purgeOne), a.authenticate, a.limitBody)
 		case handlers.OpRestoreDryRun, handlers.OpBulkRestoreDryRun, handlers.OpDeleteDryRun:
@@ -425,7 +427,7 @@ func (a *App) routes() []route {
 // by a lifecycle hook, has none.
 func (a *App) table() []*handlers.Spec {
 	var out []*handlers.Spec
-	api := slices.Concat(handlers.APISpecs(), []handlers.Spec{handlers.PurgeSpec()}, a.openAPISpecs(), a.docsSpecs(), a.adminSpecs(), a.healthSpecs(), a.metricsSpecs())
+	api := slices.Concat(handlers.APISpecs(), []handlers.Spec{handlers.PurgeSpec(), a.batchSpec()}, a.openAPISpecs(), a.docsSpecs(), a.adminSpecs(), a.healthSpecs(), a.metricsSpecs())
 	for i := range api {
 		out = append(out, &api[i])
 	}
@@ -503,40 +505,51 @@ func notFound(echo.Context) error { return echo.ErrNotFound }
 // handler serves op of res: the override when there is one, else the
 // generated handler.
 func (a *App) handler(svc *handlers.Service, res *resource, op Operation) echo.HandlerFunc {
+	run := a.operate(svc, res, op)
+	if a.metrics == nil || rowChange(op, false, false) == "" {
+		return run
+	}
+	soft := res.desc.SoftDeletable()
+	return func(c echo.Context) error {
+		// The rows the statements changed, cascades included, counted
+		// once the operation succeeded.
+		ctx, changes := handlers.WithChanges(c.Request().Context())
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := run(c)
+		if err == nil {
+			change := rowChange(op, soft, c.QueryParam("permanent") == "true")
+			changes.Each(func(r *introspect.Resource, n int) { a.metrics.changed(r.Name, change, int64(n)) })
+		}
+		return err
+	}
+}
+
+// operate runs op of res: the override when there is one, else the
+// generated handler.
+func (a *App) operate(svc *handlers.Service, res *resource, op Operation) echo.HandlerFunc {
 	generated := handlers.Generated(op)
 	h := generated
 	if o, ok := res.overrides[op]; ok {
 		h = o
 	}
-	if a.metrics == nil {
-		return func(c echo.Context) error {
-			return h(handlers.NewContext(c, svc, op, generated))
-		}
-	}
-	soft := res.desc.SoftDeletable()
 	return func(c echo.Context) error {
-		change := ""
-		switch op {
-		case OpRestore, OpBulkRestore:
-			change = "restored"
-		case OpDelete, OpBulkDelete:
-			change = "soft_deleted"
-			if !soft || c.QueryParam("permanent") == "true" {
-				change = "deleted"
-			}
-		default:
-			return h(handlers.NewContext(c, svc, op, generated))
-		}
-		// The rows the statements changed, cascades included, counted
-		// once the operation succeeded.
-		ctx, changes := handlers.WithChanges(c.Request().Context())
-		c.SetRequest(c.Request().WithContext(ctx))
-		err := h(handlers.NewContext(c, svc, op, generated))
-		if err == nil {
-			changes.Each(func(r *introspect.Resource, n int) { a.metrics.changed(r.Name, change, int64(n)) })
-		}
-		return err
+		return h(handlers.NewContext(c, svc, op, generated))
 	}
+}
+
+// rowChange is how op changes the rows it reaches, as the metrics count
+// it: "" for operations that change no row's deletion state.
+func rowChange(op Operation, soft, permanent bool) string {
+	switch op {
+	case OpRestore, OpBulkRestore:
+		return "restored"
+	case OpDelete, OpBulkDelete:
+		if !soft || permanent {
+			return "deleted"
+		}
+		return "soft_deleted"
+	}
+	return ""
 }
 
 // authenticate resolves the caller before any handler runs; bad

@@ -90,6 +90,10 @@ type Config struct {
 	// Admin configures the admin page at {Prefix}/admin.
 	Admin AdminConfig
 
+	// MaxBatchOperations bounds the operations of one POST {Prefix}/batch
+	// (100); a batch with more is a 422 before any runs.
+	MaxBatchOperations int
+
 	// Health configures GET /healthz and GET /readyz, on by default.
 	Health HealthConfig
 	// AccessLog configures one log record per request; off by default.
@@ -223,6 +227,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OpenAPI.Title == "" {
 		c.OpenAPI.Title = "autoapi"
+	}
+	if c.MaxBatchOperations == 0 {
+		c.MaxBatchOperations = 100
+	}
+	if c.MaxBatchOperations < 0 {
+		return c, fmt.Errorf("framework: Config.MaxBatchOperations must be positive")
 	}
 	if err := c.validateOperations(); err != nil {
 		return c, err

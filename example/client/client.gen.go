@@ -18,6 +18,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for BatchOperationOp.
+const (
+	Create  BatchOperationOp = "create"
+	Delete  BatchOperationOp = "delete"
+	Restore BatchOperationOp = "restore"
+	Update  BatchOperationOp = "update"
+)
+
+// Valid indicates whether the value is a known member of the BatchOperationOp enum.
+func (e BatchOperationOp) Valid() bool {
+	switch e {
+	case Create:
+		return true
+	case Delete:
+		return true
+	case Restore:
+		return true
+	case Update:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListAttachmentsParamsSort.
 const (
 	ListAttachmentsParamsSortCreatedAt      ListAttachmentsParamsSort = "createdAt"
@@ -1472,6 +1496,65 @@ type AttachmentUpdate struct {
 	PostId   *int64  `json:"postId,omitempty"`
 }
 
+// BatchOperation One write, as the request of the same operation alone would make it.
+type BatchOperation struct {
+	// Body The record of a create, the fields of an update; a value {"ref": name} is the key of the record that create made.
+	Body *map[string]interface{} `json:"body,omitempty"`
+
+	// Id The record's key (not for create), or {"ref": name}.
+	Id *BatchOperation_Id `json:"id,omitempty"`
+
+	// IfMatch The operation's If-Match.
+	IfMatch *string          `json:"ifMatch,omitempty"`
+	Op      BatchOperationOp `json:"op"`
+
+	// Permanent A permanent delete (needs hard_delete).
+	Permanent *bool `json:"permanent,omitempty"`
+
+	// Ref Names the record this create makes, for later operations.
+	Ref *string `json:"ref,omitempty"`
+
+	// Resource The resource's name, as in its path.
+	Resource string `json:"resource"`
+}
+
+// BatchOperationId0 defines model for BatchOperation.Id.0.
+type BatchOperationId0 = string
+
+// BatchOperationId1 defines model for BatchOperation.Id.1.
+type BatchOperationId1 = int
+
+// BatchOperationId2 The key of the record an earlier create of the batch named.
+type BatchOperationId2 struct {
+	Ref string `json:"ref"`
+}
+
+// BatchOperation_Id The record's key (not for create), or {"ref": name}.
+type BatchOperation_Id struct {
+	union json.RawMessage
+}
+
+// BatchOperationOp defines model for BatchOperation.Op.
+type BatchOperationOp string
+
+// BatchRequest Operations run in order, in one transaction.
+type BatchRequest struct {
+	Operations []BatchOperation `json:"operations"`
+}
+
+// BatchResult What one operation answered.
+type BatchResult struct {
+	// Body The operation's answer, as alone.
+	Body interface{} `json:"body"`
+
+	// Etag The record's ETag, where the operation gives one.
+	Etag *string `json:"etag,omitempty"`
+
+	// Location The new record's URL, for a create.
+	Location *string `json:"location,omitempty"`
+	Status   int     `json:"status"`
+}
+
 // BulkDeleteResult defines model for BulkDeleteResult.
 type BulkDeleteResult struct {
 	Count       int64 `json:"count"`
@@ -1711,6 +1794,9 @@ type Problem415 = Problem
 
 // Problem422 defines model for Problem422.
 type Problem422 = Problem
+
+// Problem428 defines model for Problem428.
+type Problem428 = Problem
 
 // Problem500 defines model for Problem500.
 type Problem500 = Problem
@@ -6267,6 +6353,9 @@ type UpdateAttachmentsJSONRequestBody = AttachmentUpdate
 // UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody defines body for UpdateAttachments for application/merge-patch+json ContentType.
 type UpdateAttachmentsApplicationMergePatchPlusJSONRequestBody = AttachmentUpdate
 
+// BatchJSONRequestBody defines body for Batch for application/json ContentType.
+type BatchJSONRequestBody = BatchRequest
+
 // CreateCommentsJSONRequestBody defines body for CreateComments for application/json ContentType.
 type CreateCommentsJSONRequestBody = CommentCreate
 
@@ -6311,6 +6400,94 @@ type UpdateUsersJSONRequestBody = UserUpdate
 
 // UpdateUsersApplicationMergePatchPlusJSONRequestBody defines body for UpdateUsers for application/merge-patch+json ContentType.
 type UpdateUsersApplicationMergePatchPlusJSONRequestBody = UserUpdate
+
+// AsBatchOperationId0 returns the union data inside the BatchOperation_Id as a BatchOperationId0
+func (t BatchOperation_Id) AsBatchOperationId0() (BatchOperationId0, error) {
+	var body BatchOperationId0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBatchOperationId0 overwrites any union data inside the BatchOperation_Id as the provided BatchOperationId0
+func (t *BatchOperation_Id) FromBatchOperationId0(v BatchOperationId0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBatchOperationId0 performs a merge with any union data inside the BatchOperation_Id, using the provided BatchOperationId0
+func (t *BatchOperation_Id) MergeBatchOperationId0(v BatchOperationId0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBatchOperationId1 returns the union data inside the BatchOperation_Id as a BatchOperationId1
+func (t BatchOperation_Id) AsBatchOperationId1() (BatchOperationId1, error) {
+	var body BatchOperationId1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBatchOperationId1 overwrites any union data inside the BatchOperation_Id as the provided BatchOperationId1
+func (t *BatchOperation_Id) FromBatchOperationId1(v BatchOperationId1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBatchOperationId1 performs a merge with any union data inside the BatchOperation_Id, using the provided BatchOperationId1
+func (t *BatchOperation_Id) MergeBatchOperationId1(v BatchOperationId1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsBatchOperationId2 returns the union data inside the BatchOperation_Id as a BatchOperationId2
+func (t BatchOperation_Id) AsBatchOperationId2() (BatchOperationId2, error) {
+	var body BatchOperationId2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromBatchOperationId2 overwrites any union data inside the BatchOperation_Id as the provided BatchOperationId2
+func (t *BatchOperation_Id) FromBatchOperationId2(v BatchOperationId2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeBatchOperationId2 performs a merge with any union data inside the BatchOperation_Id, using the provided BatchOperationId2
+func (t *BatchOperation_Id) MergeBatchOperationId2(v BatchOperationId2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t BatchOperation_Id) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *BatchOperation_Id) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsDeleteComments200JSONResponseBody0 returns the union data inside the DeleteComments200JSONResponseBody as a DeleteComments200JSONResponseBody0
 func (t DeleteComments200JSONResponseBody) AsDeleteComments200JSONResponseBody0() (DeleteComments200JSONResponseBody0, error) {
@@ -6803,6 +6980,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
 	DryRunRestoreAttachments(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BatchWithBody Run several writes in one transaction
+	//
+	// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/batch (the `Batch` operationId).
+	BatchWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Batch Run several writes in one transaction
+	//
+	// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/batch (the `Batch` operationId).
+	Batch(ctx context.Context, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BulkDeleteComments Delete the comments records that match the filters
 	//
@@ -7604,6 +7799,44 @@ func (c *Client) RestoreAttachments(ctx context.Context, id int64, params *Resto
 // Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
 func (c *Client) DryRunRestoreAttachments(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDryRunRestoreAttachmentsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BatchWithBody Run several writes in one transaction
+//
+// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/batch (the `Batch` operationId).
+func (c *Client) BatchWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBatchRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Batch Run several writes in one transaction
+//
+// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/batch (the `Batch` operationId).
+func (c *Client) Batch(ctx context.Context, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBatchRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11859,6 +12092,46 @@ func NewDryRunRestoreAttachmentsRequest(server string, id int64, params *DryRunR
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewBatchRequest calls the generic Batch builder with application/json body
+func NewBatchRequest(server string, body BatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBatchRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBatchRequestWithBody constructs an http.Request for the Batch method, with any body, and a specified content type
+func NewBatchRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/batch")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -28382,6 +28655,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/attachments/{id}/restore/dry-run (the `DryRunRestoreAttachments` operationId).
 	DryRunRestoreAttachmentsWithResponse(ctx context.Context, id int64, params *DryRunRestoreAttachmentsParams, reqEditors ...RequestEditorFn) (*DryRunRestoreAttachmentsResponse, error)
 
+	// BatchWithBodyWithResponse Run several writes in one transaction
+	//
+	// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/batch (the `Batch` operationId).
+	BatchWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BatchResponse, error)
+
+	// BatchWithResponse Run several writes in one transaction
+	//
+	// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/batch (the `Batch` operationId).
+	BatchWithResponse(ctx context.Context, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*BatchResponse, error)
+
 	// BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 	//
 	// Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -30136,6 +30427,135 @@ func (r DryRunRestoreAttachmentsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DryRunRestoreAttachmentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data []BatchResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON428 the response for an HTTP 428 `application/problem+json` response
+	ApplicationproblemJSON428 *Problem428
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BatchResponse) GetJSON200() *struct {
+	Data []BatchResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON428 returns the response for an HTTP 428 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON428() *Problem428 {
+	return r.ApplicationproblemJSON428
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BatchResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36037,6 +36457,36 @@ func (c *ClientWithResponses) DryRunRestoreAttachmentsWithResponse(ctx context.C
 	return ParseDryRunRestoreAttachmentsResponse(rsp)
 }
 
+// BatchWithBodyWithResponse Run several writes in one transaction
+//
+// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/batch (the `Batch` operationId).
+func (c *ClientWithResponses) BatchWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BatchResponse, error) {
+	rsp, err := c.BatchWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBatchResponse(rsp)
+}
+
+// BatchWithResponse Run several writes in one transaction
+//
+// Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). A create may name the record it makes (ref); later operations use {"ref": name} for its key, as id or as a value in a body.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/batch (the `Batch` operationId).
+func (c *ClientWithResponses) BatchWithResponse(ctx context.Context, body BatchJSONRequestBody, reqEditors ...RequestEditorFn) (*BatchResponse, error) {
+	rsp, err := c.Batch(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBatchResponse(rsp)
+}
+
 // BulkDeleteCommentsWithResponse Delete the comments records that match the filters
 //
 // Soft-deletes every live record of comments the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
@@ -38024,6 +38474,118 @@ func ParseDryRunRestoreAttachmentsResponse(rsp *http.Response) (*DryRunRestoreAt
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBatchResponse parses an HTTP response from a BatchWithResponse call
+func ParseBatchResponse(rsp *http.Response) (*BatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data []BatchResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 428:
+		var dest Problem428
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON428 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Problem500

@@ -107,7 +107,7 @@ func NewContext(c echo.Context, svc *Service, op Operation, generated HandlerFun
 }
 
 // DB returns the database handle.
-func (c *Context) DB() bun.IDB { return c.svc.ep.DB }
+func (c *Context) DB() bun.IDB { return c.svc.db(c.Request().Context()) }
 
 // Resource returns the descriptor of the resource being served.
 func (c *Context) Resource() *introspect.Resource { return c.svc.res }

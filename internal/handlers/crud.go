@@ -70,7 +70,7 @@ func List(c *Context) error {
 	w, wargs, hasWhere := rq.where(c.svc.ep.ILike)
 	// filtered selects the rows the request asks for, before paging.
 	filtered := func(model any) *bun.SelectQuery {
-		q := unscoped(c.svc.ep.DB.NewSelect().Model(model), res)
+		q := unscoped(c.svc.db(c.Request().Context()).NewSelect().Model(model), res)
 		if hasWhere {
 			q = q.Where(w, wargs...)
 		}
@@ -205,7 +205,7 @@ func Get(c *Context) error {
 	}
 	// A one-row slice, so that includes load the same way as for a list.
 	rows := res.NewSlice()
-	q := unscoped(c.svc.ep.DB.NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
+	q := unscoped(c.svc.db(c.Request().Context()).NewSelect().Model(rows.Interface()), res).Where("? = ?", res.PK.Ident, id)
 	// A get shows a deleted row to whoever may read it, unless the request
 	// says includeDeleted=false.
 	v, args, _ := c.grants.visibility(res, rq.readScope, rq.deletedScope, rq.rows())
@@ -372,7 +372,7 @@ func Update(c *Context) error {
 	if len(set) == 0 {
 		// Nothing to change: answer with the record as it is, as a merge
 		// patch of {} would.
-		q := unscoped(c.svc.ep.DB.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+		q := unscoped(c.svc.db(ctx).NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
 		if err := ownRows(&c.grants, liveOnly(res, q)).Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				if ifMatch != "" {
@@ -677,7 +677,7 @@ func Restore(c *Context) error {
 	})
 	if errors.Is(err, errStateUnchanged) {
 		// Someone else's row is "not found", like a missing one.
-		exists, err := ownRows(&c.grants, unscoped(c.svc.ep.DB.NewSelect().Model(res.New().Interface()), res).
+		exists, err := ownRows(&c.grants, unscoped(c.svc.db(ctx).NewSelect().Model(res.New().Interface()), res).
 			Where("? = ?", res.PK.Ident, id)).Exists(ctx)
 		if err != nil {
 			return c.DBError(err)

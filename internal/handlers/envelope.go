@@ -42,6 +42,8 @@ const (
 	EnvelopeDryRun
 	// EnvelopePurged is {"data": PurgeResult}.
 	EnvelopePurged
+	// EnvelopeBatch is {"data": [BatchResult...]}.
+	EnvelopeBatch
 )
 
 // The members of the envelopes: every success body but the DELETE and

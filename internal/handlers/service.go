@@ -63,10 +63,32 @@ func NewService(ep *Endpoint) *Service {
 	return s
 }
 
+// txKey carries the transaction of a batch, which every operation of it
+// runs in (see WithTx).
+type txKey struct{}
+
+// WithTx returns ctx in which the handlers run every statement in tx:
+// the operations of one batch, committed or rolled back together.
+func WithTx(ctx context.Context, tx bun.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// db is the database a request's statements run on: its batch's
+// transaction, or the database.
+func (s *Service) db(ctx context.Context) bun.IDB {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx
+	}
+	return s.ep.DB
+}
+
 // inTx runs fn in a transaction when tx is true, else on the database.
 // A dry run always has one, and rolls it back with errDryRun when fn
-// succeeds.
+// succeeds. Within a batch, fn runs in the batch's transaction.
 func (s *Service) inTx(ctx context.Context, tx bool, fn func(ctx context.Context, db bun.IDB) error) error {
+	if outer, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return fn(ctx, outer)
+	}
 	dry := dryRunOf(ctx)
 	if !tx && !dry {
 		return fn(ctx, s.ep.DB)

@@ -131,6 +131,8 @@ const (
 	BodyCreate
 	// BodyUpdate is a partial record (a merge patch of given fields).
 	BodyUpdate
+	// BodyBatch is a BatchRequest.
+	BodyBatch
 )
 
 // Response is one status an operation answers with, and its body.
@@ -151,6 +153,9 @@ var (
 	permissionProblems = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}
 	bodyProblems       = []int{http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity}
 )
+
+// Problems lists problem+json responses of statuses.
+func Problems(statuses ...int) []Response { return problems(statuses) }
 
 func problems(statuses ...[]int) []Response {
 	var out []Response

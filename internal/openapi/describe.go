@@ -17,6 +17,11 @@ func (b *builder) describe(s *handlers.Spec) string {
 		switch s.Op {
 		case handlers.OpAllPermissions:
 			d = "The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own."
+		case handlers.OpBatch:
+			d = "Runs the operations in order, in one transaction, each exactly as the request of the same operation alone would run: " +
+				"the same authorization, ownership, hooks, cascades and If-Match. The answer holds each one's status and body. " +
+				"If any fails, none is applied, and the answer is that operation's status and problem, naming it (operations[i]). " +
+				"A create may name the record it makes (ref); later operations use {\"ref\": name} for its key, as id or as a value in a body."
 		case handlers.OpPurge:
 			d = "Removes for good the records soft-deleted longer ago than olderThan, in bounded batches, " +
 				"from every soft-deletable resource on which the caller may hard_delete and read_deleted every record, or from the one resource named. " +

@@ -250,6 +250,12 @@ const (
 	schemaScopes      = "Scopes"
 	schemaDryRun      = "DryRunResult"
 	schemaPurge       = "PurgeResult"
+	// The batch's schemas are written out here rather than generated:
+	// their id, body and answer are JSON of several shapes, which a Go
+	// type cannot say.
+	schemaBatchRequest   = "BatchRequest"
+	schemaBatchOperation = "BatchOperation"
+	schemaBatchResult    = "BatchResult"
 )
 
 // envelopes adds the schemas of the response envelopes, generated from
@@ -269,6 +275,54 @@ func (b *builder) envelopes() error {
 		}
 		b.doc.Components.Schemas[name] = s
 	}
+	str := func(desc string) *openapi3.SchemaRef {
+		return &openapi3.SchemaRef{Value: &openapi3.Schema{Type: types("string", false), Description: desc}}
+	}
+	closed := func(desc string, props openapi3.Schemas, required ...string) *openapi3.SchemaRef {
+		return &openapi3.SchemaRef{Value: &openapi3.Schema{
+			Type: types("object", false), Description: desc, Properties: props, Required: required,
+			AdditionalProperties: openapi3.AdditionalProperties{Has: new(bool)},
+		}}
+	}
+	// The operations and members a reader may use: restore and permanent
+	// delete only for a reader who may do them somewhere.
+	holds := func(action string) bool {
+		for _, r := range b.api.Resources {
+			if b.can(r.Name, action) && (action != auth.ActionRestore || r.SoftDeletable()) {
+				return true
+			}
+		}
+		return false
+	}
+	opNames := []any{"create", "update", "delete"}
+	if holds(auth.ActionRestore) {
+		opNames = append(opNames, "restore")
+	}
+	refValue := closed("The key of the record an earlier create of the batch named.", openapi3.Schemas{"ref": str("")}, "ref")
+	b.doc.Components.Schemas[schemaBatchRequest] = closed("Operations run in order, in one transaction.", openapi3.Schemas{
+		"operations": {Value: &openapi3.Schema{Type: types("array", false), MinItems: 1, Items: ref(schemaBatchOperation)}},
+	}, "operations")
+	b.doc.Components.Schemas[schemaBatchOperation] = closed("One write, as the request of the same operation alone would make it.", openapi3.Schemas{
+		"op":       {Value: &openapi3.Schema{Type: types("string", false), Enum: opNames}},
+		"resource": str("The resource's name, as in its path."),
+		"id": {Value: &openapi3.Schema{Description: "The record's key (not for create), or {\"ref\": name}.", AnyOf: openapi3.SchemaRefs{
+			{Value: &openapi3.Schema{Type: types("string", false)}}, {Value: &openapi3.Schema{Type: types("integer", false)}}, refValue,
+		}}},
+		"body":      {Value: &openapi3.Schema{Type: types("object", false), Description: "The record of a create, the fields of an update; a value {\"ref\": name} is the key of the record that create made."}},
+		"ifMatch": str("The operation's If-Match."),
+		"ref":     str("Names the record this create makes, for later operations."),
+	}, "op", "resource")
+	if holds(auth.ActionHardDelete) {
+		b.doc.Components.Schemas[schemaBatchOperation].Value.Properties["permanent"] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+			Type: types("boolean", false), Description: "A permanent delete (needs hard_delete).",
+		}}
+	}
+	b.doc.Components.Schemas[schemaBatchResult] = closed("What one operation answered.", openapi3.Schemas{
+		"status":   {Value: &openapi3.Schema{Type: types("integer", false)}},
+		"body":     {Value: &openapi3.Schema{Description: "The operation's answer, as alone."}},
+		"etag":     str("The record's ETag, where the operation gives one."),
+		"location": str("The new record's URL, for a create."),
+	}, "status", "body")
 	b.doc.Components.Schemas[schemaScopes] = &openapi3.SchemaRef{Value: &openapi3.Schema{
 		Type:        types("object", false),
 		Description: "The actions the caller may do, each with how far it reaches: all rows, or its own.",
@@ -448,6 +502,8 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		op.Tags = []string{tagPermissions}
 	case s.Op == handlers.OpPurge:
 		op.Tags = []string{tagPurge}
+	case s.Op == handlers.OpBatch:
+		op.Tags = []string{tagBatch}
 	}
 	if s.Action != "" {
 		op.Extensions["x-autoapi-action"] = s.Action
@@ -471,7 +527,12 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		}
 		op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: b.parameter(s, p)})
 	}
-	if s.Body != handlers.BodyNone {
+	if s.Body == handlers.BodyBatch {
+		op.RequestBody = &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{
+			Required: true,
+			Content:  openapi3.NewContentWithJSONSchemaRef(ref(schemaBatchRequest)),
+		}}
+	} else if s.Body != handlers.BodyNone {
 		name := createName(s.Resource)
 		if s.Body == handlers.BodyUpdate {
 			name = updateName(s.Resource)
@@ -594,6 +655,8 @@ func (b *builder) envelope(s *handlers.Spec, e handlers.Envelope) *openapi3.Sche
 		return object(openapi3.Schemas{data: ref(schemaDryRun)}, data)
 	case handlers.EnvelopePurged:
 		return object(openapi3.Schemas{data: ref(schemaPurge)}, data)
+	case handlers.EnvelopeBatch:
+		return object(openapi3.Schemas{data: {Value: &openapi3.Schema{Type: types("array", false), Items: ref(schemaBatchResult)}}}, data)
 	}
 	panic(fmt.Sprintf("openapi: no schema for envelope %d", e))
 }
@@ -728,6 +791,7 @@ func (b *builder) includePaths(r *introspect.Resource) []string {
 const (
 	tagPermissions = "permissions"
 	tagPurge       = "purge"
+	tagBatch       = "batch"
 )
 
 // tags lists one tag per resource that has an operation in the document,
@@ -749,6 +813,9 @@ func (b *builder) tags() {
 	// A resource named permissions already has the tag.
 	if used[tagPermissions] && b.doc.Tags.Get(tagPermissions) == nil {
 		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagPermissions, Description: "What the caller may do, on every resource at once."})
+	}
+	if used[tagBatch] && b.doc.Tags.Get(tagBatch) == nil {
+		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagBatch, Description: "Several writes in one transaction."})
 	}
 	if used[tagPurge] && b.doc.Tags.Get(tagPurge) == nil {
 		b.doc.Tags = append(b.doc.Tags, &openapi3.Tag{Name: tagPurge, Description: "Emptying the trash of old soft-deleted records."})
