@@ -395,6 +395,8 @@ func (a *App) routes() []route {
 			add(spec, a.ready)
 		case handlers.OpMetrics:
 			add(spec, a.metrics.serve())
+		case handlers.OpUpsert:
+			add(spec, a.upsert(svcs[spec.Resource], a.byName[spec.Resource.Name]), a.authenticate, a.limitBody)
 		case handlers.OpBatch:
 			add(spec, a.batch(svcs), a.authenticate, a.limitBody)
 		case handlers.OpPurge:

@@ -96,17 +96,29 @@ func (a *App) runStep(c echo.Context, ctx context.Context, svc *handlers.Service
 	if err != nil {
 		return handlers.BatchResult{}, err
 	}
+	header := http.Header{}
+	if s.IfMatch != "" {
+		header.Set("If-Match", s.IfMatch)
+	}
+	return a.runRequest(c, ctx, a.operate(svc, a.byName[s.Res.Name], s.Op), method, path, idText, body, header)
+}
+
+// runRequest runs h on a request of its own (method, path, the key
+// idText, a JSON body, header) in ctx, for the caller of c, and keeps its
+// answer instead of sending it: a batch and an upsert send theirs only
+// once their transaction has committed.
+func (a *App) runRequest(c echo.Context, ctx context.Context, h echo.HandlerFunc, method, path, idText string, body []byte, header http.Header) (handlers.BatchResult, error) {
 	req, err := http.NewRequestWithContext(ctx, method, path, bytes.NewReader(body))
 	if err != nil {
 		return handlers.BatchResult{}, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.RemoteAddr = c.Request().RemoteAddr
 	req.Header.Set(echo.HeaderXRequestID, c.Response().Header().Get(echo.HeaderXRequestID))
 	if body != nil {
 		req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	}
-	if s.IfMatch != "" {
-		req.Header.Set("If-Match", s.IfMatch)
 	}
 	w := &bufferedResponse{header: http.Header{}}
 	sub := c.Echo().NewContext(req, w)
@@ -114,11 +126,11 @@ func (a *App) runStep(c echo.Context, ctx context.Context, svc *handlers.Service
 		sub.SetParamNames("id")
 		sub.SetParamValues(idText)
 	}
-	if err := a.operate(svc, a.byName[s.Res.Name], s.Op)(sub); err != nil {
+	if err := h(sub); err != nil {
 		a.HTTPErrorHandler()(err, sub)
 	}
 	return handlers.BatchResult{
-		Status: w.status, Body: w.body.Bytes(),
+		Status: w.status, Body: w.body.Bytes(), Header: w.header,
 		ETag: w.header.Get("ETag"), Location: w.header.Get(echo.HeaderLocation),
 	}, nil
 }

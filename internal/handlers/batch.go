@@ -53,6 +53,8 @@ type BatchResult struct {
 	Body     json.RawMessage `json:"body"`
 	ETag     string          `json:"etag,omitempty"`
 	Location string          `json:"location,omitempty"`
+	// Header is every header of the answer, for an upsert to pass on.
+	Header http.Header `json:"-"`
 }
 
 // The operations a batch takes, and what each is alone.

@@ -25,27 +25,8 @@ import (
 // writable field and hold a value of its type; all faults are reported
 // together, each naming its field.
 func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, withDeleted bool) ([]*introspect.Field, error) {
-	// The body is read as it arrives: a coded one (gzip, say) would be
-	// taken for malformed JSON, or worse for JSON it is not. This is
-	// checked here, where bodies are read, rather than for every route,
-	// since a GET or DELETE carries no body for the header to describe.
-	if coding, ok := unsupportedCoding(c.Request().Header.Values("Content-Encoding")); ok {
-		// RFC 7694: tell the client which codings it may use instead.
-		c.Response().Header().Set("Accept-Encoding", "identity")
-		return nil, Problemf(http.StatusUnsupportedMediaType, "Content-Encoding %s is not supported; send the body unencoded", strconv.Quote(coding))
-	}
-	// A JSON content type is required: it keeps plain HTML forms, which
-	// browsers send cross-site without asking, away from every write.
-	mt, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
-	if mt == "application/json-patch+json" {
-		// A list of operations (RFC 6902), not an object: read as one it
-		// would mean something else.
-		c.Response().Header().Set("Accept-Patch", acceptPatch)
-		return nil, NewProblem(http.StatusUnsupportedMediaType, "JSON Patch is not supported; send the fields to change as application/json or application/merge-patch+json")
-	}
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) ||
-		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
-		return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json (UTF-8)")
+	if err := checkJSONBody(c); err != nil {
+		return nil, err
 	}
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -63,6 +44,34 @@ func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, wit
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
 	return decodeObject(res, rec, raw, withDeleted)
+}
+
+// checkJSONBody refuses a request body that is not plain JSON: coded, or
+// of another media type.
+func checkJSONBody(c echo.Context) error {
+	// The body is read as it arrives: a coded one (gzip, say) would be
+	// taken for malformed JSON, or worse for JSON it is not. This is
+	// checked here, where bodies are read, rather than for every route,
+	// since a GET or DELETE carries no body for the header to describe.
+	if coding, ok := unsupportedCoding(c.Request().Header.Values("Content-Encoding")); ok {
+		// RFC 7694: tell the client which codings it may use instead.
+		c.Response().Header().Set("Accept-Encoding", "identity")
+		return Problemf(http.StatusUnsupportedMediaType, "Content-Encoding %s is not supported; send the body unencoded", strconv.Quote(coding))
+	}
+	// A JSON content type is required: it keeps plain HTML forms, which
+	// browsers send cross-site without asking, away from every write.
+	mt, params, err := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	if mt == "application/json-patch+json" {
+		// A list of operations (RFC 6902), not an object: read as one it
+		// would mean something else.
+		c.Response().Header().Set("Accept-Patch", acceptPatch)
+		return NewProblem(http.StatusUnsupportedMediaType, "JSON Patch is not supported; send the fields to change as application/json or application/merge-patch+json")
+	}
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) ||
+		(params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+		return NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json (UTF-8)")
+	}
+	return nil
 }
 
 // unsupportedCoding returns the first content coding in the

@@ -133,6 +133,8 @@ const (
 	BodyUpdate
 	// BodyBatch is a BatchRequest.
 	BodyBatch
+	// BodyReplace is a whole record whose key the path gives (PUT).
+	BodyReplace
 )
 
 // Response is one status an operation answers with, and its body.
@@ -310,6 +312,9 @@ func ResourceSpecs(res *introspect.Resource, lim Limits) []Spec {
 			dry.Responses = append([]Response{{Status: http.StatusOK, Envelope: EnvelopeDryRun}}, dry.Responses[1:]...)
 			specs = append(specs, *dry)
 		}
+	}
+	if up, ok := UpsertSpec(res); ok {
+		specs = append(specs, up)
 	}
 	for i := range specs {
 		specs[i].Resource = res

@@ -87,6 +87,13 @@ func (b *builder) describe(s *handlers.Spec) string {
 			"and answers with the records it would change, by resource: those it names first, then those its cascades reach. " +
 			"It reaches only the " + sees + "; where it would fail it answers as the operation would: " + fails + ". " +
 			"Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts."
+	case handlers.OpUpsert:
+		d = "Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. " +
+			"It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. " +
+			"If-None-Match: * creates only; If-Match replaces only a record with that ETag."
+		if trash {
+			d += " A soft-deleted record is a 409 unless restore=true restores it too (needs restore)."
+		}
 	case handlers.OpPermissions:
 		d = "The actions the caller may perform on " + name + ", each with its reach: every record, or only the caller's own."
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -308,7 +309,7 @@ func (b *builder) envelopes() error {
 		"id": {Value: &openapi3.Schema{Description: "The record's key (not for create), or {\"ref\": name}.", AnyOf: openapi3.SchemaRefs{
 			{Value: &openapi3.Schema{Type: types("string", false)}}, {Value: &openapi3.Schema{Type: types("integer", false)}}, refValue,
 		}}},
-		"body":      {Value: &openapi3.Schema{Type: types("object", false), Description: "The record of a create, the fields of an update; a value {\"ref\": name} is the key of the record that create made."}},
+		"body":    {Value: &openapi3.Schema{Type: types("object", false), Description: "The record of a create, the fields of an update; a value {\"ref\": name} is the key of the record that create made."}},
 		"ifMatch": str("The operation's If-Match."),
 		"ref":     str("Names the record this create makes, for later operations."),
 	}, "op", "resource")
@@ -371,9 +372,10 @@ func (b *builder) schemaOf(v any) (*openapi3.SchemaRef, error) {
 }
 
 // Schema names of a resource: its records, create bodies and patches.
-func recordName(r *introspect.Resource) string { return schemaName(r.ModelName) }
-func createName(r *introspect.Resource) string { return schemaName(r.ModelName) + "Create" }
-func updateName(r *introspect.Resource) string { return schemaName(r.ModelName) + "Update" }
+func recordName(r *introspect.Resource) string  { return schemaName(r.ModelName) }
+func createName(r *introspect.Resource) string  { return schemaName(r.ModelName) + "Create" }
+func updateName(r *introspect.Resource) string  { return schemaName(r.ModelName) + "Update" }
+func replaceName(r *introspect.Resource) string { return schemaName(r.ModelName) + "Replace" }
 
 // schemaName is a model's Go name as a component name, which OpenAPI
 // limits to letters, digits, '.', '_' and '-': the brackets, separators
@@ -480,6 +482,12 @@ func (b *builder) resourceSchemas(r *introspect.Resource) {
 	schemas[recordName(r)] = &openapi3.SchemaRef{Value: record}
 	schemas[createName(r)] = &openapi3.SchemaRef{Value: create}
 	schemas[updateName(r)] = &openapi3.SchemaRef{Value: update}
+	if !r.PK.ReadOnly {
+		// A PUT's body: a create's, whose key the path gives.
+		replace := *create
+		replace.Required = slices.DeleteFunc(slices.Clone(create.Required), func(n string) bool { return n == r.PK.JSON })
+		schemas[replaceName(r)] = &openapi3.SchemaRef{Value: &replace}
+	}
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
@@ -534,8 +542,11 @@ func (b *builder) operation(s *handlers.Spec) (*openapi3.Operation, error) {
 		}}
 	} else if s.Body != handlers.BodyNone {
 		name := createName(s.Resource)
-		if s.Body == handlers.BodyUpdate {
+		switch s.Body {
+		case handlers.BodyUpdate:
 			name = updateName(s.Resource)
+		case handlers.BodyReplace:
+			name = replaceName(s.Resource)
 		}
 		content := openapi3.NewContentWithJSONSchemaRef(ref(name))
 		if s.Body == handlers.BodyUpdate {
