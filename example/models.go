@@ -93,3 +93,15 @@ type Attachment struct {
 	// StoragePath is internal: never shown, never settable.
 	StoragePath string `bun:"storage_path" json:"-"`
 }
+
+// Page is named by a slug the client chooses: PUT /api/pages/:slug creates
+// or replaces it.
+type Page struct {
+	bun.BaseModel `bun:"table:pages"`
+
+	Slug      string     `bun:"slug,pk" json:"slug"`
+	Title     string     `bun:"title,notnull" json:"title" validate:"required,max=200"`
+	Body      string     `bun:"body,notnull" json:"body"`
+	UpdatedAt time.Time  `bun:"updated_at,notnull" json:"updatedAt"`
+	DeletedAt *time.Time `bun:"deleted_at,soft_delete,nullzero" json:"deletedAt"`
+}

@@ -75,7 +75,7 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 		CursorSecret:  o.cursorSecret,
 		OpenAPI: framework.OpenAPIConfig{
 			Title:       "autoapi example",
-			Description: "Users, posts, comments, invoices, tags and attachments, with soft deletes. Demo tokens: admin-token, alice-token, bob-token.",
+			Description: "Users, posts, comments, invoices, tags, attachments and pages, with soft deletes. Demo tokens: admin-token, alice-token, bob-token.",
 			License:     "Apache-2.0",
 			Mode:        o.openAPIMode,
 		},
@@ -94,7 +94,7 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 	}
 	if o.retention > 0 {
 		cfg.Retention = map[string]time.Duration{}
-		for _, name := range []string{"users", "posts", "comments", "attachments", "invoices"} {
+		for _, name := range []string{"users", "posts", "comments", "attachments", "invoices", "pages"} {
 			if !kept[name] {
 				cfg.Retention[name] = o.retention
 			}
@@ -114,6 +114,7 @@ func newApp(ctx context.Context, db *bun.DB, o options) (*framework.App, error) 
 		framework.Register[Invoice],
 		framework.Register[Tag],
 		framework.Register[Attachment],
+		framework.Register[Page],
 	} {
 		if err := register(app); err != nil {
 			return nil, err

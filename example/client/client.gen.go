@@ -765,6 +765,222 @@ func (e RestoreInvoices200JSONResponseBodyRestored) Valid() bool {
 	}
 }
 
+// Defines values for ListPagesParamsSort.
+const (
+	ListPagesParamsSortBody           ListPagesParamsSort = "body"
+	ListPagesParamsSortDeletedAt      ListPagesParamsSort = "deletedAt"
+	ListPagesParamsSortMinusBody      ListPagesParamsSort = "-body"
+	ListPagesParamsSortMinusDeletedAt ListPagesParamsSort = "-deletedAt"
+	ListPagesParamsSortMinusSlug      ListPagesParamsSort = "-slug"
+	ListPagesParamsSortMinusTitle     ListPagesParamsSort = "-title"
+	ListPagesParamsSortMinusUpdatedAt ListPagesParamsSort = "-updatedAt"
+	ListPagesParamsSortSlug           ListPagesParamsSort = "slug"
+	ListPagesParamsSortTitle          ListPagesParamsSort = "title"
+	ListPagesParamsSortUpdatedAt      ListPagesParamsSort = "updatedAt"
+)
+
+// Valid indicates whether the value is a known member of the ListPagesParamsSort enum.
+func (e ListPagesParamsSort) Valid() bool {
+	switch e {
+	case ListPagesParamsSortBody:
+		return true
+	case ListPagesParamsSortDeletedAt:
+		return true
+	case ListPagesParamsSortMinusBody:
+		return true
+	case ListPagesParamsSortMinusDeletedAt:
+		return true
+	case ListPagesParamsSortMinusSlug:
+		return true
+	case ListPagesParamsSortMinusTitle:
+		return true
+	case ListPagesParamsSortMinusUpdatedAt:
+		return true
+	case ListPagesParamsSortSlug:
+		return true
+	case ListPagesParamsSortTitle:
+		return true
+	case ListPagesParamsSortUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPagesParamsFields.
+const (
+	ListPagesParamsFieldsBody      ListPagesParamsFields = "body"
+	ListPagesParamsFieldsDeletedAt ListPagesParamsFields = "deletedAt"
+	ListPagesParamsFieldsSlug      ListPagesParamsFields = "slug"
+	ListPagesParamsFieldsTitle     ListPagesParamsFields = "title"
+	ListPagesParamsFieldsUpdatedAt ListPagesParamsFields = "updatedAt"
+)
+
+// Valid indicates whether the value is a known member of the ListPagesParamsFields enum.
+func (e ListPagesParamsFields) Valid() bool {
+	switch e {
+	case ListPagesParamsFieldsBody:
+		return true
+	case ListPagesParamsFieldsDeletedAt:
+		return true
+	case ListPagesParamsFieldsSlug:
+		return true
+	case ListPagesParamsFieldsTitle:
+		return true
+	case ListPagesParamsFieldsUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody0Message.
+const (
+	DeletePages200JSONResponseBody0MessageRecordMarkedAsDeleted DeletePages200JSONResponseBody0Message = "Record marked as deleted"
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody0Message enum.
+func (e DeletePages200JSONResponseBody0Message) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody0MessageRecordMarkedAsDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody0SoftDeleted.
+const (
+	DeletePages200JSONResponseBody0SoftDeletedTrue DeletePages200JSONResponseBody0SoftDeleted = true
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody0SoftDeleted enum.
+func (e DeletePages200JSONResponseBody0SoftDeleted) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody0SoftDeletedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody0Success.
+const (
+	DeletePages200JSONResponseBody0SuccessTrue DeletePages200JSONResponseBody0Success = true
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody0Success enum.
+func (e DeletePages200JSONResponseBody0Success) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody0SuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody1HardDeleted.
+const (
+	DeletePages200JSONResponseBody1HardDeletedTrue DeletePages200JSONResponseBody1HardDeleted = true
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody1HardDeleted enum.
+func (e DeletePages200JSONResponseBody1HardDeleted) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody1HardDeletedTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody1Message.
+const (
+	DeletePages200JSONResponseBody1MessageRecordPermanentlyDeleted DeletePages200JSONResponseBody1Message = "Record permanently deleted"
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody1Message enum.
+func (e DeletePages200JSONResponseBody1Message) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody1MessageRecordPermanentlyDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody1SoftDeleted.
+const (
+	DeletePages200JSONResponseBody1SoftDeletedFalse DeletePages200JSONResponseBody1SoftDeleted = false
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody1SoftDeleted enum.
+func (e DeletePages200JSONResponseBody1SoftDeleted) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody1SoftDeletedFalse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeletePages200JSONResponseBody1Success.
+const (
+	DeletePages200JSONResponseBody1SuccessTrue DeletePages200JSONResponseBody1Success = true
+)
+
+// Valid indicates whether the value is a known member of the DeletePages200JSONResponseBody1Success enum.
+func (e DeletePages200JSONResponseBody1Success) Valid() bool {
+	switch e {
+	case DeletePages200JSONResponseBody1SuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPagesParamsFields.
+const (
+	GetPagesParamsFieldsBody      GetPagesParamsFields = "body"
+	GetPagesParamsFieldsDeletedAt GetPagesParamsFields = "deletedAt"
+	GetPagesParamsFieldsSlug      GetPagesParamsFields = "slug"
+	GetPagesParamsFieldsTitle     GetPagesParamsFields = "title"
+	GetPagesParamsFieldsUpdatedAt GetPagesParamsFields = "updatedAt"
+)
+
+// Valid indicates whether the value is a known member of the GetPagesParamsFields enum.
+func (e GetPagesParamsFields) Valid() bool {
+	switch e {
+	case GetPagesParamsFieldsBody:
+		return true
+	case GetPagesParamsFieldsDeletedAt:
+		return true
+	case GetPagesParamsFieldsSlug:
+		return true
+	case GetPagesParamsFieldsTitle:
+		return true
+	case GetPagesParamsFieldsUpdatedAt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RestorePages200JSONResponseBodyRestored.
+const (
+	RestorePages200JSONResponseBodyRestoredTrue RestorePages200JSONResponseBodyRestored = true
+)
+
+// Valid indicates whether the value is a known member of the RestorePages200JSONResponseBodyRestored enum.
+func (e RestorePages200JSONResponseBodyRestored) Valid() bool {
+	switch e {
+	case RestorePages200JSONResponseBodyRestoredTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListPostsParamsSort.
 const (
 	ListPostsParamsSortContent        ListPostsParamsSort = "content"
@@ -1660,6 +1876,41 @@ type ListMeta struct {
 	NextCursor *string `json:"nextCursor,omitempty"`
 	Offset     *int    `json:"offset,omitempty"`
 	Total      *int64  `json:"total,omitempty"`
+}
+
+// Page defines model for Page.
+type Page struct {
+	Body *string `json:"body,omitempty"`
+
+	// DeletedAt When the record was soft-deleted; null while it is live.
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+	Slug      *string    `json:"slug,omitempty"`
+	Title     *string    `json:"title,omitempty"`
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+}
+
+// PageCreate defines model for PageCreate.
+type PageCreate struct {
+	Body *string `json:"body,omitempty"`
+
+	// Slug The record's key, chosen by the client.
+	Slug  string `json:"slug"`
+	Title string `json:"title"`
+}
+
+// PageReplace defines model for PageReplace.
+type PageReplace struct {
+	Body *string `json:"body,omitempty"`
+
+	// Slug The record's key, chosen by the client.
+	Slug  *string `json:"slug,omitempty"`
+	Title string  `json:"title"`
+}
+
+// PageUpdate defines model for PageUpdate.
+type PageUpdate struct {
+	Body  *string `json:"body,omitempty"`
+	Title *string `json:"title,omitempty"`
 }
 
 // Post defines model for Post.
@@ -4226,6 +4477,746 @@ type DryRunRestoreInvoicesParams struct {
 	IfMatch *string `json:"If-Match,omitempty"`
 }
 
+// BulkDeletePagesParams defines parameters for BulkDeletePages.
+type BulkDeletePagesParams struct {
+	// Filter A filter expression; bulk deletes need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Slug Equals.
+	Slug *string `form:"slug,omitempty" json:"slug,omitempty"`
+
+	// SlugEq Equals.
+	SlugEq *string `form:"slug[eq],omitempty" json:"slug[eq],omitempty"`
+
+	// SlugNe Does not equal.
+	SlugNe *string `form:"slug[ne],omitempty" json:"slug[ne],omitempty"`
+
+	// SlugGt Greater than.
+	SlugGt *string `form:"slug[gt],omitempty" json:"slug[gt],omitempty"`
+
+	// SlugGte Greater than or equal.
+	SlugGte *string `form:"slug[gte],omitempty" json:"slug[gte],omitempty"`
+
+	// SlugLt Less than.
+	SlugLt *string `form:"slug[lt],omitempty" json:"slug[lt],omitempty"`
+
+	// SlugLte Less than or equal.
+	SlugLte *string `form:"slug[lte],omitempty" json:"slug[lte],omitempty"`
+
+	// SlugLike Matches the pattern, * being the wildcard, ignoring case.
+	SlugLike *string `form:"slug[like],omitempty" json:"slug[like],omitempty"`
+
+	// SlugIn One of a comma-separated list.
+	SlugIn *[]string `form:"slug[in],omitempty" json:"slug[in],omitempty"`
+
+	// SlugNull true: is null; false: is not null.
+	SlugNull *bool `form:"slug[null],omitempty" json:"slug[null],omitempty"`
+
+	// Title Equals.
+	Title *string `form:"title,omitempty" json:"title,omitempty"`
+
+	// TitleEq Equals.
+	TitleEq *string `form:"title[eq],omitempty" json:"title[eq],omitempty"`
+
+	// TitleNe Does not equal.
+	TitleNe *string `form:"title[ne],omitempty" json:"title[ne],omitempty"`
+
+	// TitleGt Greater than.
+	TitleGt *string `form:"title[gt],omitempty" json:"title[gt],omitempty"`
+
+	// TitleGte Greater than or equal.
+	TitleGte *string `form:"title[gte],omitempty" json:"title[gte],omitempty"`
+
+	// TitleLt Less than.
+	TitleLt *string `form:"title[lt],omitempty" json:"title[lt],omitempty"`
+
+	// TitleLte Less than or equal.
+	TitleLte *string `form:"title[lte],omitempty" json:"title[lte],omitempty"`
+
+	// TitleLike Matches the pattern, * being the wildcard, ignoring case.
+	TitleLike *string `form:"title[like],omitempty" json:"title[like],omitempty"`
+
+	// TitleIn One of a comma-separated list.
+	TitleIn *[]string `form:"title[in],omitempty" json:"title[in],omitempty"`
+
+	// TitleNull true: is null; false: is not null.
+	TitleNull *bool `form:"title[null],omitempty" json:"title[null],omitempty"`
+
+	// Body Equals.
+	Body *string `form:"body,omitempty" json:"body,omitempty"`
+
+	// BodyEq Equals.
+	BodyEq *string `form:"body[eq],omitempty" json:"body[eq],omitempty"`
+
+	// BodyNe Does not equal.
+	BodyNe *string `form:"body[ne],omitempty" json:"body[ne],omitempty"`
+
+	// BodyGt Greater than.
+	BodyGt *string `form:"body[gt],omitempty" json:"body[gt],omitempty"`
+
+	// BodyGte Greater than or equal.
+	BodyGte *string `form:"body[gte],omitempty" json:"body[gte],omitempty"`
+
+	// BodyLt Less than.
+	BodyLt *string `form:"body[lt],omitempty" json:"body[lt],omitempty"`
+
+	// BodyLte Less than or equal.
+	BodyLte *string `form:"body[lte],omitempty" json:"body[lte],omitempty"`
+
+	// BodyLike Matches the pattern, * being the wildcard, ignoring case.
+	BodyLike *string `form:"body[like],omitempty" json:"body[like],omitempty"`
+
+	// BodyIn One of a comma-separated list.
+	BodyIn *[]string `form:"body[in],omitempty" json:"body[in],omitempty"`
+
+	// BodyNull true: is null; false: is not null.
+	BodyNull *bool `form:"body[null],omitempty" json:"body[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
+// ListPagesParams defines parameters for ListPages.
+type ListPagesParams struct {
+	// Filter A filter expression, e.g. views > 10 and title like "*go*".
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Sort Sort keys, comma-separated; a leading - sorts descending.
+	Sort *[]ListPagesParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Fields Sparse fieldset: the fields to return, comma-separated.
+	Fields *[]ListPagesParamsFields `form:"fields,omitempty" json:"fields,omitempty"`
+
+	// Limit Page size.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Records to skip.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Page Page number, from 1; an alternative to offset.
+	Page *int `form:"page,omitempty" json:"page,omitempty"`
+
+	// Cursor The nextCursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Count false leaves out meta.total.
+	Count *bool `form:"count,omitempty" json:"count,omitempty"`
+
+	// IncludeDeleted Include soft-deleted records (needs read_deleted).
+	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// OnlyDeleted Only soft-deleted records: the trash view (needs read_deleted).
+	OnlyDeleted *bool `form:"onlyDeleted,omitempty" json:"onlyDeleted,omitempty"`
+
+	// Slug Equals.
+	Slug *string `form:"slug,omitempty" json:"slug,omitempty"`
+
+	// SlugEq Equals.
+	SlugEq *string `form:"slug[eq],omitempty" json:"slug[eq],omitempty"`
+
+	// SlugNe Does not equal.
+	SlugNe *string `form:"slug[ne],omitempty" json:"slug[ne],omitempty"`
+
+	// SlugGt Greater than.
+	SlugGt *string `form:"slug[gt],omitempty" json:"slug[gt],omitempty"`
+
+	// SlugGte Greater than or equal.
+	SlugGte *string `form:"slug[gte],omitempty" json:"slug[gte],omitempty"`
+
+	// SlugLt Less than.
+	SlugLt *string `form:"slug[lt],omitempty" json:"slug[lt],omitempty"`
+
+	// SlugLte Less than or equal.
+	SlugLte *string `form:"slug[lte],omitempty" json:"slug[lte],omitempty"`
+
+	// SlugLike Matches the pattern, * being the wildcard, ignoring case.
+	SlugLike *string `form:"slug[like],omitempty" json:"slug[like],omitempty"`
+
+	// SlugIn One of a comma-separated list.
+	SlugIn *[]string `form:"slug[in],omitempty" json:"slug[in],omitempty"`
+
+	// SlugNull true: is null; false: is not null.
+	SlugNull *bool `form:"slug[null],omitempty" json:"slug[null],omitempty"`
+
+	// Title Equals.
+	Title *string `form:"title,omitempty" json:"title,omitempty"`
+
+	// TitleEq Equals.
+	TitleEq *string `form:"title[eq],omitempty" json:"title[eq],omitempty"`
+
+	// TitleNe Does not equal.
+	TitleNe *string `form:"title[ne],omitempty" json:"title[ne],omitempty"`
+
+	// TitleGt Greater than.
+	TitleGt *string `form:"title[gt],omitempty" json:"title[gt],omitempty"`
+
+	// TitleGte Greater than or equal.
+	TitleGte *string `form:"title[gte],omitempty" json:"title[gte],omitempty"`
+
+	// TitleLt Less than.
+	TitleLt *string `form:"title[lt],omitempty" json:"title[lt],omitempty"`
+
+	// TitleLte Less than or equal.
+	TitleLte *string `form:"title[lte],omitempty" json:"title[lte],omitempty"`
+
+	// TitleLike Matches the pattern, * being the wildcard, ignoring case.
+	TitleLike *string `form:"title[like],omitempty" json:"title[like],omitempty"`
+
+	// TitleIn One of a comma-separated list.
+	TitleIn *[]string `form:"title[in],omitempty" json:"title[in],omitempty"`
+
+	// TitleNull true: is null; false: is not null.
+	TitleNull *bool `form:"title[null],omitempty" json:"title[null],omitempty"`
+
+	// Body Equals.
+	Body *string `form:"body,omitempty" json:"body,omitempty"`
+
+	// BodyEq Equals.
+	BodyEq *string `form:"body[eq],omitempty" json:"body[eq],omitempty"`
+
+	// BodyNe Does not equal.
+	BodyNe *string `form:"body[ne],omitempty" json:"body[ne],omitempty"`
+
+	// BodyGt Greater than.
+	BodyGt *string `form:"body[gt],omitempty" json:"body[gt],omitempty"`
+
+	// BodyGte Greater than or equal.
+	BodyGte *string `form:"body[gte],omitempty" json:"body[gte],omitempty"`
+
+	// BodyLt Less than.
+	BodyLt *string `form:"body[lt],omitempty" json:"body[lt],omitempty"`
+
+	// BodyLte Less than or equal.
+	BodyLte *string `form:"body[lte],omitempty" json:"body[lte],omitempty"`
+
+	// BodyLike Matches the pattern, * being the wildcard, ignoring case.
+	BodyLike *string `form:"body[like],omitempty" json:"body[like],omitempty"`
+
+	// BodyIn One of a comma-separated list.
+	BodyIn *[]string `form:"body[in],omitempty" json:"body[in],omitempty"`
+
+	// BodyNull true: is null; false: is not null.
+	BodyNull *bool `form:"body[null],omitempty" json:"body[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
+// ListPagesParamsSort defines parameters for ListPages.
+type ListPagesParamsSort string
+
+// ListPagesParamsFields defines parameters for ListPages.
+type ListPagesParamsFields string
+
+// BulkRestorePagesParams defines parameters for BulkRestorePages.
+type BulkRestorePagesParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Slug Equals.
+	Slug *string `form:"slug,omitempty" json:"slug,omitempty"`
+
+	// SlugEq Equals.
+	SlugEq *string `form:"slug[eq],omitempty" json:"slug[eq],omitempty"`
+
+	// SlugNe Does not equal.
+	SlugNe *string `form:"slug[ne],omitempty" json:"slug[ne],omitempty"`
+
+	// SlugGt Greater than.
+	SlugGt *string `form:"slug[gt],omitempty" json:"slug[gt],omitempty"`
+
+	// SlugGte Greater than or equal.
+	SlugGte *string `form:"slug[gte],omitempty" json:"slug[gte],omitempty"`
+
+	// SlugLt Less than.
+	SlugLt *string `form:"slug[lt],omitempty" json:"slug[lt],omitempty"`
+
+	// SlugLte Less than or equal.
+	SlugLte *string `form:"slug[lte],omitempty" json:"slug[lte],omitempty"`
+
+	// SlugLike Matches the pattern, * being the wildcard, ignoring case.
+	SlugLike *string `form:"slug[like],omitempty" json:"slug[like],omitempty"`
+
+	// SlugIn One of a comma-separated list.
+	SlugIn *[]string `form:"slug[in],omitempty" json:"slug[in],omitempty"`
+
+	// SlugNull true: is null; false: is not null.
+	SlugNull *bool `form:"slug[null],omitempty" json:"slug[null],omitempty"`
+
+	// Title Equals.
+	Title *string `form:"title,omitempty" json:"title,omitempty"`
+
+	// TitleEq Equals.
+	TitleEq *string `form:"title[eq],omitempty" json:"title[eq],omitempty"`
+
+	// TitleNe Does not equal.
+	TitleNe *string `form:"title[ne],omitempty" json:"title[ne],omitempty"`
+
+	// TitleGt Greater than.
+	TitleGt *string `form:"title[gt],omitempty" json:"title[gt],omitempty"`
+
+	// TitleGte Greater than or equal.
+	TitleGte *string `form:"title[gte],omitempty" json:"title[gte],omitempty"`
+
+	// TitleLt Less than.
+	TitleLt *string `form:"title[lt],omitempty" json:"title[lt],omitempty"`
+
+	// TitleLte Less than or equal.
+	TitleLte *string `form:"title[lte],omitempty" json:"title[lte],omitempty"`
+
+	// TitleLike Matches the pattern, * being the wildcard, ignoring case.
+	TitleLike *string `form:"title[like],omitempty" json:"title[like],omitempty"`
+
+	// TitleIn One of a comma-separated list.
+	TitleIn *[]string `form:"title[in],omitempty" json:"title[in],omitempty"`
+
+	// TitleNull true: is null; false: is not null.
+	TitleNull *bool `form:"title[null],omitempty" json:"title[null],omitempty"`
+
+	// Body Equals.
+	Body *string `form:"body,omitempty" json:"body,omitempty"`
+
+	// BodyEq Equals.
+	BodyEq *string `form:"body[eq],omitempty" json:"body[eq],omitempty"`
+
+	// BodyNe Does not equal.
+	BodyNe *string `form:"body[ne],omitempty" json:"body[ne],omitempty"`
+
+	// BodyGt Greater than.
+	BodyGt *string `form:"body[gt],omitempty" json:"body[gt],omitempty"`
+
+	// BodyGte Greater than or equal.
+	BodyGte *string `form:"body[gte],omitempty" json:"body[gte],omitempty"`
+
+	// BodyLt Less than.
+	BodyLt *string `form:"body[lt],omitempty" json:"body[lt],omitempty"`
+
+	// BodyLte Less than or equal.
+	BodyLte *string `form:"body[lte],omitempty" json:"body[lte],omitempty"`
+
+	// BodyLike Matches the pattern, * being the wildcard, ignoring case.
+	BodyLike *string `form:"body[like],omitempty" json:"body[like],omitempty"`
+
+	// BodyIn One of a comma-separated list.
+	BodyIn *[]string `form:"body[in],omitempty" json:"body[in],omitempty"`
+
+	// BodyNull true: is null; false: is not null.
+	BodyNull *bool `form:"body[null],omitempty" json:"body[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
+// DryRunBulkRestorePagesParams defines parameters for DryRunBulkRestorePages.
+type DryRunBulkRestorePagesParams struct {
+	// Filter A filter expression; bulk restores need at least one condition.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// Slug Equals.
+	Slug *string `form:"slug,omitempty" json:"slug,omitempty"`
+
+	// SlugEq Equals.
+	SlugEq *string `form:"slug[eq],omitempty" json:"slug[eq],omitempty"`
+
+	// SlugNe Does not equal.
+	SlugNe *string `form:"slug[ne],omitempty" json:"slug[ne],omitempty"`
+
+	// SlugGt Greater than.
+	SlugGt *string `form:"slug[gt],omitempty" json:"slug[gt],omitempty"`
+
+	// SlugGte Greater than or equal.
+	SlugGte *string `form:"slug[gte],omitempty" json:"slug[gte],omitempty"`
+
+	// SlugLt Less than.
+	SlugLt *string `form:"slug[lt],omitempty" json:"slug[lt],omitempty"`
+
+	// SlugLte Less than or equal.
+	SlugLte *string `form:"slug[lte],omitempty" json:"slug[lte],omitempty"`
+
+	// SlugLike Matches the pattern, * being the wildcard, ignoring case.
+	SlugLike *string `form:"slug[like],omitempty" json:"slug[like],omitempty"`
+
+	// SlugIn One of a comma-separated list.
+	SlugIn *[]string `form:"slug[in],omitempty" json:"slug[in],omitempty"`
+
+	// SlugNull true: is null; false: is not null.
+	SlugNull *bool `form:"slug[null],omitempty" json:"slug[null],omitempty"`
+
+	// Title Equals.
+	Title *string `form:"title,omitempty" json:"title,omitempty"`
+
+	// TitleEq Equals.
+	TitleEq *string `form:"title[eq],omitempty" json:"title[eq],omitempty"`
+
+	// TitleNe Does not equal.
+	TitleNe *string `form:"title[ne],omitempty" json:"title[ne],omitempty"`
+
+	// TitleGt Greater than.
+	TitleGt *string `form:"title[gt],omitempty" json:"title[gt],omitempty"`
+
+	// TitleGte Greater than or equal.
+	TitleGte *string `form:"title[gte],omitempty" json:"title[gte],omitempty"`
+
+	// TitleLt Less than.
+	TitleLt *string `form:"title[lt],omitempty" json:"title[lt],omitempty"`
+
+	// TitleLte Less than or equal.
+	TitleLte *string `form:"title[lte],omitempty" json:"title[lte],omitempty"`
+
+	// TitleLike Matches the pattern, * being the wildcard, ignoring case.
+	TitleLike *string `form:"title[like],omitempty" json:"title[like],omitempty"`
+
+	// TitleIn One of a comma-separated list.
+	TitleIn *[]string `form:"title[in],omitempty" json:"title[in],omitempty"`
+
+	// TitleNull true: is null; false: is not null.
+	TitleNull *bool `form:"title[null],omitempty" json:"title[null],omitempty"`
+
+	// Body Equals.
+	Body *string `form:"body,omitempty" json:"body,omitempty"`
+
+	// BodyEq Equals.
+	BodyEq *string `form:"body[eq],omitempty" json:"body[eq],omitempty"`
+
+	// BodyNe Does not equal.
+	BodyNe *string `form:"body[ne],omitempty" json:"body[ne],omitempty"`
+
+	// BodyGt Greater than.
+	BodyGt *string `form:"body[gt],omitempty" json:"body[gt],omitempty"`
+
+	// BodyGte Greater than or equal.
+	BodyGte *string `form:"body[gte],omitempty" json:"body[gte],omitempty"`
+
+	// BodyLt Less than.
+	BodyLt *string `form:"body[lt],omitempty" json:"body[lt],omitempty"`
+
+	// BodyLte Less than or equal.
+	BodyLte *string `form:"body[lte],omitempty" json:"body[lte],omitempty"`
+
+	// BodyLike Matches the pattern, * being the wildcard, ignoring case.
+	BodyLike *string `form:"body[like],omitempty" json:"body[like],omitempty"`
+
+	// BodyIn One of a comma-separated list.
+	BodyIn *[]string `form:"body[in],omitempty" json:"body[in],omitempty"`
+
+	// BodyNull true: is null; false: is not null.
+	BodyNull *bool `form:"body[null],omitempty" json:"body[null],omitempty"`
+
+	// UpdatedAt Equals.
+	UpdatedAt *time.Time `form:"updatedAt,omitempty" json:"updatedAt,omitempty"`
+
+	// UpdatedAtEq Equals.
+	UpdatedAtEq *time.Time `form:"updatedAt[eq],omitempty" json:"updatedAt[eq],omitempty"`
+
+	// UpdatedAtNe Does not equal.
+	UpdatedAtNe *time.Time `form:"updatedAt[ne],omitempty" json:"updatedAt[ne],omitempty"`
+
+	// UpdatedAtGt Greater than.
+	UpdatedAtGt *time.Time `form:"updatedAt[gt],omitempty" json:"updatedAt[gt],omitempty"`
+
+	// UpdatedAtGte Greater than or equal.
+	UpdatedAtGte *time.Time `form:"updatedAt[gte],omitempty" json:"updatedAt[gte],omitempty"`
+
+	// UpdatedAtLt Less than.
+	UpdatedAtLt *time.Time `form:"updatedAt[lt],omitempty" json:"updatedAt[lt],omitempty"`
+
+	// UpdatedAtLte Less than or equal.
+	UpdatedAtLte *time.Time `form:"updatedAt[lte],omitempty" json:"updatedAt[lte],omitempty"`
+
+	// UpdatedAtIn One of a comma-separated list.
+	UpdatedAtIn *[]time.Time `form:"updatedAt[in],omitempty" json:"updatedAt[in],omitempty"`
+
+	// UpdatedAtNull true: is null; false: is not null.
+	UpdatedAtNull *bool `form:"updatedAt[null],omitempty" json:"updatedAt[null],omitempty"`
+
+	// DeletedAt Equals.
+	DeletedAt *time.Time `form:"deletedAt,omitempty" json:"deletedAt,omitempty"`
+
+	// DeletedAtEq Equals.
+	DeletedAtEq *time.Time `form:"deletedAt[eq],omitempty" json:"deletedAt[eq],omitempty"`
+
+	// DeletedAtNe Does not equal.
+	DeletedAtNe *time.Time `form:"deletedAt[ne],omitempty" json:"deletedAt[ne],omitempty"`
+
+	// DeletedAtGt Greater than.
+	DeletedAtGt *time.Time `form:"deletedAt[gt],omitempty" json:"deletedAt[gt],omitempty"`
+
+	// DeletedAtGte Greater than or equal.
+	DeletedAtGte *time.Time `form:"deletedAt[gte],omitempty" json:"deletedAt[gte],omitempty"`
+
+	// DeletedAtLt Less than.
+	DeletedAtLt *time.Time `form:"deletedAt[lt],omitempty" json:"deletedAt[lt],omitempty"`
+
+	// DeletedAtLte Less than or equal.
+	DeletedAtLte *time.Time `form:"deletedAt[lte],omitempty" json:"deletedAt[lte],omitempty"`
+
+	// DeletedAtIn One of a comma-separated list.
+	DeletedAtIn *[]time.Time `form:"deletedAt[in],omitempty" json:"deletedAt[in],omitempty"`
+
+	// DeletedAtNull true: is null; false: is not null.
+	DeletedAtNull *bool `form:"deletedAt[null],omitempty" json:"deletedAt[null],omitempty"`
+}
+
+// DeletePagesParams defines parameters for DeletePages.
+type DeletePagesParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// DeletePages200JSONResponseBody0 defines parameters for DeletePages.
+type DeletePages200JSONResponseBody0 struct {
+	Message     DeletePages200JSONResponseBody0Message     `json:"message"`
+	SoftDeleted DeletePages200JSONResponseBody0SoftDeleted `json:"softDeleted"`
+	Success     DeletePages200JSONResponseBody0Success     `json:"success"`
+}
+
+// DeletePages200JSONResponseBody0Message defines parameters for DeletePages.
+type DeletePages200JSONResponseBody0Message string
+
+// DeletePages200JSONResponseBody0SoftDeleted defines parameters for DeletePages.
+type DeletePages200JSONResponseBody0SoftDeleted bool
+
+// DeletePages200JSONResponseBody0Success defines parameters for DeletePages.
+type DeletePages200JSONResponseBody0Success bool
+
+// DeletePages200JSONResponseBody1 defines parameters for DeletePages.
+type DeletePages200JSONResponseBody1 struct {
+	HardDeleted DeletePages200JSONResponseBody1HardDeleted `json:"hardDeleted"`
+	Message     DeletePages200JSONResponseBody1Message     `json:"message"`
+	SoftDeleted DeletePages200JSONResponseBody1SoftDeleted `json:"softDeleted"`
+	Success     DeletePages200JSONResponseBody1Success     `json:"success"`
+}
+
+// DeletePages200JSONResponseBody1HardDeleted defines parameters for DeletePages.
+type DeletePages200JSONResponseBody1HardDeleted bool
+
+// DeletePages200JSONResponseBody1Message defines parameters for DeletePages.
+type DeletePages200JSONResponseBody1Message string
+
+// DeletePages200JSONResponseBody1SoftDeleted defines parameters for DeletePages.
+type DeletePages200JSONResponseBody1SoftDeleted bool
+
+// DeletePages200JSONResponseBody1Success defines parameters for DeletePages.
+type DeletePages200JSONResponseBody1Success bool
+
+// DeletePages200JSONResponseBody defines parameters for DeletePages.
+type DeletePages200JSONResponseBody struct {
+	union json.RawMessage
+}
+
+// GetPagesParams defines parameters for GetPages.
+type GetPagesParams struct {
+	// Fields Sparse fieldset: the fields to return, comma-separated.
+	Fields *[]GetPagesParamsFields `form:"fields,omitempty" json:"fields,omitempty"`
+
+	// IncludeDeleted Include soft-deleted records (needs read_deleted).
+	IncludeDeleted *bool `form:"includeDeleted,omitempty" json:"includeDeleted,omitempty"`
+
+	// IfNoneMatch The ETag the client holds: 304 with no body when the record still has it.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// GetPagesParamsFields defines parameters for GetPages.
+type GetPagesParamsFields string
+
+// UpdatePagesParams defines parameters for UpdatePages.
+type UpdatePagesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// UpsertPagesParams defines parameters for UpsertPages.
+type UpsertPagesParams struct {
+	// Restore Replace a soft-deleted record and restore it (needs restore); without it, such a record is a 409.
+	Restore *bool `form:"restore,omitempty" json:"restore,omitempty"`
+
+	// IfMatch Replace only a record that has this ETag (* for any that is there); else 412.
+	IfMatch *string `json:"If-Match,omitempty"`
+
+	// IfNoneMatch * creates only: 412 when a record has the key.
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// DryRunDeletePagesParams defines parameters for DryRunDeletePages.
+type DryRunDeletePagesParams struct {
+	// Permanent Delete the record for good, live or deleted (needs hard_delete).
+	Permanent *bool `form:"permanent,omitempty" json:"permanent,omitempty"`
+
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestorePagesParams defines parameters for RestorePages.
+type RestorePagesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
+// RestorePages200JSONResponseBodyRestored defines parameters for RestorePages.
+type RestorePages200JSONResponseBodyRestored bool
+
+// DryRunRestorePagesParams defines parameters for DryRunRestorePages.
+type DryRunRestorePagesParams struct {
+	// IfMatch The ETag the client read: the write happens only if the record still has it (else 412). * means "exists and is visible to me".
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // BulkDeletePostsParams defines parameters for BulkDeletePosts.
 type BulkDeletePostsParams struct {
 	// Filter A filter expression; bulk deletes need at least one condition.
@@ -6374,6 +7365,18 @@ type UpdateInvoicesJSONRequestBody = InvoiceUpdate
 // UpdateInvoicesApplicationMergePatchPlusJSONRequestBody defines body for UpdateInvoices for application/merge-patch+json ContentType.
 type UpdateInvoicesApplicationMergePatchPlusJSONRequestBody = InvoiceUpdate
 
+// CreatePagesJSONRequestBody defines body for CreatePages for application/json ContentType.
+type CreatePagesJSONRequestBody = PageCreate
+
+// UpdatePagesJSONRequestBody defines body for UpdatePages for application/json ContentType.
+type UpdatePagesJSONRequestBody = PageUpdate
+
+// UpdatePagesApplicationMergePatchPlusJSONRequestBody defines body for UpdatePages for application/merge-patch+json ContentType.
+type UpdatePagesApplicationMergePatchPlusJSONRequestBody = PageUpdate
+
+// UpsertPagesJSONRequestBody defines body for UpsertPages for application/json ContentType.
+type UpsertPagesJSONRequestBody = PageReplace
+
 // CreatePostsJSONRequestBody defines body for CreatePosts for application/json ContentType.
 type CreatePostsJSONRequestBody = PostCreate
 
@@ -6609,6 +7612,68 @@ func (t DeleteInvoices200JSONResponseBody) MarshalJSON() ([]byte, error) {
 }
 
 func (t *DeleteInvoices200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsDeletePages200JSONResponseBody0 returns the union data inside the DeletePages200JSONResponseBody as a DeletePages200JSONResponseBody0
+func (t DeletePages200JSONResponseBody) AsDeletePages200JSONResponseBody0() (DeletePages200JSONResponseBody0, error) {
+	var body DeletePages200JSONResponseBody0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDeletePages200JSONResponseBody0 overwrites any union data inside the DeletePages200JSONResponseBody as the provided DeletePages200JSONResponseBody0
+func (t *DeletePages200JSONResponseBody) FromDeletePages200JSONResponseBody0(v DeletePages200JSONResponseBody0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDeletePages200JSONResponseBody0 performs a merge with any union data inside the DeletePages200JSONResponseBody, using the provided DeletePages200JSONResponseBody0
+func (t *DeletePages200JSONResponseBody) MergeDeletePages200JSONResponseBody0(v DeletePages200JSONResponseBody0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDeletePages200JSONResponseBody1 returns the union data inside the DeletePages200JSONResponseBody as a DeletePages200JSONResponseBody1
+func (t DeletePages200JSONResponseBody) AsDeletePages200JSONResponseBody1() (DeletePages200JSONResponseBody1, error) {
+	var body DeletePages200JSONResponseBody1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDeletePages200JSONResponseBody1 overwrites any union data inside the DeletePages200JSONResponseBody as the provided DeletePages200JSONResponseBody1
+func (t *DeletePages200JSONResponseBody) FromDeletePages200JSONResponseBody1(v DeletePages200JSONResponseBody1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDeletePages200JSONResponseBody1 performs a merge with any union data inside the DeletePages200JSONResponseBody, using the provided DeletePages200JSONResponseBody1
+func (t *DeletePages200JSONResponseBody) MergeDeletePages200JSONResponseBody1(v DeletePages200JSONResponseBody1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DeletePages200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DeletePages200JSONResponseBody) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -7228,6 +8293,139 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
 	DryRunRestoreInvoices(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkDeletePages Delete the pages records that match the filters
+	//
+	// Soft-deletes every live record of pages the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
+	// Corresponds with DELETE /api/pages (the `BulkDeletePages` operationId).
+	BulkDeletePages(ctx context.Context, params *BulkDeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPages List pages
+	//
+	// Lists the records of pages the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
+	// Corresponds with GET /api/pages (the `ListPages` operationId).
+	ListPages(ctx context.Context, params *ListPagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePagesWithBody Create a record of pages
+	//
+	// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/pages (the `CreatePages` operationId).
+	CreatePagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePages Create a record of pages
+	//
+	// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/pages (the `CreatePages` operationId).
+	CreatePages(ctx context.Context, body CreatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPagesPermissions What the caller may do on pages
+	//
+	// The actions the caller may perform on pages, each with its reach: every record, or only the caller's own.
+	//
+	// Corresponds with GET /api/pages/permissions (the `GetPagesPermissions` operationId).
+	GetPagesPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkRestorePages Restore the soft-deleted pages records that match the filters
+	//
+	// Makes every soft-deleted record of pages the filters match live again, in one transaction. At least one filter is needed.
+	//
+	// Corresponds with POST /api/pages/restore (the `BulkRestorePages` operationId).
+	BulkRestorePages(ctx context.Context, params *BulkRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunBulkRestorePages What restoring the pages records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Corresponds with POST /api/pages/restore/dry-run (the `DryRunBulkRestorePages` operationId).
+	DryRunBulkRestorePages(ctx context.Context, params *DryRunBulkRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePages Soft-delete a record of pages
+	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
+	// Corresponds with DELETE /api/pages/{id} (the `DeletePages` operationId).
+	DeletePages(ctx context.Context, id string, params *DeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPages Get a record of pages
+	//
+	// Returns the record of pages with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
+	// Corresponds with GET /api/pages/{id} (the `GetPages` operationId).
+	GetPages(ctx context.Context, id string, params *GetPagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePagesWithBody Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePagesWithBody(ctx context.Context, id string, params *UpdatePagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePages Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePages(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePagesWithApplicationMergePatchPlusJSONBody Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type.
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePagesWithApplicationMergePatchPlusJSONBody(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpsertPagesWithBody Create a record of pages with this key, or replace the one there
+	//
+	// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+	UpsertPagesWithBody(ctx context.Context, id string, params *UpsertPagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpsertPages Create a record of pages with this key, or replace the one there
+	//
+	// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+	UpsertPages(ctx context.Context, id string, params *UpsertPagesParams, body UpsertPagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunDeletePages What deleting a record of pages would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Corresponds with POST /api/pages/{id}/deletion/dry-run (the `DryRunDeletePages` operationId).
+	DryRunDeletePages(ctx context.Context, id string, params *DryRunDeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RestorePages Restore a soft-deleted record of pages
+	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
+	// Corresponds with POST /api/pages/{id}/restore (the `RestorePages` operationId).
+	RestorePages(ctx context.Context, id string, params *RestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRestorePages What restoring a record of pages would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Corresponds with POST /api/pages/{id}/restore/dry-run (the `DryRunRestorePages` operationId).
+	DryRunRestorePages(ctx context.Context, id string, params *DryRunRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPermissions What the caller may do on every resource
 	//
@@ -8367,6 +9565,309 @@ func (c *Client) RestoreInvoices(ctx context.Context, id int64, params *RestoreI
 // Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
 func (c *Client) DryRunRestoreInvoices(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDryRunRestoreInvoicesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkDeletePages Delete the pages records that match the filters
+//
+// Soft-deletes every live record of pages the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
+// Corresponds with DELETE /api/pages (the `BulkDeletePages` operationId).
+func (c *Client) BulkDeletePages(ctx context.Context, params *BulkDeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkDeletePagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPages List pages
+//
+// Lists the records of pages the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
+// Corresponds with GET /api/pages (the `ListPages` operationId).
+func (c *Client) ListPages(ctx context.Context, params *ListPagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePagesWithBody Create a record of pages
+//
+// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/pages (the `CreatePages` operationId).
+func (c *Client) CreatePagesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePagesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePages Create a record of pages
+//
+// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/pages (the `CreatePages` operationId).
+func (c *Client) CreatePages(ctx context.Context, body CreatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePagesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPagesPermissions What the caller may do on pages
+//
+// The actions the caller may perform on pages, each with its reach: every record, or only the caller's own.
+//
+// Corresponds with GET /api/pages/permissions (the `GetPagesPermissions` operationId).
+func (c *Client) GetPagesPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPagesPermissionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkRestorePages Restore the soft-deleted pages records that match the filters
+//
+// Makes every soft-deleted record of pages the filters match live again, in one transaction. At least one filter is needed.
+//
+// Corresponds with POST /api/pages/restore (the `BulkRestorePages` operationId).
+func (c *Client) BulkRestorePages(ctx context.Context, params *BulkRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkRestorePagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunBulkRestorePages What restoring the pages records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Corresponds with POST /api/pages/restore/dry-run (the `DryRunBulkRestorePages` operationId).
+func (c *Client) DryRunBulkRestorePages(ctx context.Context, params *DryRunBulkRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunBulkRestorePagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePages Soft-delete a record of pages
+//
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
+// Corresponds with DELETE /api/pages/{id} (the `DeletePages` operationId).
+func (c *Client) DeletePages(ctx context.Context, id string, params *DeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePagesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPages Get a record of pages
+//
+// Returns the record of pages with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
+// Corresponds with GET /api/pages/{id} (the `GetPages` operationId).
+func (c *Client) GetPages(ctx context.Context, id string, params *GetPagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPagesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePagesWithBody Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *Client) UpdatePagesWithBody(ctx context.Context, id string, params *UpdatePagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePagesRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePages Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *Client) UpdatePages(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePagesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePagesWithApplicationMergePatchPlusJSONBody Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type.
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *Client) UpdatePagesWithApplicationMergePatchPlusJSONBody(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePagesRequestWithApplicationMergePatchPlusJSONBody(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpsertPagesWithBody Create a record of pages with this key, or replace the one there
+//
+// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+func (c *Client) UpsertPagesWithBody(ctx context.Context, id string, params *UpsertPagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpsertPagesRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpsertPages Create a record of pages with this key, or replace the one there
+//
+// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+func (c *Client) UpsertPages(ctx context.Context, id string, params *UpsertPagesParams, body UpsertPagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpsertPagesRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunDeletePages What deleting a record of pages would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Corresponds with POST /api/pages/{id}/deletion/dry-run (the `DryRunDeletePages` operationId).
+func (c *Client) DryRunDeletePages(ctx context.Context, id string, params *DryRunDeletePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunDeletePagesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RestorePages Restore a soft-deleted record of pages
+//
+// Makes a soft-deleted record live again and answers with it.
+//
+// Corresponds with POST /api/pages/{id}/restore (the `RestorePages` operationId).
+func (c *Client) RestorePages(ctx context.Context, id string, params *RestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestorePagesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRestorePages What restoring a record of pages would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Corresponds with POST /api/pages/{id}/restore/dry-run (the `DryRunRestorePages` operationId).
+func (c *Client) DryRunRestorePages(ctx context.Context, id string, params *DryRunRestorePagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRestorePagesRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -19500,6 +21001,3212 @@ func NewDryRunRestoreInvoicesRequest(server string, id int64, params *DryRunRest
 	return req, nil
 }
 
+// NewBulkDeletePagesRequest constructs an http.Request for the BulkDeletePages method
+func NewBulkDeletePagesRequest(server string, params *BulkDeletePagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Slug != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug", *params.Slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[eq]", *params.SlugEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[ne]", *params.SlugNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gt]", *params.SlugGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gte]", *params.SlugGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lt]", *params.SlugLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lte]", *params.SlugLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[like]", *params.SlugLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "slug[in]", *params.SlugIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[null]", *params.SlugNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Title != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title", *params.Title, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[eq]", *params.TitleEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[ne]", *params.TitleNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gt]", *params.TitleGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gte]", *params.TitleGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lt]", *params.TitleLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lte]", *params.TitleLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[like]", *params.TitleLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "title[in]", *params.TitleIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[null]", *params.TitleNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Body != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body", *params.Body, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[eq]", *params.BodyEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[ne]", *params.BodyNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gt]", *params.BodyGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gte]", *params.BodyGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lt]", *params.BodyLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lte]", *params.BodyLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[like]", *params.BodyLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "body[in]", *params.BodyIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[null]", *params.BodyNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPagesRequest constructs an http.Request for the ListPages method
+func NewListPagesRequest(server string, params *ListPagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Fields != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "fields", *params.Fields, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Count != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "count", *params.Count, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeDeleted != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "includeDeleted", *params.IncludeDeleted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.OnlyDeleted != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "onlyDeleted", *params.OnlyDeleted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Slug != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug", *params.Slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[eq]", *params.SlugEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[ne]", *params.SlugNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gt]", *params.SlugGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gte]", *params.SlugGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lt]", *params.SlugLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lte]", *params.SlugLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[like]", *params.SlugLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "slug[in]", *params.SlugIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[null]", *params.SlugNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Title != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title", *params.Title, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[eq]", *params.TitleEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[ne]", *params.TitleNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gt]", *params.TitleGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gte]", *params.TitleGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lt]", *params.TitleLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lte]", *params.TitleLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[like]", *params.TitleLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "title[in]", *params.TitleIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[null]", *params.TitleNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Body != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body", *params.Body, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[eq]", *params.BodyEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[ne]", *params.BodyNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gt]", *params.BodyGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gte]", *params.BodyGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lt]", *params.BodyLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lte]", *params.BodyLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[like]", *params.BodyLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "body[in]", *params.BodyIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[null]", *params.BodyNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePagesRequest calls the generic CreatePages builder with application/json body
+func NewCreatePagesRequest(server string, body CreatePagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePagesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePagesRequestWithBody constructs an http.Request for the CreatePages method, with any body, and a specified content type
+func NewCreatePagesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPagesPermissionsRequest constructs an http.Request for the GetPagesPermissions method
+func NewGetPagesPermissionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/permissions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBulkRestorePagesRequest constructs an http.Request for the BulkRestorePages method
+func NewBulkRestorePagesRequest(server string, params *BulkRestorePagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/restore")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Slug != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug", *params.Slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[eq]", *params.SlugEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[ne]", *params.SlugNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gt]", *params.SlugGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gte]", *params.SlugGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lt]", *params.SlugLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lte]", *params.SlugLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[like]", *params.SlugLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "slug[in]", *params.SlugIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[null]", *params.SlugNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Title != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title", *params.Title, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[eq]", *params.TitleEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[ne]", *params.TitleNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gt]", *params.TitleGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gte]", *params.TitleGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lt]", *params.TitleLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lte]", *params.TitleLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[like]", *params.TitleLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "title[in]", *params.TitleIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[null]", *params.TitleNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Body != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body", *params.Body, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[eq]", *params.BodyEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[ne]", *params.BodyNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gt]", *params.BodyGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gte]", *params.BodyGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lt]", *params.BodyLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lte]", *params.BodyLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[like]", *params.BodyLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "body[in]", *params.BodyIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[null]", *params.BodyNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDryRunBulkRestorePagesRequest constructs an http.Request for the DryRunBulkRestorePages method
+func NewDryRunBulkRestorePagesRequest(server string, params *DryRunBulkRestorePagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/restore/dry-run")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filter", *params.Filter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Slug != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug", *params.Slug, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[eq]", *params.SlugEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[ne]", *params.SlugNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gt]", *params.SlugGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[gte]", *params.SlugGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lt]", *params.SlugLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[lte]", *params.SlugLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[like]", *params.SlugLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "slug[in]", *params.SlugIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SlugNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "slug[null]", *params.SlugNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Title != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title", *params.Title, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[eq]", *params.TitleEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[ne]", *params.TitleNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gt]", *params.TitleGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[gte]", *params.TitleGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lt]", *params.TitleLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[lte]", *params.TitleLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[like]", *params.TitleLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "title[in]", *params.TitleIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TitleNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "title[null]", *params.TitleNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Body != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body", *params.Body, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[eq]", *params.BodyEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[ne]", *params.BodyNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gt]", *params.BodyGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[gte]", *params.BodyGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lt]", *params.BodyLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[lte]", *params.BodyLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyLike != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[like]", *params.BodyLike, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "body[in]", *params.BodyIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BodyNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "body[null]", *params.BodyNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt", *params.UpdatedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[eq]", *params.UpdatedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[ne]", *params.UpdatedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gt]", *params.UpdatedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[gte]", *params.UpdatedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lt]", *params.UpdatedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[lte]", *params.UpdatedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "updatedAt[in]", *params.UpdatedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UpdatedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "updatedAt[null]", *params.UpdatedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt", *params.DeletedAt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtEq != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[eq]", *params.DeletedAtEq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNe != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[ne]", *params.DeletedAtNe, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gt]", *params.DeletedAtGt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtGte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[gte]", *params.DeletedAtGte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLt != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lt]", *params.DeletedAtLt, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtLte != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[lte]", *params.DeletedAtLte, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtIn != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "deletedAt[in]", *params.DeletedAtIn, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DeletedAtNull != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deletedAt[null]", *params.DeletedAtNull, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeletePagesRequest constructs an http.Request for the DeletePages method
+func NewDeletePagesRequest(server string, id string, params *DeletePagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPagesRequest constructs an http.Request for the GetPages method
+func NewGetPagesRequest(server string, id string, params *GetPagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Fields != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "fields", *params.Fields, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeDeleted != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "includeDeleted", *params.IncludeDeleted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpdatePagesRequest calls the generic UpdatePages builder with application/json body
+func NewUpdatePagesRequest(server string, id string, params *UpdatePagesParams, body UpdatePagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePagesRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdatePagesRequestWithApplicationMergePatchPlusJSONBody calls the generic UpdatePages builder with application/merge-patch+json body
+func NewUpdatePagesRequestWithApplicationMergePatchPlusJSONBody(server string, id string, params *UpdatePagesParams, body UpdatePagesApplicationMergePatchPlusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePagesRequestWithBody(server, id, params, "application/merge-patch+json", bodyReader)
+}
+
+// NewUpdatePagesRequestWithBody constructs an http.Request for the UpdatePages method, with any body, and a specified content type
+func NewUpdatePagesRequestWithBody(server string, id string, params *UpdatePagesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUpsertPagesRequest calls the generic UpsertPages builder with application/json body
+func NewUpsertPagesRequest(server string, id string, params *UpsertPagesParams, body UpsertPagesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpsertPagesRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpsertPagesRequestWithBody constructs an http.Request for the UpsertPages method, with any body, and a specified content type
+func NewUpsertPagesRequestWithBody(server string, id string, params *UpsertPagesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Restore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "restore", *params.Restore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDryRunDeletePagesRequest constructs an http.Request for the DryRunDeletePages method
+func NewDryRunDeletePagesRequest(server string, id string, params *DryRunDeletePagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s/deletion/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Permanent != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "permanent", *params.Permanent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRestorePagesRequest constructs an http.Request for the RestorePages method
+func NewRestorePagesRequest(server string, id string, params *RestorePagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s/restore", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDryRunRestorePagesRequest constructs an http.Request for the DryRunRestorePages method
+func NewDryRunRestorePagesRequest(server string, id string, params *DryRunRestorePagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/pages/%s/restore/dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetPermissionsRequest constructs an http.Request for the GetPermissions method
 func NewGetPermissionsRequest(server string) (*http.Request, error) {
 	var err error
@@ -28943,6 +33650,159 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/invoices/{id}/restore/dry-run (the `DryRunRestoreInvoices` operationId).
 	DryRunRestoreInvoicesWithResponse(ctx context.Context, id int64, params *DryRunRestoreInvoicesParams, reqEditors ...RequestEditorFn) (*DryRunRestoreInvoicesResponse, error)
 
+	// BulkDeletePagesWithResponse Delete the pages records that match the filters
+	//
+	// Soft-deletes every live record of pages the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/pages (the `BulkDeletePages` operationId).
+	BulkDeletePagesWithResponse(ctx context.Context, params *BulkDeletePagesParams, reqEditors ...RequestEditorFn) (*BulkDeletePagesResponse, error)
+
+	// ListPagesWithResponse List pages
+	//
+	// Lists the records of pages the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pages (the `ListPages` operationId).
+	ListPagesWithResponse(ctx context.Context, params *ListPagesParams, reqEditors ...RequestEditorFn) (*ListPagesResponse, error)
+
+	// CreatePagesWithBodyWithResponse Create a record of pages
+	//
+	// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages (the `CreatePages` operationId).
+	CreatePagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePagesResponse, error)
+
+	// CreatePagesWithResponse Create a record of pages
+	//
+	// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages (the `CreatePages` operationId).
+	CreatePagesWithResponse(ctx context.Context, body CreatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePagesResponse, error)
+
+	// GetPagesPermissionsWithResponse What the caller may do on pages
+	//
+	// The actions the caller may perform on pages, each with its reach: every record, or only the caller's own.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pages/permissions (the `GetPagesPermissions` operationId).
+	GetPagesPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPagesPermissionsResponse, error)
+
+	// BulkRestorePagesWithResponse Restore the soft-deleted pages records that match the filters
+	//
+	// Makes every soft-deleted record of pages the filters match live again, in one transaction. At least one filter is needed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages/restore (the `BulkRestorePages` operationId).
+	BulkRestorePagesWithResponse(ctx context.Context, params *BulkRestorePagesParams, reqEditors ...RequestEditorFn) (*BulkRestorePagesResponse, error)
+
+	// DryRunBulkRestorePagesWithResponse What restoring the pages records that match the filters would change, changing nothing
+	//
+	// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages/restore/dry-run (the `DryRunBulkRestorePages` operationId).
+	DryRunBulkRestorePagesWithResponse(ctx context.Context, params *DryRunBulkRestorePagesParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestorePagesResponse, error)
+
+	// DeletePagesWithResponse Soft-delete a record of pages
+	//
+	// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/pages/{id} (the `DeletePages` operationId).
+	DeletePagesWithResponse(ctx context.Context, id string, params *DeletePagesParams, reqEditors ...RequestEditorFn) (*DeletePagesResponse, error)
+
+	// GetPagesWithResponse Get a record of pages
+	//
+	// Returns the record of pages with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/pages/{id} (the `GetPages` operationId).
+	GetPagesWithResponse(ctx context.Context, id string, params *GetPagesParams, reqEditors ...RequestEditorFn) (*GetPagesResponse, error)
+
+	// UpdatePagesWithBodyWithResponse Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePagesWithBodyWithResponse(ctx context.Context, id string, params *UpdatePagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error)
+
+	// UpdatePagesWithResponse Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePagesWithResponse(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error)
+
+	// UpdatePagesWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of pages
+	//
+	// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+	//
+	// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+	UpdatePagesWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error)
+
+	// UpsertPagesWithBodyWithResponse Create a record of pages with this key, or replace the one there
+	//
+	// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+	UpsertPagesWithBodyWithResponse(ctx context.Context, id string, params *UpsertPagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpsertPagesResponse, error)
+
+	// UpsertPagesWithResponse Create a record of pages with this key, or replace the one there
+	//
+	// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+	UpsertPagesWithResponse(ctx context.Context, id string, params *UpsertPagesParams, body UpsertPagesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpsertPagesResponse, error)
+
+	// DryRunDeletePagesWithResponse What deleting a record of pages would change, changing nothing
+	//
+	// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages/{id}/deletion/dry-run (the `DryRunDeletePages` operationId).
+	DryRunDeletePagesWithResponse(ctx context.Context, id string, params *DryRunDeletePagesParams, reqEditors ...RequestEditorFn) (*DryRunDeletePagesResponse, error)
+
+	// RestorePagesWithResponse Restore a soft-deleted record of pages
+	//
+	// Makes a soft-deleted record live again and answers with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages/{id}/restore (the `RestorePages` operationId).
+	RestorePagesWithResponse(ctx context.Context, id string, params *RestorePagesParams, reqEditors ...RequestEditorFn) (*RestorePagesResponse, error)
+
+	// DryRunRestorePagesWithResponse What restoring a record of pages would change, changing nothing
+	//
+	// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/pages/{id}/restore/dry-run (the `DryRunRestorePages` operationId).
+	DryRunRestorePagesWithResponse(ctx context.Context, id string, params *DryRunRestorePagesParams, reqEditors ...RequestEditorFn) (*DryRunRestorePagesResponse, error)
+
 	// GetPermissionsWithResponse What the caller may do on every resource
 	//
 	// The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
@@ -32926,6 +37786,1324 @@ func (r DryRunRestoreInvoicesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DryRunRestoreInvoicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkDeletePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkDeleteResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkDeletePagesResponse) GetJSON200() *BulkDeleteResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkDeletePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkDeletePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkDeletePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkDeletePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkDeletePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data []Page   `json:"data"`
+		Meta ListMeta `json:"meta"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPagesResponse) GetJSON200() *struct {
+	Data []Page   `json:"data"`
+	Meta ListMeta `json:"meta"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Data Page `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePagesResponse) GetJSON201() *struct {
+	Data Page `json:"data"`
+} {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPagesPermissionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		// Data The actions the caller may do, each with how far it reaches: all rows, or its own.
+		Data Scopes `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPagesPermissionsResponse) GetJSON200() *struct {
+	// Data The actions the caller may do, each with how far it reaches: all rows, or its own.
+	Data Scopes `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPagesPermissionsResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPagesPermissionsResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPagesPermissionsResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPagesPermissionsResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPagesPermissionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPagesPermissionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPagesPermissionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPagesPermissionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BulkRestorePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkRestoreResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkRestorePagesResponse) GetJSON200() *BulkRestoreResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkRestorePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkRestorePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkRestorePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkRestorePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkRestorePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunBulkRestorePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunBulkRestorePagesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunBulkRestorePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunBulkRestorePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunBulkRestorePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunBulkRestorePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunBulkRestorePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletePages200JSONResponseBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeletePagesResponse) GetJSON200() *DeletePages200JSONResponseBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeletePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data Page `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPagesResponse) GetJSON200() *struct {
+	Data Page `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdatePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data Page `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePagesResponse) GetJSON200() *struct {
+	Data Page `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdatePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpsertPagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data Page `json:"data"`
+	}
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Data Page `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem415
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem422
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpsertPagesResponse) GetJSON200() *struct {
+	Data Page `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UpsertPagesResponse) GetJSON201() *struct {
+	Data Page `json:"data"`
+} {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON415() *Problem415 {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON422() *Problem422 {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpsertPagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpsertPagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpsertPagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpsertPagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpsertPagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunDeletePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunDeletePagesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunDeletePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunDeletePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunDeletePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunDeletePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunDeletePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RestorePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data     Page                                    `json:"data"`
+		Restored RestorePages200JSONResponseBodyRestored `json:"restored"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RestorePagesResponse) GetJSON200() *struct {
+	Data     Page                                    `json:"data"`
+	Restored RestorePages200JSONResponseBodyRestored `json:"restored"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RestorePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RestorePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RestorePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RestorePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RestorePagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRestorePagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data DryRunResult `json:"data"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem401
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem403
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem404
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *Problem412
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem413
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem500
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem503
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DryRunRestorePagesResponse) GetJSON200() *struct {
+	Data DryRunResult `json:"data"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON401() *Problem401 {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON403() *Problem403 {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON404() *Problem404 {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON412() *Problem412 {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON413() *Problem413 {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON500() *Problem500 {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DryRunRestorePagesResponse) GetApplicationproblemJSON503() *Problem503 {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRestorePagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRestorePagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRestorePagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRestorePagesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36937,6 +43115,261 @@ func (c *ClientWithResponses) DryRunRestoreInvoicesWithResponse(ctx context.Cont
 	return ParseDryRunRestoreInvoicesResponse(rsp)
 }
 
+// BulkDeletePagesWithResponse Delete the pages records that match the filters
+//
+// Soft-deletes every live record of pages the filters match, in one transaction. At least one filter is needed, so that no request empties the table by accident.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/pages (the `BulkDeletePages` operationId).
+func (c *ClientWithResponses) BulkDeletePagesWithResponse(ctx context.Context, params *BulkDeletePagesParams, reqEditors ...RequestEditorFn) (*BulkDeletePagesResponse, error) {
+	rsp, err := c.BulkDeletePages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkDeletePagesResponse(rsp)
+}
+
+// ListPagesWithResponse List pages
+//
+// Lists the records of pages the caller may read, a page at a time. Filters (one parameter per field and operator, or a filter expression) select them; sort orders them; fields picks the members of each; limit with offset, page or cursor pages through them. Soft-deleted records are left out unless includeDeleted or onlyDeleted asks for them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pages (the `ListPages` operationId).
+func (c *ClientWithResponses) ListPagesWithResponse(ctx context.Context, params *ListPagesParams, reqEditors ...RequestEditorFn) (*ListPagesResponse, error) {
+	rsp, err := c.ListPages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPagesResponse(rsp)
+}
+
+// CreatePagesWithBodyWithResponse Create a record of pages
+//
+// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages (the `CreatePages` operationId).
+func (c *ClientWithResponses) CreatePagesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePagesResponse, error) {
+	rsp, err := c.CreatePagesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePagesResponse(rsp)
+}
+
+// CreatePagesWithResponse Create a record of pages
+//
+// Creates a record of pages from the body and answers with it. The server sets the read-only fields: generated keys, timestamps, and the owner when the body leaves it out.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages (the `CreatePages` operationId).
+func (c *ClientWithResponses) CreatePagesWithResponse(ctx context.Context, body CreatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePagesResponse, error) {
+	rsp, err := c.CreatePages(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePagesResponse(rsp)
+}
+
+// GetPagesPermissionsWithResponse What the caller may do on pages
+//
+// The actions the caller may perform on pages, each with its reach: every record, or only the caller's own.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pages/permissions (the `GetPagesPermissions` operationId).
+func (c *ClientWithResponses) GetPagesPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPagesPermissionsResponse, error) {
+	rsp, err := c.GetPagesPermissions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPagesPermissionsResponse(rsp)
+}
+
+// BulkRestorePagesWithResponse Restore the soft-deleted pages records that match the filters
+//
+// Makes every soft-deleted record of pages the filters match live again, in one transaction. At least one filter is needed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages/restore (the `BulkRestorePages` operationId).
+func (c *ClientWithResponses) BulkRestorePagesWithResponse(ctx context.Context, params *BulkRestorePagesParams, reqEditors ...RequestEditorFn) (*BulkRestorePagesResponse, error) {
+	rsp, err := c.BulkRestorePages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkRestorePagesResponse(rsp)
+}
+
+// DryRunBulkRestorePagesWithResponse What restoring the pages records that match the filters would change, changing nothing
+//
+// Runs the bulk restore with these filters in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 409 when restoring would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages/restore/dry-run (the `DryRunBulkRestorePages` operationId).
+func (c *ClientWithResponses) DryRunBulkRestorePagesWithResponse(ctx context.Context, params *DryRunBulkRestorePagesParams, reqEditors ...RequestEditorFn) (*DryRunBulkRestorePagesResponse, error) {
+	rsp, err := c.DryRunBulkRestorePages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunBulkRestorePagesResponse(rsp)
+}
+
+// DeletePagesWithResponse Soft-delete a record of pages
+//
+// Soft-deletes the record: it stays in the database, hidden from reads, until it is restored or purged. With permanent=true the record, live or soft-deleted, is removed for good.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/pages/{id} (the `DeletePages` operationId).
+func (c *ClientWithResponses) DeletePagesWithResponse(ctx context.Context, id string, params *DeletePagesParams, reqEditors ...RequestEditorFn) (*DeletePagesResponse, error) {
+	rsp, err := c.DeletePages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePagesResponse(rsp)
+}
+
+// GetPagesWithResponse Get a record of pages
+//
+// Returns the record of pages with this key, if the caller may read it. A soft-deleted record is found only with includeDeleted=true.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/pages/{id} (the `GetPages` operationId).
+func (c *ClientWithResponses) GetPagesWithResponse(ctx context.Context, id string, params *GetPagesParams, reqEditors ...RequestEditorFn) (*GetPagesResponse, error) {
+	rsp, err := c.GetPages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPagesResponse(rsp)
+}
+
+// UpdatePagesWithBodyWithResponse Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *ClientWithResponses) UpdatePagesWithBodyWithResponse(ctx context.Context, id string, params *UpdatePagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error) {
+	rsp, err := c.UpdatePagesWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePagesResponse(rsp)
+}
+
+// UpdatePagesWithResponse Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *ClientWithResponses) UpdatePagesWithResponse(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error) {
+	rsp, err := c.UpdatePages(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePagesResponse(rsp)
+}
+
+// UpdatePagesWithApplicationMergePatchPlusJSONBodyWithResponse Update fields of a record of pages
+//
+// Sets the fields the body names, leaving the others as they are, and answers with the record. Only a live record can be updated.
+//
+// Takes a body of the `application/merge-patch+json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/pages/{id} (the `UpdatePages` operationId).
+func (c *ClientWithResponses) UpdatePagesWithApplicationMergePatchPlusJSONBodyWithResponse(ctx context.Context, id string, params *UpdatePagesParams, body UpdatePagesApplicationMergePatchPlusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePagesResponse, error) {
+	rsp, err := c.UpdatePagesWithApplicationMergePatchPlusJSONBody(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePagesResponse(rsp)
+}
+
+// UpsertPagesWithBodyWithResponse Create a record of pages with this key, or replace the one there
+//
+// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+func (c *ClientWithResponses) UpsertPagesWithBodyWithResponse(ctx context.Context, id string, params *UpsertPagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpsertPagesResponse, error) {
+	rsp, err := c.UpsertPagesWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpsertPagesResponse(rsp)
+}
+
+// UpsertPagesWithResponse Create a record of pages with this key, or replace the one there
+//
+// Creates the record with this key (201), or replaces the one there (200): fields the body leaves out are cleared. It runs as the create, or the update, would alone, with their permissions, in one transaction that locks the key. If-None-Match: * creates only; If-Match replaces only a record with that ETag. A soft-deleted record is a 409 unless restore=true restores it too (needs restore).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/pages/{id} (the `UpsertPages` operationId).
+func (c *ClientWithResponses) UpsertPagesWithResponse(ctx context.Context, id string, params *UpsertPagesParams, body UpsertPagesJSONRequestBody, reqEditors ...RequestEditorFn) (*UpsertPagesResponse, error) {
+	rsp, err := c.UpsertPages(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpsertPagesResponse(rsp)
+}
+
+// DryRunDeletePagesWithResponse What deleting a record of pages would change, changing nothing
+//
+// Runs the DELETE of this record (with permanent=true, its permanent delete, which reaches the records the caller may read_deleted) in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the live records the caller may read; where it would fail it answers as the operation would: 404, or 409 when other records still refer to the record. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages/{id}/deletion/dry-run (the `DryRunDeletePages` operationId).
+func (c *ClientWithResponses) DryRunDeletePagesWithResponse(ctx context.Context, id string, params *DryRunDeletePagesParams, reqEditors ...RequestEditorFn) (*DryRunDeletePagesResponse, error) {
+	rsp, err := c.DryRunDeletePages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunDeletePagesResponse(rsp)
+}
+
+// RestorePagesWithResponse Restore a soft-deleted record of pages
+//
+// Makes a soft-deleted record live again and answers with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages/{id}/restore (the `RestorePages` operationId).
+func (c *ClientWithResponses) RestorePagesWithResponse(ctx context.Context, id string, params *RestorePagesParams, reqEditors ...RequestEditorFn) (*RestorePagesResponse, error) {
+	rsp, err := c.RestorePages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRestorePagesResponse(rsp)
+}
+
+// DryRunRestorePagesWithResponse What restoring a record of pages would change, changing nothing
+//
+// Runs the restore of this record in a transaction that is then rolled back, and answers with the records it would change, by resource: those it names first, then those its cascades reach. It reaches only the soft-deleted records the caller may read_deleted; where it would fail it answers as the operation would: 404, or 409 when the record is not deleted or restoring it would duplicate a unique value of a live record, naming the field. Keys are listed for resources whose every record, live and deleted, the caller may read; for the others, only counts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/pages/{id}/restore/dry-run (the `DryRunRestorePages` operationId).
+func (c *ClientWithResponses) DryRunRestorePagesWithResponse(ctx context.Context, id string, params *DryRunRestorePagesParams, reqEditors ...RequestEditorFn) (*DryRunRestorePagesResponse, error) {
+	rsp, err := c.DryRunRestorePages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRestorePagesResponse(rsp)
+}
+
 // GetPermissionsWithResponse What the caller may do on every resource
 //
 // The caller's actions on each resource, by resource name, each with its reach: every record, or only the caller's own.
@@ -40498,6 +46931,1107 @@ func ParseDryRunRestoreInvoicesResponse(rsp *http.Response) (*DryRunRestoreInvoi
 	}
 
 	response := &DryRunRestoreInvoicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkDeletePagesResponse parses an HTTP response from a BulkDeletePagesWithResponse call
+func ParseBulkDeletePagesResponse(rsp *http.Response) (*BulkDeletePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkDeletePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkDeleteResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPagesResponse parses an HTTP response from a ListPagesWithResponse call
+func ParseListPagesResponse(rsp *http.Response) (*ListPagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data []Page   `json:"data"`
+			Meta ListMeta `json:"meta"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePagesResponse parses an HTTP response from a CreatePagesWithResponse call
+func ParseCreatePagesResponse(rsp *http.Response) (*CreatePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Data Page `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPagesPermissionsResponse parses an HTTP response from a GetPagesPermissionsWithResponse call
+func ParseGetPagesPermissionsResponse(rsp *http.Response) (*GetPagesPermissionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPagesPermissionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			// Data The actions the caller may do, each with how far it reaches: all rows, or its own.
+			Data Scopes `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBulkRestorePagesResponse parses an HTTP response from a BulkRestorePagesWithResponse call
+func ParseBulkRestorePagesResponse(rsp *http.Response) (*BulkRestorePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkRestorePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkRestoreResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunBulkRestorePagesResponse parses an HTTP response from a DryRunBulkRestorePagesWithResponse call
+func ParseDryRunBulkRestorePagesResponse(rsp *http.Response) (*DryRunBulkRestorePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunBulkRestorePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePagesResponse parses an HTTP response from a DeletePagesWithResponse call
+func ParseDeletePagesResponse(rsp *http.Response) (*DeletePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletePages200JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPagesResponse parses an HTTP response from a GetPagesWithResponse call
+func ParseGetPagesResponse(rsp *http.Response) (*GetPagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data Page `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePagesResponse parses an HTTP response from a UpdatePagesWithResponse call
+func ParseUpdatePagesResponse(rsp *http.Response) (*UpdatePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data Page `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpsertPagesResponse parses an HTTP response from a UpsertPagesWithResponse call
+func ParseUpsertPagesResponse(rsp *http.Response) (*UpsertPagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpsertPagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data Page `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Data Page `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem415
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem422
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunDeletePagesResponse parses an HTTP response from a DryRunDeletePagesWithResponse call
+func ParseDryRunDeletePagesResponse(rsp *http.Response) (*DryRunDeletePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunDeletePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data DryRunResult `json:"data"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRestorePagesResponse parses an HTTP response from a RestorePagesWithResponse call
+func ParseRestorePagesResponse(rsp *http.Response) (*RestorePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RestorePagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data     Page                                    `json:"data"`
+			Restored RestorePages200JSONResponseBodyRestored `json:"restored"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem412
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem500
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRestorePagesResponse parses an HTTP response from a DryRunRestorePagesWithResponse call
+func ParseDryRunRestorePagesResponse(rsp *http.Response) (*DryRunRestorePagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRestorePagesResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
