@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -33,19 +35,45 @@ func etagKey(cursorKey []byte) []byte {
 	return m.Sum(nil)
 }
 
+// etagger is the HMAC and the buffer one ETag is worked out with; a
+// Service keeps them in a pool, as every item answer needs one and an
+// HMAC costs several allocations to set up.
+type etagger struct {
+	mac hash.Hash
+	buf []byte
+	sum []byte
+}
+
+// newETaggers is the pool of a Service's etaggers.
+func newETaggers(key []byte) *sync.Pool {
+	return &sync.Pool{New: func() any {
+		return &etagger{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 512), sum: make([]byte, 0, sha256.Size)}
+	}}
+}
+
 // etag is the strong ETag of row, a value of the resource's model.
 func (s *Service) etag(row reflect.Value) string {
-	b := make([]byte, 0, 256)
+	e := s.etaggers.Get().(*etagger)
+	defer s.etaggers.Put(e)
+	b := e.buf[:0]
 	for _, f := range s.res.Fields {
 		b = append(b, f.Column...)
 		b = append(b, 0)
 		b = appendCanonical(b, f.Value(row))
 		b = append(b, 1)
 	}
-	m := hmac.New(sha256.New, s.etagKey)
-	m.Write(b)
-	return `"` + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18]) + `"`
+	e.buf = b
+	e.mac.Reset()
+	e.mac.Write(b)
+	e.sum = e.mac.Sum(e.sum[:0])
+	var out [2 + 24]byte // 18 bytes in base64, quoted
+	out[0], out[len(out)-1] = '"', '"'
+	base64.RawURLEncoding.Encode(out[1:len(out)-1], e.sum[:18])
+	return string(out[:])
 }
+
+// timeGoType is time.Time's type, which appendCanonical writes in UTC.
+var timeGoType = reflect.TypeFor[time.Time]()
 
 // appendCanonical writes v so that equal stored values write the same
 // bytes on every instance: times in UTC, pointers by what they point to,
@@ -57,7 +85,14 @@ func appendCanonical(b []byte, v reflect.Value) []byte {
 		}
 		v = v.Elem()
 	}
-	if t, ok := v.Interface().(time.Time); ok {
+	if v.Type() == timeGoType {
+		var t time.Time
+		if v.CanAddr() {
+			// Read in place: Interface would copy it to the heap.
+			t = *(*time.Time)(v.Addr().UnsafePointer())
+		} else {
+			t = v.Interface().(time.Time)
+		}
 		return t.UTC().AppendFormat(b, time.RFC3339Nano)
 	}
 	switch v.Kind() {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -41,8 +42,9 @@ type Service struct {
 	// gen writes out with their values to key them.
 	totals totals
 	gen    schema.QueryGen
-	// etagKey keys the rows' ETags (see etag).
-	etagKey []byte
+	// etaggers work out the rows' ETags, with a key derived from the
+	// cursor key (see etag).
+	etaggers *sync.Pool
 }
 
 // NewService builds the service of ep's resource.
@@ -59,7 +61,7 @@ func NewService(ep *Endpoint) *Service {
 	}
 	s.precision = s.stampPrecision(s.res)
 	s.gen = schema.NewQueryGen(ep.DB.Dialect())
-	s.etagKey = etagKey(ep.CursorKey)
+	s.etaggers = newETaggers(etagKey(ep.CursorKey))
 	return s
 }
 
