@@ -1,6 +1,7 @@
 package framework
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/extra/bunotel"
 
 	"github.com/autoapi-go/autoapi/auth"
@@ -531,11 +533,38 @@ func (a *App) handler(svc *handlers.Service, res *resource, op Operation) echo.H
 func (a *App) operate(svc *handlers.Service, res *resource, op Operation) echo.HandlerFunc {
 	generated := handlers.Generated(op)
 	h := generated
-	if o, ok := res.overrides[op]; ok {
+	o, overridden := res.overrides[op]
+	if overridden {
 		h = o
 	}
+	if !overridden || (op != OpUpdate && op != OpDelete && op != OpRestore) {
+		return func(c echo.Context) error {
+			return h(handlers.NewContext(c, svc, op, generated))
+		}
+	}
+	// An override of a write meets If-Match as the generated handler
+	// does: the precondition is checked, with the record locked, in a
+	// transaction the override's statements (through Context.DB) then
+	// run in, so that it writes only a record that meets it.
 	return func(c echo.Context) error {
-		return h(handlers.NewContext(c, svc, op, generated))
+		if c.Request().Header.Get("If-Match") == "" && !res.desc.RequireIfMatch {
+			return o(handlers.NewContext(c, svc, op, generated))
+		}
+		run := func(ctx context.Context) error {
+			c.SetRequest(c.Request().WithContext(ctx))
+			hc := handlers.NewContext(c, svc, op, generated)
+			if err := hc.Precondition(); err != nil {
+				return err
+			}
+			return o(hc)
+		}
+		ctx := c.Request().Context()
+		if handlers.HasTx(ctx) {
+			return run(ctx)
+		}
+		return a.cfg.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return run(handlers.WithTx(ctx, tx))
+		})
 	}
 }
 

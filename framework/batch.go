@@ -76,7 +76,9 @@ func (a *App) batch(svcs map[*introspect.Resource]*handlers.Service) echo.Handle
 			return failed.problem
 		}
 		if err != nil {
-			return err
+			// The transaction's own failure (a commit refused, a
+			// deadlock): a problem, never the driver's text.
+			return svcs[steps[0].Res].Failure(err)
 		}
 		for i, s := range steps {
 			if changes[i] != nil {

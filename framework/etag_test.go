@@ -117,8 +117,19 @@ func TestETags(t *testing.T) {
 	}
 	restored := call{method: "POST", url: "/api/notecards/1/restore", token: adminToken}.do(t, e)
 	step("restore", restored.Header().Get("ETag"))
-	if got := get(e, userToken, "/api/notecards/1").Header().Get("ETag"); got != restored.Header().Get("ETag") {
+	if got := get(e, adminToken, "/api/notecards/1").Header().Get("ETag"); got != restored.Header().Get("ETag") {
 		t.Errorf("GET after restore %q, restore's %q", got, restored.Header().Get("ETag"))
+	}
+	// The deletion field is in the admin's answers, not in the user's:
+	// two representations, two ETags.
+	if get(e, userToken, "/api/notecards/1").Header().Get("ETag") == restored.Header().Get("ETag") {
+		t.Error("a caller who sees the deletion field and one who does not get the same ETag")
+	}
+	// An answer with fields left out or records embedded has no ETag.
+	for _, url := range []string{"/api/notecards/1?fields=title"} {
+		if r := get(e, userToken, url); r.Header().Get("ETag") != "" {
+			t.Errorf("GET %s has the ETag %q", url, r.Header().Get("ETag"))
+		}
 	}
 }
 
@@ -275,5 +286,41 @@ func TestMergePatch(t *testing.T) {
 	doc := call{method: "GET", url: "/api/openapi.json", token: adminToken}.do(t, e).Body.String()
 	if !strings.Contains(doc, `"application/merge-patch+json"`) {
 		t.Error("the document does not say PATCH takes merge patches")
+	}
+}
+
+// TestIfMatchOnAnOverride: an override of a write meets If-Match as the
+// generated handler would, its statements in the precondition's
+// transaction.
+func TestIfMatchOnAnOverride(t *testing.T) {
+	h := buildApp(t, appSpec{
+		models: []func(*framework.App) error{registered[Notecard]()},
+		setup: func(app *framework.App) error {
+			return app.Override("notecards", framework.OpDelete, func(c *framework.Context) error {
+				id, err := c.Key()
+				if err != nil {
+					return err
+				}
+				if _, err := c.DB().NewDelete().Model((*Notecard)(nil)).Where("id = ?", id).ForceDelete().Exec(c.Request().Context()); err != nil {
+					return c.DBError(err)
+				}
+				return c.JSON(http.StatusOK, map[string]bool{"success": true})
+			})
+		},
+	})
+	e := h.E
+	call{method: "POST", url: "/api/notecards", token: userToken, body: `{"title":"a"}`}.do(t, e)
+	tag := call{method: "GET", url: "/api/notecards/1", token: userToken}.do(t, e).Header().Get("ETag")
+	if r := (call{method: "DELETE", url: "/api/notecards/1", token: userToken, headers: map[string]string{"If-Match": `"stale"`}}).do(t, e); r.Code != 412 {
+		t.Errorf("the override with a stale ETag: %d %s", r.Code, r.Body)
+	}
+	if r := (call{method: "GET", url: "/api/notecards/1", token: userToken}).do(t, e); r.Code != 200 {
+		t.Errorf("the record went: %d", r.Code)
+	}
+	if r := (call{method: "DELETE", url: "/api/notecards/1", token: userToken, headers: map[string]string{"If-Match": tag}}).do(t, e); r.Code != 200 {
+		t.Errorf("the override with the current ETag: %d %s", r.Code, r.Body)
+	}
+	if r := (call{method: "GET", url: "/api/notecards/1?includeDeleted=true", token: adminToken}).do(t, e); r.Code != 404 {
+		t.Errorf("the override's delete: %d", r.Code)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
 
+	"github.com/autoapi-go/autoapi/auth"
 	"github.com/autoapi-go/autoapi/internal/handlers"
 )
 
@@ -31,6 +33,22 @@ func (a *App) upsert(svc *handlers.Service, res *resource) echo.HandlerFunc {
 		if !ok {
 			return handlers.Problemf(http.StatusNotFound, "%s %s: not a key of %s", res.desc.Name, idText, res.desc.Name)
 		}
+		// Who may do nothing here learns nothing: not whether the key is
+		// taken, nor whether its record is deleted, and takes no lock.
+		p := auth.FromContext(c.Request().Context())
+		scopes, err := handlers.AllowedActions(a.authorizer, p, res.desc)
+		if err != nil {
+			return err
+		}
+		if scopes[auth.ActionCreate] == "" && scopes[auth.ActionUpdate] == "" {
+			if p.Anonymous() {
+				return auth.Unauthenticated("authentication is required to create or update " + res.desc.Name)
+			}
+			return handlers.Problemf(http.StatusForbidden, "you may not create or update %s", res.desc.Name)
+		}
+		// A deleted record only the callers who see every deleted one are
+		// told of; to the others the key is taken, as a create finds it.
+		seesDeleted := scopes[auth.ActionReadDeleted] == "all"
 		wantRestore, createBody, replaceBody, err := svc.UpsertRequest(c, idText)
 		if err != nil {
 			return err
@@ -44,13 +62,16 @@ func (a *App) upsert(svc *handlers.Service, res *resource) echo.HandlerFunc {
 		if ifMatch != "" {
 			onlyIfMatch.Set("If-Match", ifMatch)
 		}
-		item := base + "/" + idText
+		item := base + "/" + url.PathEscape(idText)
 		var answer handlers.BatchResult
 		err = a.cfg.DB.RunInTx(c.Request().Context(), nil, func(ctx context.Context, tx bun.Tx) error {
 			ctx = handlers.WithTx(ctx, tx)
 			state, err := svc.LockRow(ctx, id)
 			if err != nil {
-				return err
+				return svc.Failure(err)
+			}
+			if state == handlers.RowDeleted && !seesDeleted {
+				state = handlers.RowHidden
 			}
 			step := func(h echo.HandlerFunc, method, path, idText string, body []byte, header http.Header) error {
 				if answer, err = a.runRequest(c, ctx, h, method, path, idText, body, header); err != nil {
@@ -62,9 +83,10 @@ func (a *App) upsert(svc *handlers.Service, res *resource) echo.HandlerFunc {
 				return nil
 			}
 			switch {
-			case state == handlers.RowMissing && ifMatch != "":
+			case (state == handlers.RowMissing || state == handlers.RowHidden) && ifMatch != "":
 				return handlers.NewProblem(http.StatusPreconditionFailed, "no record has this key, so none has the ETag If-Match names")
-			case state == handlers.RowMissing:
+			case state == handlers.RowMissing || state == handlers.RowHidden:
+				// A hidden record's key is taken: the create says so.
 				return step(create, http.MethodPost, base, "", createBody, nil)
 			case ifNoneMatch == "*":
 				return handlers.NewProblem(http.StatusPreconditionFailed, "a record has this key, and If-None-Match: * creates only")
@@ -74,13 +96,19 @@ func (a *App) upsert(svc *handlers.Service, res *resource) echo.HandlerFunc {
 				if err := step(restore, http.MethodPost, item+"/"+handlers.SegmentRestore, idText, nil, onlyIfMatch); err != nil {
 					return err
 				}
-				return step(update, http.MethodPatch, item, idText, replaceBody, nil)
+				// The precondition was the restore's; the record is still
+				// locked.
+				return step(update, http.MethodPatch, item, idText, replaceBody, http.Header{"If-Match": {"*"}})
 			default:
 				return step(update, http.MethodPatch, item, idText, replaceBody, onlyIfMatch)
 			}
 		})
 		if err != nil && !errors.Is(err, errUndo) {
-			return err
+			var p *handlers.Problem
+			if errors.As(err, &p) {
+				return p
+			}
+			return svc.Failure(err)
 		}
 		out := c.Response().Header()
 		for _, k := range []string{echo.HeaderContentType, "ETag", "Accept-Patch", echo.HeaderLocation, "Retry-After", echo.HeaderWWWAuthenticate} {

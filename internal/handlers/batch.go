@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -142,6 +143,8 @@ func ParseBatch(c echo.Context, max int, resources map[string]*introspect.Resour
 			fault(i, "body", "must be a JSON object")
 		case op != OpCreate && op != OpUpdate && hasBody:
 			fault(i, "body", "a "+o.Op+" takes no body")
+		case hasBody && jsonDepth(o.Body) > maxBodyDepth:
+			fault(i, "body", fmt.Sprintf("is nested more than %d levels deep", maxBodyDepth))
 		case hasBody:
 			if err := eachRef(o.Body, func(ref string) error {
 				if !made[ref] {
@@ -169,6 +172,36 @@ func ParseBatch(c echo.Context, max int, resources map[string]*introspect.Resour
 		return nil, unprocessable(faults)
 	}
 	return steps, nil
+}
+
+// maxBodyDepth bounds how deep an operation's body nests: the references
+// in it are looked for at every level, which must not let a small body
+// cost much.
+const maxBodyDepth = 32
+
+// jsonDepth is how deep raw's objects and arrays nest.
+func jsonDepth(raw []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range raw {
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case inString && c == '"':
+			inString = false
+		case inString:
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // refOf reads {"ref": name}.
@@ -285,7 +318,7 @@ func (s *BatchStep) Request(prefix string, keys map[string]json.RawMessage) (met
 		}
 	}
 	base := prefix + "/" + s.Res.Name
-	item := base + "/" + idText
+	item := base + "/" + url.PathEscape(idText)
 	switch s.Op {
 	case OpCreate:
 		return http.MethodPost, base, "", body, nil

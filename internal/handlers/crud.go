@@ -190,7 +190,7 @@ func (rq *readQuery) rows() deletedRows {
 // Get serves GET /R/:id. A soft-deleted row is a 404 unless the caller may
 // read deleted rows (and did not ask for includeDeleted=false).
 func Get(c *Context) error {
-	rq, _, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), true)
+	rq, params, withDeleted, err := c.svc.readRequest(&c.grants, c.Request(), true)
 	if err != nil {
 		return err
 	}
@@ -218,9 +218,13 @@ func Get(c *Context) error {
 		return c.NotFound(c.ID())
 	}
 	row := rows.Elem().Index(0)
-	tag := c.svc.setETag(c, row)
-	if h := c.Request().Header.Get("If-None-Match"); h != "" && matchesETag(h, tag, false) {
-		return c.NoContent(http.StatusNotModified)
+	// The ETag is the record's: an answer that leaves fields out or
+	// embeds other records is another representation, so it has none.
+	if !params.Has(paramFields) && len(includes) == 0 {
+		tag := c.svc.setETag(c, &c.grants, row)
+		if h := c.Request().Header.Get("If-None-Match"); h != "" && matchesETag(h, tag, false) {
+			return c.NoContent(http.StatusNotModified)
+		}
 	}
 	if err := c.svc.loadIncludes(ctx, &c.grants, rows.Elem(), includes); err != nil {
 		return c.DBError(err)
@@ -295,7 +299,7 @@ func Create(c *Context) error {
 	}
 	pk := res.PK.Value(rec.Elem())
 	c.Response().Header().Set("Location", strings.TrimSuffix(c.Request().URL.Path, "/")+"/"+formatKey(pk))
-	c.svc.setETag(c, rec.Elem())
+	c.svc.setETag(c, &c.grants, rec.Elem())
 	return writeRecord(c, http.StatusCreated, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
@@ -382,7 +386,7 @@ func Update(c *Context) error {
 			}
 			return c.DBError(err)
 		}
-		if tag := c.svc.setETag(c, rec.Elem()); ifMatch != "" && !matchesETag(ifMatch, tag, true) {
+		if tag := c.svc.setETag(c, &c.grants, rec.Elem()); ifMatch != "" && !matchesETag(ifMatch, tag, true) {
 			c.Response().Header().Del("ETag")
 			return errPreconditionFailed
 		}
@@ -393,8 +397,7 @@ func Update(c *Context) error {
 	// precondition do.
 	err = c.svc.inTx(ctx, c.svc.hasHooks || c.svc.checksParents || ifMatch != "", func(ctx context.Context, tx bun.IDB) error {
 		// The precondition first: it locks the row, as the write would.
-		live, liveArgs := res.SoftDelete.Live()
-		if err := c.svc.checkIfMatch(ctx, tx, &c.grants, ifMatch, id, c.ID(), live, liveArgs...); err != nil {
+		if err := c.svc.checkIfMatch(ctx, tx, &c.grants, ifMatch, id, c.ID(), OpUpdate, false); err != nil {
 			return err
 		}
 		// The parents before the row, in the order a cascading delete
@@ -439,7 +442,7 @@ func Update(c *Context) error {
 	if err != nil {
 		return c.svc.writeError(ctx, &c.grants, err, rec.Elem(), set)
 	}
-	c.svc.setETag(c, rec.Elem())
+	c.svc.setETag(c, &c.grants, rec.Elem())
 	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 }
 
@@ -479,8 +482,7 @@ func Delete(c *Context) error {
 	now := c.svc.deleteTime()
 	hooks := c.svc.hooks
 	err = c.svc.inTx(ctx, c.svc.cascades || c.svc.hasHooks || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
-		live, liveArgs := res.SoftDelete.Live()
-		if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), live, liveArgs...); err != nil {
+		if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), OpDelete, false); err != nil {
 			return err
 		}
 		if hooks.BeforeDelete != nil {
@@ -554,11 +556,8 @@ func (s *Service) removeRow(ctx context.Context, g *grants, id any, idText, ifMa
 	hooks := s.hooks
 	cascades := s.cascades
 	err := s.inTx(ctx, s.hasHooks || cascades || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
-		if ifMatch != "" {
-			visible, args, _ := g.visibility(res, scopeAll, g.readDeleted(res), withDeletedRows)
-			if err := s.checkIfMatch(ctx, db, g, ifMatch, id, idText, visible, args...); err != nil {
-				return err
-			}
+		if err := s.checkIfMatch(ctx, db, g, ifMatch, id, idText, OpDelete, true); err != nil {
+			return err
 		}
 		if hooks.BeforeDelete != nil || cascades {
 			// The row first, within the caller's reach: nothing else is
@@ -618,16 +617,8 @@ func Restore(c *Context) error {
 	cascades := hasCascades(res)
 	hooks := c.svc.hooks
 	err := c.svc.inTx(ctx, cascades || c.svc.hasHooks || ifMatch != "", func(ctx context.Context, db bun.IDB) error {
-		if ifMatch != "" {
-			// A deleted row the caller may not see fails like a missing
-			// one.
-			if c.grants.readDeleted(res) == scopeNone {
-				return errPreconditionFailed
-			}
-			visible, args, _ := c.grants.visibility(res, scopeAll, c.grants.readDeleted(res), onlyDeletedRows)
-			if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), visible, args...); err != nil {
-				return err
-			}
+		if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), OpRestore, false); err != nil {
+			return err
 		}
 		if hooks.BeforeRestore != nil {
 			deleted, args := res.SoftDelete.Deleted()
@@ -690,7 +681,7 @@ func Restore(c *Context) error {
 	if err != nil {
 		return c.DBError(err)
 	}
-	c.svc.setETag(c, rec.Elem())
+	c.svc.setETag(c, &c.grants, rec.Elem())
 	return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil, Member{Key: RestoredMember, Value: true})
 }
 

@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql/driver"
+	"encoding"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -17,6 +20,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/uptrace/bun"
+
+	"github.com/autoapi-go/autoapi/auth"
 )
 
 // ETags. A row's ETag is a keyed hash (HMAC-SHA-256) of every column the
@@ -51,11 +56,16 @@ func newETaggers(key []byte) *sync.Pool {
 	}}
 }
 
-// etag is the strong ETag of row, a value of the resource's model.
-func (s *Service) etag(row reflect.Value) string {
+// etag is the strong ETag of row, a value of the resource's model, as a
+// caller sees it: whether the deletion fields are in its answers
+// (seesDeleted) is part of the tag, since they are of the representation.
+func (s *Service) etag(row reflect.Value, seesDeleted bool) string {
 	e := s.etaggers.Get().(*etagger)
 	defer s.etaggers.Put(e)
 	b := e.buf[:0]
+	if seesDeleted {
+		b = append(b, 'D')
+	}
 	for _, f := range s.res.Fields {
 		b = append(b, f.Column...)
 		b = append(b, 0)
@@ -106,7 +116,30 @@ func appendCanonical(b []byte, v reflect.Value) []byte {
 		return strconv.AppendUint(b, v.Uint(), 10)
 	case reflect.Float32, reflect.Float64:
 		return strconv.AppendFloat(b, v.Float(), 'g', -1, 64)
-	case reflect.Struct:
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return strconv.AppendQuote(b, string(v.Bytes()))
+		}
+	}
+	// Anything else says what it stores as the driver would (sql.NullTime,
+	// decimal types), or as text or JSON: by its value, never by its
+	// pointers or its unexported fields' layout.
+	x := v.Interface()
+	if dv, ok := x.(driver.Valuer); ok {
+		if stored, err := dv.Value(); err == nil {
+			if stored == nil {
+				return append(b, 'N')
+			}
+			return appendCanonical(b, reflect.ValueOf(stored))
+		}
+	}
+	if tm, ok := x.(encoding.TextMarshaler); ok {
+		if text, err := tm.MarshalText(); err == nil {
+			return strconv.AppendQuote(b, string(text))
+		}
+	}
+	if v.Kind() == reflect.Struct {
+		// bun.NullTime and its kind: their exported fields, each by value.
 		b = append(b, '{')
 		for i := 0; i < v.NumField(); i++ {
 			if v.Type().Field(i).IsExported() {
@@ -114,12 +147,11 @@ func appendCanonical(b []byte, v reflect.Value) []byte {
 			}
 		}
 		return append(b, '}')
-	case reflect.Slice:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return strconv.AppendQuote(b, string(v.Bytes()))
-		}
 	}
-	return fmt.Appendf(b, "%#v", v.Interface())
+	if j, err := json.Marshal(x); err == nil {
+		return append(b, j...)
+	}
+	return fmt.Appendf(b, "%v", x)
 }
 
 // MergePatchContentType is the media type of an RFC 7396 merge patch,
@@ -131,10 +163,10 @@ const MergePatchContentType = "application/merge-patch+json"
 // takes.
 const acceptPatch = "application/json, " + MergePatchContentType
 
-// setETag gives the response the ETag of row, and says which patches the
-// record takes.
-func (s *Service) setETag(c echo.Context, row reflect.Value) string {
-	tag := s.etag(row)
+// setETag gives the response the ETag of row as g's caller sees it, and
+// says which patches the record takes.
+func (s *Service) setETag(c echo.Context, g *grants, row reflect.Value) string {
+	tag := s.etag(row, g.seesDeleted(s.res))
 	h := c.Response().Header()
 	h.Set("ETag", tag)
 	h.Set("Accept-Patch", acceptPatch)
@@ -180,16 +212,34 @@ func (s *Service) requirePrecondition(header string) error {
 	return nil
 }
 
-// checkIfMatch evaluates If-Match (header) on the row with key id,
-// inside the write's transaction db and before the write: it locks the
-// row when it matches cond (with args) and the operation's reach, reads
-// it and compares its ETag. A row the caller may not change, or cannot
-// see, fails the precondition exactly as a changed one does, so the
-// answer tells nothing of rows hidden from them. Without If-Match it does
+// checkIfMatch evaluates If-Match (header) on the row with key id, for
+// op (permanent for a permanent delete), inside the write's transaction
+// db and before the write: it locks the row when op may change it and the
+// caller may see it (a live row for an update or a soft delete; a deleted
+// one within read_deleted for a restore; either for a permanent delete),
+// within the operation's reach, reads it and compares its ETag. Any other
+// row fails the precondition exactly as a changed one does, so the answer
+// tells nothing of rows hidden from the caller. Without If-Match it does
 // nothing.
-func (s *Service) checkIfMatch(ctx context.Context, db bun.IDB, g *grants, header string, id any, idText string, cond string, args ...any) error {
+func (s *Service) checkIfMatch(ctx context.Context, db bun.IDB, g *grants, header string, id any, idText string, op Operation, permanent bool) error {
 	if header == "" {
 		return nil
+	}
+	res := s.res
+	var (
+		cond string
+		args []any
+	)
+	switch {
+	case op == OpRestore:
+		if g.readDeleted(res) == scopeNone {
+			return errPreconditionFailed
+		}
+		cond, args, _ = g.visibility(res, scopeAll, g.readDeleted(res), onlyDeletedRows)
+	case op == OpDelete && (permanent || !res.SoftDeletable()):
+		cond, args, _ = g.visibility(res, scopeAll, g.readDeleted(res), withDeletedRows)
+	default:
+		cond, args = res.SoftDelete.Live()
 	}
 	if err := s.lockRow(ctx, db, g, id, idText, cond, args...); err != nil {
 		var p *Problem
@@ -198,12 +248,43 @@ func (s *Service) checkIfMatch(ctx context.Context, db bun.IDB, g *grants, heade
 		}
 		return err
 	}
-	row := s.res.New()
-	if err := unscoped(db.NewSelect().Model(row.Interface()), s.res).Where("? = ?", s.res.PK.Ident, id).Scan(ctx); err != nil {
+	row := res.New()
+	if err := unscoped(db.NewSelect().Model(row.Interface()), res).Where("? = ?", res.PK.Ident, id).Scan(ctx); err != nil {
 		return err
 	}
-	if !matchesETag(header, s.etag(row.Elem()), true) {
+	if !matchesETag(header, s.etag(row.Elem(), g.seesDeleted(res)), true) {
 		return errPreconditionFailed
 	}
 	return nil
+}
+
+// Precondition evaluates the request's If-Match (or its absence, where
+// the resource requires one) for an update, delete or restore, in the
+// transaction of the request's context, as the generated handler does
+// before its write. The framework calls it before an override of one of
+// them runs in that transaction, so that the override's write, through
+// Context.DB, happens only on a record that meets it.
+func (c *Context) Precondition() error {
+	header := ifMatchOf(c.Request())
+	if err := c.svc.requirePrecondition(header); err != nil || header == "" {
+		return err
+	}
+	op := c.grants.op
+	permanent := c.QueryParam(paramPermanent) == "true"
+	action := map[Operation]string{OpUpdate: auth.ActionUpdate, OpDelete: auth.ActionDelete, OpRestore: auth.ActionRestore}[op]
+	if op == OpDelete && permanent {
+		action = auth.ActionHardDelete
+	}
+	if action == "" {
+		return nil
+	}
+	if _, err := c.grants.require(action); err != nil {
+		return err
+	}
+	id, ok := parseID(c.svc.res, c.ID())
+	if !ok {
+		return errPreconditionFailed
+	}
+	ctx := c.Request().Context()
+	return c.svc.checkIfMatch(ctx, c.svc.db(ctx), &c.grants, header, id, c.ID(), op, permanent)
 }

@@ -75,6 +75,12 @@ func WithTx(ctx context.Context, tx bun.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
+// HasTx reports whether ctx carries a transaction of WithTx.
+func HasTx(ctx context.Context) bool {
+	_, ok := ctx.Value(txKey{}).(bun.Tx)
+	return ok
+}
+
 // db is the database a request's statements run on: its batch's
 // transaction, or the database.
 func (s *Service) db(ctx context.Context) bun.IDB {

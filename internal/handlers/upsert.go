@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 
@@ -60,6 +61,8 @@ const (
 	RowMissing RowState = iota
 	RowLive
 	RowDeleted
+	// RowHidden is a deleted record the caller may not be told of.
+	RowHidden
 )
 
 // LockRow locks the record with key id, in the transaction of ctx, and
@@ -67,6 +70,15 @@ const (
 // record, whoever owns it, since the key is taken either way.
 func (s *Service) LockRow(ctx context.Context, id any) (RowState, error) {
 	db := s.db(ctx)
+	if s.ep.RowLocks {
+		// A key no row has yet locks nothing by a row lock: two creates
+		// of it would race to the unique index, or deadlock. The key's
+		// advisory lock, held to the end of the transaction, queues them.
+		if _, err := db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
+			s.res.Name+"/"+fmt.Sprint(id)); err != nil {
+			return RowMissing, err
+		}
+	}
 	keys, err := s.lockMatching(ctx, db, "? = ?", []any{s.res.PK.Ident, id})
 	if err != nil || len(keys) == 0 {
 		return RowMissing, err
@@ -168,3 +180,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// Failure is what a database error of one of the service's statements
+// answers: a problem, never the driver's text (see Context.DBError).
+func (s *Service) Failure(err error) error { return s.dbError(err) }
