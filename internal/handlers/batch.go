@@ -61,9 +61,6 @@ type BatchResult struct {
 // The operations a batch takes, and what each is alone.
 var batchOps = map[string]Operation{"create": OpCreate, "update": OpUpdate, "delete": OpDelete, "restore": OpRestore}
 
-// BatchOperationOf returns the operation a batch's op names.
-func BatchOperationOf(op string) Operation { return batchOps[op] }
-
 // BatchStep is one validated operation of a batch, ready to run: its
 // resource and operation, and the request it makes once its references
 // are known.
