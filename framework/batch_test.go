@@ -1,8 +1,10 @@
 package framework_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/autoapi-go/autoapi/framework"
@@ -100,5 +102,63 @@ func TestBatchIfMatch(t *testing.T) {
 	r := call{method: "POST", url: "/api/batch", token: userToken, body: body(tag)}.do(t, e)
 	if r.Code != 200 || !strings.Contains(r.Body.String(), `"title":"b"`) || strings.Contains(r.Body.String(), tag) {
 		t.Errorf("the current ifMatch: %d %s", r.Code, r.Body)
+	}
+}
+
+// TestBatchOwnershipAndHooks: in a batch, own-only grants hold as alone
+// (someone else's row is missing, a row in someone else's name is
+// refused), and lifecycle hooks run, in the batch's transaction.
+func TestBatchOwnershipAndHooks(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	h := buildApp(t, appSpec{
+		config: func(cfg *framework.Config) {
+			cfg.Policy = ownerPolicy
+			cfg.Authenticator = ownerTokens
+		},
+		models: []func(*framework.App) error{registered[OPost](), registered[OComment](framework.Owner("userId"))},
+		setup: func(app *framework.App) error {
+			return framework.SetHooks(app, framework.Hooks[OPost]{
+				AfterCreate: func(_ context.Context, ev *framework.Event, p *OPost) error {
+					mu.Lock()
+					seen = append(seen, fmt.Sprintf("created %s by %s", p.Title, ev.Principal.ID))
+					mu.Unlock()
+					return nil
+				},
+				BeforeDelete: func(_ context.Context, _ *framework.Event, id any, _ bool) error {
+					if id == int64(1) {
+						return framework.Refuse(409, "post 1 is pinned")
+					}
+					return nil
+				},
+			})
+		},
+	})
+	ops := func(list ...string) string { return `{"operations":[` + strings.Join(list, ",") + `]}` }
+	playSteps(t, h, []step{
+		{"u3's post", "u3", "POST", "/api/oposts", `{"title":"theirs"}`, 201, "", ""},
+		{"own rows in a batch", "u2", "POST", "/api/batch", ops(
+			`{"op":"create","resource":"oposts","ref":"p","body":{"title":"mine"}}`,
+			`{"op":"create","resource":"ocomments","body":{"postId":{"ref":"p"},"body":"mine too"}}`,
+		), 200, `"userId":2`, ""},
+		{"someone else's row is missing in a batch too", "u2", "POST", "/api/batch", ops(
+			`{"op":"update","resource":"oposts","id":2,"body":{"title":"still mine"}}`,
+			`{"op":"update","resource":"oposts","id":1,"body":{"title":"taken"}}`,
+		), 404, `"field":"operations[1]","message":"oposts 1 not found"`, ""},
+		{"no row in someone else's name", "u2", "POST", "/api/batch", ops(
+			`{"op":"create","resource":"oposts","body":{"title":"x","userId":3}}`,
+		), 403, `"field":"operations[0]"`, ""},
+		{"a hook's refusal stops the batch", "admin", "POST", "/api/batch", ops(
+			`{"op":"create","resource":"oposts","body":{"title":"rolled back"}}`,
+			`{"op":"delete","resource":"oposts","id":1}`,
+		), 409, "post 1 is pinned", ""},
+		{"nothing of it stayed", "admin", "GET", "/api/oposts?title=rolled%20back", "", 200, `"total":0`, ""},
+		{"u2's post is as it was", "u2", "GET", "/api/oposts/2", "", 200, `"title":"mine"`, ""},
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"created theirs by 3", "created mine by 2", "created rolled back by 1"}
+	if strings.Join(seen, "|") != strings.Join(want, "|") {
+		t.Errorf("the hooks saw %q, want %q", seen, want)
 	}
 }
