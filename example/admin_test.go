@@ -236,6 +236,13 @@ func TestAdminPageInBrowser(t *testing.T) {
 	// A selection: both invoices restored at once, then deleted for good.
 	p.open("invoices", "trash")
 	p.waitFor("the invoices", "document.querySelector('"+row("1")+"') && document.querySelector('"+row("2")+"')")
+	// The deletion time, and who deleted the row where the model records it.
+	if head := p.text("#rows thead"); !strings.Contains(head, "deletedDate") || !strings.Contains(head, "deletedBy") {
+		t.Errorf("the trash of invoices has the columns %q", head)
+	}
+	if got := p.text(row("1")); !strings.Contains(got, "UTC") || !strings.Contains(got, "1") {
+		t.Errorf("a deleted invoice reads %q", got)
+	}
 	p.do("select every row", chromedp.Click(chromedp.CSS(`#rows thead input[type="checkbox"]`)))
 	p.waitFor("two selected", "document.getElementById('selected-count').textContent === '2 selected'")
 	p.do("restore the selection", chromedp.Click(chromedp.CSS("#restore-selected")))
@@ -272,6 +279,17 @@ func TestAdminPageInBrowser(t *testing.T) {
 		t.Errorf("a conflict offers to go on")
 	}
 	p.screenshot("admin-conflict.png")
+	p.do("close", chromedp.Click(chromedp.CSS("#confirm-cancel")))
+	p.waitFor("closed", "!document.getElementById('confirm').open")
+
+	// A permanent delete that other rows' references block says which.
+	p.open("users", "live")
+	p.waitFor("alice", "document.querySelector('"+row("2")+"')")
+	p.do("delete alice for good", chromedp.Click(chromedp.CSS(row("2")+` button[data-action="delete"]`)))
+	p.waitFor("the refusal", "document.getElementById('confirm').open && document.getElementById('confirm-title').textContent.includes('Cannot delete users 2 permanently') && document.getElementById('confirm-body').textContent.includes('still referenced by')")
+	if p.count("#confirm-ok:not([hidden])") != 0 {
+		t.Errorf("a blocked permanent delete offers to go on")
+	}
 	p.do("close", chromedp.Click(chromedp.CSS("#confirm-cancel")))
 	p.waitFor("closed", "!document.getElementById('confirm').open")
 
@@ -383,6 +401,7 @@ func TestAdminPageInBrowser(t *testing.T) {
 	// The browser logs the refusals the test asked for.
 	expected := []string{
 		"status of 409 (Conflict) " + srv.URL + "/api/users/4/restore/dry-run",
+		"status of 409 (Conflict) " + srv.URL + "/api/users/2/deletion/dry-run",
 		"status of 400 (Bad Request) " + srv.URL + "/api/posts?limit=20&count=false&filter=nope+%3E+1",
 	}
 	for _, p := range seen.problems {

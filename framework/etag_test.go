@@ -75,6 +75,21 @@ func TestETags(t *testing.T) {
 	if got := get(es[1], userToken, "/api/notecards/1").Header().Get("ETag"); got != tag {
 		t.Errorf("another instance's ETag %q, want %q", got, tag)
 	}
+	// The hash is keyed: with another secret the same row has another
+	// ETag, so no one can work a tag out from guessed values, hidden ones
+	// included.
+	cfg := baseConfig(db)
+	cfg.CursorSecret = []byte("another deployment's secret, 32+ bytes long")
+	other, err := framework.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := framework.Register[Notecard](other); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(other.NewEcho(), userToken, "/api/notecards/1").Header().Get("ETag"); got == tag || got == "" {
+		t.Errorf("another secret's ETag %q, this one's %q", got, tag)
+	}
 	if h := get(e, userToken, "/api/notecards/1").Header().Get("Accept-Patch"); !strings.Contains(h, "application/merge-patch+json") {
 		t.Errorf("Accept-Patch %q", h)
 	}

@@ -124,6 +124,12 @@ func TestHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A database that does not answer within the deadline.
+	_, slow := opsApp(t, func(c *framework.Config) { c.Health.Timeout = time.Nanosecond })
+	if rec := (call{method: "GET", url: "/readyz"}).do(t, slow); rec.Code != 503 || !strings.Contains(rec.Body.String(), `"message":"no answer within 1ns"`) {
+		t.Errorf("readyz past its deadline: %d %s", rec.Code, rec.Body)
+	}
+
 	// A database that does not answer: not ready, without its error text.
 	if dbtest.Current() == dbtest.SQLite {
 		if err := db.Close(); err != nil {

@@ -48,6 +48,9 @@ func TestUpsert(t *testing.T) {
 	})
 	// The two precondition steps need headers.
 	e := h.E
+	if r := (call{method: "PUT", url: "/api/regions/fresh", token: userToken, body: `{"name":"F"}`, headers: map[string]string{"If-None-Match": "*"}}).do(t, e); r.Code != 201 {
+		t.Errorf("If-None-Match: * on a new key: %d %s", r.Code, r.Body)
+	}
 	if r := (call{method: "PUT", url: "/api/regions/north", token: userToken, body: `{"name":"X"}`, headers: map[string]string{"If-None-Match": "*"}}).do(t, e); r.Code != 412 {
 		t.Errorf("If-None-Match: * on an existing key: %d %s", r.Code, r.Body)
 	}
