@@ -3,6 +3,7 @@ package apitest
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,7 +100,7 @@ func (s *Suite[X]) run(t *testing.T, sc Scenario[X]) {
 		}
 	}
 	for _, bad := range sc.NotExpectedContent {
-		if strings.Contains(body, bad) {
+		if strings.Contains(Opaque(body), bad) {
 			t.Errorf("%s %s: body contains %s; body: %s", sc.Method, sc.URL, bad, Clip(body))
 		}
 	}
@@ -112,3 +113,12 @@ func (s *Suite[X]) run(t *testing.T, sc Scenario[X]) {
 		sc.After(t, h, rec)
 	}
 }
+
+// opaqueValues are the members whose values are sealed or random bytes
+// (cursors, ETags): they hold no row's data, and a short forbidden word
+// can turn up in their base64 by chance.
+var opaqueValues = regexp.MustCompile(`"(nextCursor|etag)":"[^"]*"`)
+
+// Opaque is body with the values of opaque members blanked, for checks
+// that a body holds no forbidden text.
+func Opaque(body string) string { return opaqueValues.ReplaceAllString(body, `"$1":""`) }
