@@ -360,7 +360,7 @@ func (a *App) routes() []route {
 	add := func(spec *handlers.Spec, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
 		path := a.pathOf(spec)
 		if a.observing() {
-			mw = append([]echo.MiddlewareFunc{tagRoute(spec)}, mw...)
+			mw = append([]echo.MiddlewareFunc{tagRoute(spec, path)}, mw...)
 		}
 		routes = append(routes, route{spec.Method, path, h, mw})
 		if spec.Method == http.MethodGet {

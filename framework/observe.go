@@ -72,16 +72,29 @@ func (a *App) observing() bool {
 	return a.cfg.AccessLog.On || a.metrics != nil || a.cfg.Tracing.TracerProvider != nil
 }
 
-// routeKey is where a route's first middleware leaves its operation for
+// routeKey is where a route's first middleware leaves its routeTag for
 // observe, which sees the request before routing.
-const routeKey = "autoapi.operation"
+const routeKey = "autoapi.route"
 
-// tagRoute is the first middleware of the route of spec when requests are
-// observed.
-func tagRoute(spec *handlers.Spec) echo.MiddlewareFunc {
+// routeTag is what observe says of a route's requests, worked out once
+// when the route is mounted.
+type routeTag struct {
+	route, op, resource string
+	// health marks the health endpoints, which the access log leaves
+	// out unless asked.
+	health bool
+}
+
+// tagRoute is the first middleware of the route of spec, served at
+// path, when requests are observed.
+func tagRoute(spec *handlers.Spec, path string) echo.MiddlewareFunc {
+	tag := &routeTag{route: path, op: string(spec.Op), health: spec.Op == handlers.OpLive || spec.Op == handlers.OpReady}
+	if spec.Resource != nil {
+		tag.resource = spec.Resource.Name
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(routeKey, spec)
+			c.Set(routeKey, tag)
 			return next(c)
 		}
 	}
@@ -103,14 +116,11 @@ func (a *App) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		latency := time.Since(start)
-		route, op, resource := "unmatched", "", ""
-		spec, _ := c.Get(routeKey).(*handlers.Spec)
-		if spec != nil {
-			route, op = a.pathOf(spec), string(spec.Op)
-			if spec.Resource != nil {
-				resource = spec.Resource.Name
-			}
+		tag, _ := c.Get(routeKey).(*routeTag)
+		if tag == nil {
+			tag = &routeTag{route: "unmatched"}
 		}
+		route, op, resource := tag.route, tag.op, tag.resource
 		req := c.Request()
 		res := c.Response()
 		class := strconv.Itoa(res.Status/100) + "xx"
@@ -128,8 +138,7 @@ func (a *App) observe(next echo.HandlerFunc) echo.HandlerFunc {
 				attribute.String("autoapi.resource", resource),
 			)
 		}
-		health := spec != nil && (spec.Op == handlers.OpLive || spec.Op == handlers.OpReady)
-		if a.cfg.AccessLog.On && (!health || a.cfg.AccessLog.Health) {
+		if a.cfg.AccessLog.On && (!tag.health || a.cfg.AccessLog.Health) {
 			level := slog.LevelInfo
 			switch {
 			case res.Status >= 500:
