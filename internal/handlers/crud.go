@@ -375,21 +375,22 @@ func Update(c *Context) error {
 	ctx := c.Request().Context()
 	if len(set) == 0 {
 		// Nothing to change: answer with the record as it is, as a merge
-		// patch of {} would.
-		q := unscoped(c.svc.db(ctx).NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
-		if err := ownRows(&c.grants, liveOnly(res, q)).Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				if ifMatch != "" {
-					return errPreconditionFailed
-				}
-				return c.NotFound(c.ID())
+		// patch of {} would, once it meets the precondition as a change
+		// would have to.
+		err := c.svc.inTx(ctx, ifMatch != "", func(ctx context.Context, db bun.IDB) error {
+			if err := c.svc.checkIfMatch(ctx, db, &c.grants, ifMatch, id, c.ID(), OpUpdate, false); err != nil {
+				return err
 			}
+			q := unscoped(db.NewSelect().Model(rec.Interface()), res).Where("? = ?", res.PK.Ident, id)
+			return ownRows(&c.grants, liveOnly(res, q)).Scan(ctx)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return c.NotFound(c.ID())
+		}
+		if err != nil {
 			return c.DBError(err)
 		}
-		if tag := c.svc.setETag(c, &c.grants, rec.Elem()); ifMatch != "" && !matchesETag(ifMatch, tag, true) {
-			c.Response().Header().Del("ETag")
-			return errPreconditionFailed
-		}
+		c.svc.setETag(c, &c.grants, rec.Elem())
 		return writeRecord(c, http.StatusOK, rec.Elem(), res.Exposed(c.grants.seesDeleted(res)), nil)
 	}
 	hooks := c.svc.hooks
