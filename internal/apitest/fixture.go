@@ -63,10 +63,11 @@ type templateKey struct {
 // round trip, leaves the same tables, indexes, triggers and rows without
 // the migration's catalog probes and its many round trips.
 type template struct {
-	once  sync.Once
-	ok    bool
-	file  []byte
-	stmts string
+	once   sync.Once
+	ok     bool
+	file   []byte
+	stmts  string
+	schema string // the template's schema, which stmts may name
 }
 
 // App returns an app of f on a copy of f's template database, its models
@@ -88,10 +89,13 @@ func (f *Fixture) DB(t testing.TB) *bun.DB {
 	var db *bun.DB
 	if dbtest.Current() == dbtest.Postgres {
 		db = dbtest.Open(t)
+		// The count triggers name their table with its schema: in the
+		// copy, that is the copy's.
+		stmts := strings.ReplaceAll(tpl.stmts, `"`+tpl.schema+`".`, `"`+currentSchema(t, db)+`".`)
 		// Through database/sql, so that query hooks a test adds later
 		// never see it; without arguments pgx sends the statements in
 		// one simple-protocol message.
-		if _, err := db.DB.ExecContext(context.Background(), tpl.stmts); err != nil {
+		if _, err := db.DB.ExecContext(context.Background(), stmts); err != nil {
 			t.Fatalf("apitest: %s: replay the template: %v", f.Name, err)
 		}
 	} else {
@@ -163,7 +167,7 @@ func (f *Fixture) build(t testing.TB, tpl *template) {
 		f.Seed(t, db)
 	}
 	if dbtest.Current() == dbtest.Postgres {
-		tpl.stmts = rec.script()
+		tpl.stmts, tpl.schema = rec.script(), currentSchema(t, db)
 	} else {
 		// VACUUM INTO writes one self-contained file, whatever is still
 		// in the write-ahead log.
@@ -207,4 +211,14 @@ func (r *recorder) script() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(r.stmts, ";\n")
+}
+
+// currentSchema is the schema db's tables are made in.
+func currentSchema(t testing.TB, db *bun.DB) string {
+	t.Helper()
+	var schema string
+	if err := db.NewRaw("SELECT current_schema()").Scan(context.Background(), &schema); err != nil {
+		t.Fatalf("apitest: %v", err)
+	}
+	return schema
 }

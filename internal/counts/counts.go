@@ -20,10 +20,10 @@ package counts
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -44,11 +44,14 @@ const Table = "autoapi_counts"
 // database it runs on has it off.
 const SQLitePragma = "recursive_triggers(1)"
 
-// row is a row of Table.
+// row is a row of Table: one shard of one table's counts. A table's
+// counts are the sums over its shards (see triggers.shards): every write
+// lands in one shard in its own transaction, so the sums are exact.
 type row struct {
 	bun.BaseModel `bun:"table:autoapi_counts"`
 
 	Table   string `bun:"tbl,pk,type:varchar(255)"`
+	Shard   int    `bun:"shard,pk,notnull"`
 	Live    int64  `bun:"live,notnull"`
 	Deleted int64  `bun:"deleted,notnull"`
 	Version int64  `bun:"version,notnull,default:0"`
@@ -86,9 +89,14 @@ func New(db *bun.DB) (*Store, error) {
 // tells the caller to count instead: a count is right either way, and a
 // real fault shows there.
 func (s *Store) Counts(ctx context.Context, res *introspect.Resource) (live, deleted int64, err error) {
-	err = s.db.NewSelect().Model((*row)(nil)).Column("live", "deleted").
-		Where("tbl = ?", res.Table.Name).Scan(ctx, &live, &deleted)
-	return live, deleted, err
+	var l, d sql.NullInt64
+	err = s.db.NewSelect().Model((*row)(nil)).
+		ColumnExpr("CAST(SUM(live) AS BIGINT)").ColumnExpr("CAST(SUM(deleted) AS BIGINT)").
+		Where("tbl = ?", res.Table.Name).Scan(ctx, &l, &d)
+	if err == nil && !l.Valid {
+		err = sql.ErrNoRows
+	}
+	return l.Int64, d.Int64, err
 }
 
 // Version returns the write version of res's table: it grows with every
@@ -99,15 +107,24 @@ func (s *Store) Counts(ctx context.Context, res *introspect.Resource) (live, del
 // (PostgreSQL's session_replication_role = replica, a disabled trigger,
 // ALTER COLUMN ... TYPE) do not raise it. An error (no row, no column, no
 // table) means there is no version to go by.
+//
+// The version is the sum of the shards' versions, read in one statement:
+// each write adds one to one shard, so the sum rises with every commit and
+// never returns to a value it had.
 func (s *Store) Version(ctx context.Context, res *introspect.Resource) (v int64, err error) {
-	err = s.db.NewSelect().Model((*row)(nil)).Column("version").
-		Where("tbl = ?", res.Table.Name).Scan(ctx, &v)
-	return v, err
+	var sum sql.NullInt64
+	err = s.db.NewSelect().Model((*row)(nil)).ColumnExpr("CAST(SUM(version) AS BIGINT)").
+		Where("tbl = ?", res.Table.Name).Scan(ctx, &sum)
+	if err == nil && !sum.Valid {
+		err = sql.ErrNoRows
+	}
+	return sum.Int64, err
 }
 
-// bump is the statement that raises key's version.
-func bump(key string) string {
-	return "UPDATE " + Table + " SET version = version + 1 WHERE tbl = " + key + ";"
+// bump is the statement that raises the version of the shard where
+// picks.
+func bump(counts, where string) string {
+	return "UPDATE " + counts + " SET version = version + 1 WHERE " + where + ";"
 }
 
 // triggers writes, for one engine, the statements that (re)create the
@@ -117,66 +134,116 @@ type triggers interface {
 	// create returns the statements that drop the triggers of table
 	// (quoted) named after prefix, if they exist, and create them anew for
 	// the soft-delete strategy sd (nil for none). key is the table's name
-	// as a SQL string.
-	create(prefix, table string, sd *introspect.SoftDelete, key string) []string
+	// as a SQL string, and counts the name the triggers give Table.
+	create(prefix, table string, sd *introspect.SoftDelete, key, counts string) []string
+	// shards is the number of rows a table's counts are spread over.
+	shards() int
+	// target is the name triggers give Table, resolved on db once, when
+	// they are made.
+	target(ctx context.Context, db *bun.DB) (string, error)
 }
 
 // update is the statement adding (sign "+") or taking away ("-") the row
-// row (NEW or OLD) to the counts of key; asInt casts a condition to an
-// integer where the engine needs it.
-func update(row, sign string, sd *introspect.SoftDelete, key, asInt string) string {
+// row (NEW or OLD) to the counts in the shard where picks; asInt casts a
+// condition to an integer where the engine needs it.
+func update(counts, row, sign string, sd *introspect.SoftDelete, where, asInt string) string {
 	live, deleted := "1", "0"
 	if sd != nil {
 		live, deleted = "("+sd.LiveOf(row)+")"+asInt, "("+sd.DeletedOf(row)+")"+asInt
 	}
-	return "UPDATE " + Table + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted +
-		", version = version + 1 WHERE tbl = " + key + ";"
+	return "UPDATE " + counts + " SET live = live " + sign + " " + live + ", deleted = deleted " + sign + " " + deleted +
+		", version = version + 1 WHERE " + where + ";"
+}
+
+// move is the statement that moves a row changed from OLD to NEW between
+// the live and deleted counts of the shard where picks, in one write of
+// the shard.
+func move(counts string, sd *introspect.SoftDelete, where, asInt string) string {
+	of := func(cond func(string) string, row string) string { return "(" + cond(row) + ")" + asInt }
+	return "UPDATE " + counts + " SET live = live - " + of(sd.LiveOf, "OLD") + " + " + of(sd.LiveOf, "NEW") +
+		", deleted = deleted - " + of(sd.DeletedOf, "OLD") + " + " + of(sd.DeletedOf, "NEW") +
+		", version = version + 1 WHERE " + where + ";"
 }
 
 type sqliteTriggers struct{}
 
-func (sqliteTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
+func (sqliteTriggers) shards() int { return 1 }
+
+func (sqliteTriggers) target(context.Context, *bun.DB) (string, error) { return Table, nil }
+
+func (sqliteTriggers) create(prefix, table string, sd *introspect.SoftDelete, key, counts string) []string {
+	where := "tbl = " + key + " AND shard = 0"
 	var stmts []string
 	for _, suffix := range []string{"_ins", "_del", "_upd", "_chg"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`"`)
 	}
 	stmts = append(stmts,
-		`CREATE TRIGGER "`+prefix+`_ins" AFTER INSERT ON `+table+` BEGIN `+update("NEW", "+", sd, key, "")+` END`,
-		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+update("OLD", "-", sd, key, "")+` END`,
+		`CREATE TRIGGER "`+prefix+`_ins" AFTER INSERT ON `+table+` BEGIN `+update(counts, "NEW", "+", sd, where, "")+` END`,
+		`CREATE TRIGGER "`+prefix+`_del" AFTER DELETE ON `+table+` BEGIN `+update(counts, "OLD", "-", sd, where, "")+` END`,
 		// Any other change of a row changes what a filter finds.
-		`CREATE TRIGGER "`+prefix+`_chg" AFTER UPDATE ON `+table+` BEGIN `+bump(key)+` END`)
+		`CREATE TRIGGER "`+prefix+`_chg" AFTER UPDATE ON `+table+` BEGIN `+bump(counts, where)+` END`)
 	if sd != nil {
 		// Only a write to the marker column can move a row between live
 		// and deleted.
 		stmts = append(stmts, `CREATE TRIGGER "`+prefix+`_upd" AFTER UPDATE OF `+string(sd.Marker().Ident)+` ON `+table+
-			` WHEN (`+sd.LiveOf("OLD")+`) <> (`+sd.LiveOf("NEW")+`) BEGIN `+update("OLD", "-", sd, key, "")+" "+update("NEW", "+", sd, key, "")+` END`)
+			` WHEN (`+sd.LiveOf("OLD")+`) <> (`+sd.LiveOf("NEW")+`) BEGIN `+move(counts, sd, where, "")+` END`)
 	}
 	return stmts
 }
 
+// pgTriggers spread a table's counts over 16 rows: a write updates one of
+// them, picked by the writer's backend process, and holds that row until it
+// commits. With a single row, every concurrent writer of a table would
+// queue there, one commit after another. A transaction always writes the
+// same shard of a table.
 type pgTriggers struct{}
 
-func (pgTriggers) create(prefix, table string, sd *introspect.SoftDelete, key string) []string {
+func (pgTriggers) shards() int { return 16 }
+
+// target names Table with the schema it is in for db's session, so that
+// a trigger function finds it whatever the search path of the session
+// that writes.
+func (pgTriggers) target(ctx context.Context, db *bun.DB) (string, error) {
+	var schema string
+	if err := db.NewRaw("SELECT current_schema()").Scan(ctx, &schema); err != nil {
+		return "", err
+	}
+	return db.QueryGen().FormatQuery("?.?", bun.Ident(schema), bun.Ident(Table)), nil
+}
+
+func (t pgTriggers) create(prefix, table string, sd *introspect.SoftDelete, key, counts string) []string {
+	all := "tbl = " + key
+	where := all + " AND shard = pg_backend_pid() % " + strconv.Itoa(t.shards())
 	fn := `"` + prefix + `"`
+	// Row-level updates fire the function only with a soft-delete strategy.
+	moveRow := "NULL;"
+	if sd != nil {
+		moveRow = move(counts, sd, where, "::int")
+	}
 	var stmts []string
 	for _, suffix := range []string{"_insdel", "_upd", "_trunc", "_chg"} {
 		stmts = append(stmts, `DROP TRIGGER IF EXISTS "`+prefix+suffix+`" ON `+table)
 	}
-	// SET search_path FROM CURRENT: the function finds Table in the
-	// schema it was created for, whatever the search path of the session
-	// that writes.
-	stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+	// counts names Table with its schema (see target). A SET search_path
+	// clause would do the same, at the price of switching the setting,
+	// and working out the path again, on every call.
+	stmts = append(stmts, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'TRUNCATE' THEN
-		UPDATE `+Table+` SET live = 0, deleted = 0, version = version + 1 WHERE tbl = `+key+`;
+		UPDATE `+counts+` SET live = 0, deleted = 0, version = version + 1 WHERE `+all+`;
 		RETURN NULL;
 	END IF;
 	IF TG_LEVEL = 'STATEMENT' THEN
-		`+bump(key)+`
+		`+bump(counts, where)+`
 		RETURN NULL;
 	END IF;
-	IF TG_OP <> 'INSERT' THEN `+update("OLD", "-", sd, key, "::int")+` END IF;
-	IF TG_OP <> 'DELETE' THEN `+update("NEW", "+", sd, key, "::int")+` END IF;
+	IF TG_OP = 'INSERT' THEN
+		`+update(counts, "NEW", "+", sd, where, "::int")+`
+	ELSIF TG_OP = 'DELETE' THEN
+		`+update(counts, "OLD", "-", sd, where, "::int")+`
+	ELSE
+		`+moveRow+`
+	END IF;
 	RETURN NULL;
 END $$`,
 		`CREATE TRIGGER "`+prefix+`_insdel" AFTER INSERT OR DELETE ON `+table+` FOR EACH ROW EXECUTE FUNCTION `+fn+`()`,
@@ -199,60 +266,74 @@ END $$`,
 // a row is logged to log.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*introspect.Resource) error {
 	db := s.db
+	// A table of an earlier shape (one row per table, or no versions) is
+	// made anew: it holds nothing that the recounts below do not rebuild.
+	// Until they have, totals are counted.
+	if _, err := db.ExecContext(ctx, "SELECT shard, version FROM "+Table+" WHERE 1 = 0"); err != nil {
+		if _, err := db.NewDropTable().Model((*row)(nil)).IfExists().Exec(ctx); err != nil {
+			return fmt.Errorf("counts: migrate %s: drop the earlier shape: %w", Table, err)
+		}
+	}
 	if _, err := db.NewCreateTable().Model((*row)(nil)).IfNotExists().Exec(ctx); err != nil {
 		return fmt.Errorf("counts: migrate %s: %w", Table, err)
 	}
-	// A table made before versions were kept gains the column. Another
-	// Migrate may add it at the same moment: then it is there.
-	hasVersion := func() bool {
-		_, err := db.ExecContext(ctx, "SELECT version FROM "+Table+" WHERE 1 = 0")
-		return err == nil
-	}
-	if !hasVersion() {
-		if _, err := db.ExecContext(ctx, "ALTER TABLE "+Table+" ADD COLUMN version BIGINT NOT NULL DEFAULT 0"); err != nil && !hasVersion() {
-			return fmt.Errorf("counts: migrate %s: add version: %w", Table, err)
-		}
+	counts, err := s.triggers.target(ctx, db)
+	if err != nil {
+		return fmt.Errorf("counts: migrate %s: %w", Table, err)
 	}
 	s.checkPragma(ctx, log)
+	n := s.triggers.shards()
 	for _, desc := range resources {
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			sd := desc.SoftDelete
-			key := db.QueryGen().FormatQuery("?", desc.Table.Name)
-			prefix := introspect.ShortName("autoapi_count_"+desc.Table.Name, 8)
-			for _, stmt := range s.triggers.create(prefix, string(desc.Table.SQLName), sd, key) {
+			name := desc.Table.Name
+			key := db.QueryGen().FormatQuery("?", name)
+			prefix := introspect.ShortName("autoapi_count_"+name, 8)
+			for _, stmt := range s.triggers.create(prefix, string(desc.Table.SQLName), sd, key, counts) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return err
 				}
 			}
-			var before row
-			err := tx.NewSelect().Model(&before).Where("tbl = ?", desc.Table.Name).Scan(ctx)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			var before, live, deleted sql.NullInt64
+			if err := tx.NewSelect().Model((*row)(nil)).ColumnExpr("CAST(SUM(live) AS BIGINT)").ColumnExpr("CAST(SUM(deleted) AS BIGINT)").
+				Where("tbl = ?", name).Scan(ctx, &live, &deleted); err != nil {
 				return err
 			}
-			// A row made anew starts its version at random, not at 0: a
-			// row deleted and made again must not come back to versions
-			// that totals were kept at.
-			now := row{Table: desc.Table.Name, Version: rand.Int64N(1 << 62)}
-			live, deleted := "count(*)", "0"
+			before = live
+			liveExpr, deletedExpr := "count(*)", "0"
 			if sd != nil {
-				live = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 1 ELSE 0 END), 0)"
-				deleted = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 0 ELSE 1 END), 0)"
+				liveExpr = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 1 ELSE 0 END), 0)"
+				deletedExpr = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 0 ELSE 1 END), 0)"
 			}
+			// Shard 0 takes the whole count; the others start from nothing.
+			// A shard made anew starts its version at random (shard 0) or
+			// at 0, not where a row deleted and made again once was: the
+			// summed version must not come back to values totals were kept
+			// at. Existing shards keep their versions, and shard 0's moves
+			// on whatever the count, since the table may have changed while
+			// it had no triggers.
+			shards := make([]row, n)
+			for i := range shards {
+				shards[i] = row{Table: name, Shard: i}
+			}
+			shards[0].Version = rand.Int64N(1 << 62)
 			if err := tx.NewSelect().TableExpr("?", desc.Table.SQLName).
-				ColumnExpr(live).ColumnExpr(deleted).Scan(ctx, &now.Live, &now.Deleted); err != nil {
+				ColumnExpr(liveExpr).ColumnExpr(deletedExpr).Scan(ctx, &shards[0].Live, &shards[0].Deleted); err != nil {
 				return err
 			}
-			// The version moves on whatever the count: the table may have
-			// changed while it had no triggers.
-			if _, err := tx.NewInsert().Model(&now).On("CONFLICT (tbl) DO UPDATE").
+			if _, err := tx.NewUpdate().Model((*row)(nil)).Set("live = 0").Set("deleted = 0").
+				Where("tbl = ? AND shard <> 0", name).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewInsert().Model(&shards).On("CONFLICT (tbl, shard) DO UPDATE").
 				Set("live = EXCLUDED.live").Set("deleted = EXCLUDED.deleted").
-				Set("version = ?TableAlias.version + 1").Exec(ctx); err != nil {
+				Set("version = ?TableAlias.version + CASE WHEN ?TableAlias.shard = 0 THEN 1 ELSE 0 END").Exec(ctx); err != nil {
 				return err
 			}
-			if before.Live == now.Live && before.Deleted == now.Deleted && before.Table != "" {
+			if before.Valid && live.Int64 == shards[0].Live && deleted.Int64 == shards[0].Deleted {
 				return nil
 			}
-			log.InfoContext(ctx, "migrate: counted rows", "table", desc.Table.Name, "live", now.Live, "deleted", now.Deleted)
+			log.InfoContext(ctx, "migrate: counted rows", "table", name, "live", shards[0].Live, "deleted", shards[0].Deleted)
 			return nil
 		})
 		if err != nil {
