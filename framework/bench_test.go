@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -194,20 +196,36 @@ func serve(b *testing.B, e *echo.Echo, method, url, body string, want int) {
 	}
 }
 
-// benchRounds counts the runs of BenchmarkAPI (one per -count), whose
-// parity says which side goes first.
-var benchRounds atomic.Int64
+// rounds is how many times the side-by-side benchmarks run every case on
+// both sides. -count cannot interleave them: it repeats each
+// sub-benchmark in a row, so that all of one side's counts of a case would
+// run before any of the other's.
+var rounds = flag.Int("rounds", 1, "rounds of the side-by-side benchmarks (pool them with benchstat -ignore /round)")
+
+// sideBySide runs every case on both sides, one side right after the
+// other, in -rounds rounds, and the side that goes first alternates from
+// one round to the next, so that drift during a run (the machine's, a
+// table and its log growing) falls on both sides alike. A result is named
+// "<case>/round=<r>/<key>=<side name>": benchstat -col /<key> -ignore
+// /round compares the sides over all rounds, and example/benchtable takes
+// their medians.
+func sideBySide(b *testing.B, key string, sides [2]string, cases []string, run func(b *testing.B, c, side int)) {
+	for r := 1; r <= *rounds; r++ {
+		order := [2]int{0, 1}
+		if r%2 == 0 {
+			order = [2]int{1, 0}
+		}
+		for c, name := range cases {
+			for _, sd := range order {
+				b.Run(fmt.Sprintf("%s/round=%d/%s=%s", name, r, key, sides[sd]), func(b *testing.B) { run(b, c, sd) })
+			}
+		}
+	}
+}
 
 func BenchmarkAPI(b *testing.B) {
 	generated, hand := benchSetup(b)
-	type side struct {
-		name string
-		e    *echo.Echo
-	}
-	sides := []side{{"Generated", generated}, {"HandWritten", hand}}
-	if benchRounds.Add(1)%2 == 0 {
-		sides[0], sides[1] = sides[1], sides[0]
-	}
+	sides := [2]*echo.Echo{generated, hand}
 	cases := []struct {
 		name, method, url, body string
 		status                  int
@@ -217,26 +235,24 @@ func BenchmarkAPI(b *testing.B) {
 		{"List20NoCount", "GET", "/api/bench_posts?count=false", "", 200},
 		{"ListFiltered", "GET", "/api/bench_posts?views%5Bgte%5D=10&userId=3", "", 200},
 		{"Create", "POST", "/api/bench_posts", `{"userId":1,"title":"new","views":0}`, 201},
+		{"DeleteRestore", "", "", "", 0},
 	}
-	for _, tc := range cases {
-		for _, sd := range sides {
-			b.Run(tc.name+"/side="+sd.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					serve(b, sd.e, tc.method, tc.url, tc.body, tc.status)
-				}
-			})
-		}
+	names := make([]string, len(cases))
+	for i, tc := range cases {
+		names[i] = tc.name
 	}
-	for _, sd := range sides {
-		b.Run("DeleteRestore/side="+sd.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				serve(b, sd.e, "DELETE", "/api/bench_posts/101", "", 200)
-				serve(b, sd.e, "POST", "/api/bench_posts/101/restore", "", 200)
+	sideBySide(b, "side", [2]string{"Generated", "HandWritten"}, names, func(b *testing.B, c, sd int) {
+		tc, e := cases[c], sides[sd]
+		b.ReportAllocs()
+		for b.Loop() {
+			if tc.name == "DeleteRestore" {
+				serve(b, e, "DELETE", "/api/bench_posts/101", "", 200)
+				serve(b, e, "POST", "/api/bench_posts/101/restore", "", 200)
+				continue
 			}
-		})
-	}
+			serve(b, e, tc.method, tc.url, tc.body, tc.status)
+		}
+	})
 }
 
 // BenchmarkObserved measures what the access log (a JSON handler writing
@@ -250,63 +266,47 @@ func BenchmarkObserved(b *testing.B) {
 		c.Metrics.On = true
 		c.RateLimit.Reads = framework.Rate{PerSecond: 1e9, Burst: 1e9}
 	})
-	sides := []struct {
-		name string
-		e    *echo.Echo
-	}{{"Off", plainApp.NewEcho()}, {"On", observedApp.NewEcho()}}
-	if benchRounds.Add(1)%2 == 0 {
-		sides[0], sides[1] = sides[1], sides[0]
-	}
-	for _, tc := range []struct{ name, url string }{
-		{"GetByID", "/api/bench_posts/41"},
-		{"List20NoCount", "/api/bench_posts?count=false"},
-	} {
-		for _, sd := range sides {
-			b.Run(tc.name+"/side="+sd.name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					serve(b, sd.e, "GET", tc.url, "", 200)
-				}
-			})
+	sides := [2]*echo.Echo{plainApp.NewEcho(), observedApp.NewEcho()}
+	urls := []string{"/api/bench_posts/41", "/api/bench_posts?count=false"}
+	sideBySide(b, "side", [2]string{"Off", "On"}, []string{"GetByID", "List20NoCount"}, func(b *testing.B, c, sd int) {
+		b.ReportAllocs()
+		for b.Loop() {
+			serve(b, sides[sd], "GET", urls[c], "", 200)
 		}
-	}
+	})
 }
 
 // BenchmarkConcurrentWrites measures writes from 16 clients at once (8 per
 // core on 2 cores), with the counts table's triggers and without them
-// (Config.ComputeCounts), to show what the counts row costs writers that
-// queue on it: on PostgreSQL each write to a table updates that table's
-// one row in autoapi_counts, and holds it until commit.
+// (Config.ComputeCounts), to show what keeping the counts costs writers:
+// each write to a table also updates one of its rows in autoapi_counts,
+// and holds it until commit. Each side has a database of its own, and the
+// sides alternate (sideBySide).
 //
-//	AUTOAPI_TEST_POSTGRES=... go test -run '^$' -bench BenchmarkConcurrentWrites -count 5 ./framework/
+//	AUTOAPI_TEST_POSTGRES=... go test -run '^$' -bench BenchmarkConcurrentWrites ./framework/ -args -rounds 6
 func BenchmarkConcurrentWrites(b *testing.B) {
-	for _, counts := range []struct {
-		name    string
-		compute bool
-	}{{"counts=table", false}, {"counts=computed", true}} {
-		app, _ := benchDatabase(b, counts.compute)
-		e := app.NewEcho()
-		var next atomic.Int64
-		b.Run("op=create/"+counts.name, func(b *testing.B) {
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					serveParallel(b, e, "POST", "/api/bench_posts", `{"userId":1,"title":"new","views":0}`, 201)
-				}
-			})
-		})
-		b.Run("op=update/"+counts.name, func(b *testing.B) {
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					// Live rows have odd ids: the seed deletes every other
-					// row, from the second.
-					id := 1 + 2*(next.Add(1)%(benchRows/2))
-					serveParallel(b, e, "PATCH", "/api/bench_posts/"+strconv.FormatInt(id, 10), `{"views":7}`, 200)
-				}
-			})
-		})
+	var sides [2]*echo.Echo
+	for i, compute := range []bool{false, true} {
+		app, _ := benchDatabase(b, compute)
+		sides[i] = app.NewEcho()
 	}
+	var next [2]atomic.Int64
+	sideBySide(b, "counts", [2]string{"table", "computed"}, []string{"op=create", "op=update"}, func(b *testing.B, c, sd int) {
+		e := sides[sd]
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if c == 0 {
+					serveParallel(b, e, "POST", "/api/bench_posts", `{"userId":1,"title":"new","views":0}`, 201)
+					continue
+				}
+				// Live rows have odd ids: the seed deletes every other row,
+				// from the second.
+				id := 1 + 2*(next[sd].Add(1)%(benchRows/2))
+				serveParallel(b, e, "PATCH", "/api/bench_posts/"+strconv.FormatInt(id, 10), `{"views":7}`, 200)
+			}
+		})
+	})
 }
 
 // serveParallel is serve for RunParallel's goroutines, which may report a

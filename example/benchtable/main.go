@@ -1,9 +1,9 @@
 // Command benchtable reads the output of the framework's BenchmarkAPI
-// (best run with -count 5 or more) and prints a markdown table of the
+// (best run with -rounds 6 or more) and prints a markdown table of the
 // median ns/op, B/op and allocs/op of the generated and the hand-written
-// side of each operation, with their ratios:
+// side of each operation over all rounds, with their ratios:
 //
-//	go test -run '^$' -bench BenchmarkAPI -benchmem -count 6 ./framework/ | go run ./example/benchtable
+//	go test -run '^$' -bench BenchmarkAPI -benchmem ./framework/ -args -rounds 6 | go run ./example/benchtable
 package main
 
 import (
@@ -31,11 +31,17 @@ func main() {
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
 			name = name[:i] // the GOMAXPROCS suffix
 		}
-		op, side, ok := strings.Cut(name, "/")
-		if !ok {
+		// "<operation>/round=<r>/side=<side>": the rounds are pooled.
+		parts := strings.Split(name, "/")
+		op, side := parts[0], ""
+		for _, p := range parts[1:] {
+			if v, ok := strings.CutPrefix(p, "side="); ok {
+				side = v
+			}
+		}
+		if side == "" {
 			continue
 		}
-		side = strings.TrimPrefix(side, "side=")
 		var s sample
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, err := strconv.ParseFloat(fields[i], 64)

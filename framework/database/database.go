@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	// pgx through database/sql is the PostgreSQL driver: bun's own pgdriver
 	// has no release for bun v1.3, and pgx is the maintained driver of the
@@ -100,6 +102,16 @@ func openPostgres(dsn string) (*bun.DB, error) {
 }
 
 func openSQLite(dsn string) (*bun.DB, error) {
+	c, err := newSQLiteConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sqlitePool(c), nil
+}
+
+// newSQLiteConnector returns the connector of the database dsn names, with
+// the framework's pragmas and transaction mode where dsn sets none.
+func newSQLiteConnector(dsn string) (*sqliteConnector, error) {
 	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
 	q, err := url.ParseQuery(query)
 	if err != nil {
@@ -126,14 +138,36 @@ func openSQLite(dsn string) (*bun.DB, error) {
 		return nil, err
 	}
 	drv := sqliteshim.Driver()
-	sqldb := sql.OpenDB(&sqliteConnector{drv: drv, dsn: "file:" + path + "?" + q.Encode(), open: drv.Open})
+	connector := &sqliteConnector{drv: drv, dsn: "file:" + path + "?" + q.Encode(), open: drv.Open}
+	if lock := strings.ToLower(q.Get("_txlock")); lock == "immediate" || lock == "exclusive" {
+		connector.writers = newWriterGate(busyTimeout(q["_pragma"]))
+	}
+	return connector, nil
+}
+
+// sqlitePool returns the pool of c's connections.
+func sqlitePool(c *sqliteConnector) *bun.DB {
+	sqldb := sql.OpenDB(c)
 	// WAL lets every connection read while one writes; keeping them open
 	// spares a busy server from opening a connection (and running the
 	// pragmas) per request, which database/sql's default of two idle
 	// connections would not.
 	sqldb.SetMaxOpenConns(SQLiteMaxConns)
 	sqldb.SetMaxIdleConns(SQLiteMaxConns)
-	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+	return bun.NewDB(sqldb, sqlitedialect.New())
+}
+
+// busyTimeout is the busy_timeout among SQLite pragmas, or 0.
+func busyTimeout(pragmas []string) time.Duration {
+	for _, p := range pragmas {
+		name, arg, _ := strings.Cut(p, "(")
+		if strings.EqualFold(strings.TrimSpace(name), "busy_timeout") {
+			if ms, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(arg, ")"))); err == nil && ms > 0 {
+				return time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return 0
 }
 
 // checkSQLiteDir refuses a database path whose directory does not exist,
