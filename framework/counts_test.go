@@ -231,3 +231,37 @@ func TestCountsTableOfAnEarlierShape(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsMigrateKeepsToItsSchema: on PostgreSQL, Migrate looks at and
+// rebuilds only the counts table of the schema it creates its tables in,
+// never one of an earlier shape further along the search path, which
+// another app's triggers may still write.
+func TestCountsMigrateKeepsToItsSchema(t *testing.T) {
+	if dbtest.Current() != dbtest.Postgres {
+		return // one schema per SQLite file
+	}
+	t.Parallel()
+	ctx := context.Background()
+	other := dbtest.Open(t)
+	var otherSchema string
+	if err := other.NewRaw("SELECT current_schema()").Scan(ctx, &otherSchema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ExecContext(ctx, `CREATE TABLE `+framework.CountsTable+` (tbl varchar(255) PRIMARY KEY, live bigint NOT NULL, deleted bigint NOT NULL, version bigint NOT NULL DEFAULT 0)`); err != nil {
+		t.Fatal(err)
+	}
+	db := dbtest.Open(t)
+	// One connection, so that the search path set here is the one
+	// Migrate runs with: this app's schema, then the other one.
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `SELECT set_config('search_path', current_schema() || ', `+otherSchema+`', false)`); err != nil {
+		t.Fatal(err)
+	}
+	buildApp(t, appSpec{db: db, models: []func(*framework.App) error{registered[BenchPost]()}})
+	if cols := dbtest.Columns(t, other, framework.CountsTable); slices.Contains(cols, "shard") || len(cols) == 0 {
+		t.Errorf("the other schema's counts table was rebuilt or dropped: columns %v", cols)
+	}
+	if !slices.Contains(dbtest.Columns(t, db, framework.CountsTable), "shard") {
+		t.Errorf("this schema has no counts table of the current shape")
+	}
+}

@@ -39,8 +39,8 @@ import (
 //     a crash of the process loses nothing, a power loss may lose the
 //     last commits, and neither can corrupt the database;
 //   - busy_timeout: a writer that finds the database locked waits up to
-//     10 seconds instead of failing at once (within the process, it waits
-//     at the pool's writer gate instead, for as long);
+//     10 seconds instead of failing at once (behind another write of the
+//     same pool, it waits at the pool's writer gate instead, as long);
 //   - mmap_size 256 MiB: connections read the file through a shared
 //     memory map instead of each copying pages into its own small cache
 //     with a system call per page. A query that scans a large table (a
@@ -74,9 +74,10 @@ func IsPostgres(dsn string) bool {
 // postgres:// or postgresql:// URL, otherwise a SQLite file (a path, or a
 // file: URI whose _pragma parameters override sqlitePragmas, and whose
 // _txlock overrides "immediate"), created if missing. With _txlock
-// immediate or exclusive, the pool's transactions, which then all write,
-// begin one at a time through the pool's writer gate. It does not
-// connect: the first query does, or db.PingContext.
+// immediate or exclusive, the pool's writes (its transactions that are not
+// read-only, which then all write, and its writing statements outside a
+// transaction) run one at a time through the pool's writer gate. It does
+// not connect: the first query does, or db.PingContext.
 func Open(dsn string) (*bun.DB, error) {
 	if IsPostgres(dsn) {
 		return openPostgres(dsn)

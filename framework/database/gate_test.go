@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -87,10 +88,11 @@ func TestWriterGateQueuesTransactions(t *testing.T) {
 
 var errRollBack = errors.New("roll back")
 
-// TestWriterGateWaitsNoLongerThanTheBusyTimeout: a transaction begun while
-// the same goroutine holds another, which the gate alone would keep
-// waiting forever, fails after the busy timeout as it would without the
-// gate; and one that waits at the gate gives up when its context ends.
+// TestWriterGateWaitsNoLongerThanTheBusyTimeout: a write that waits the
+// busy timeout at the gate fails there, busy (with SQLITE_BUSY's code,
+// which the handlers answer 503), instead of going on to wait as long
+// again in SQLite; one that waits past its context's deadline gives up;
+// and once the holder commits, the next write begins.
 func TestWriterGateWaitsNoLongerThanTheBusyTimeout(t *testing.T) {
 	db, _ := openGated(t, "100")
 	ctx := context.Background()
@@ -99,8 +101,18 @@ func TestWriterGateWaitsNoLongerThanTheBusyTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Rollback()
-	if _, err := db.BeginTx(ctx, nil); err == nil {
-		t.Fatal("a second transaction began while the first held the write lock")
+	var busy errGateBusy
+	// A transaction begun while the same goroutine holds another.
+	if _, err := db.BeginTx(ctx, nil); !errors.As(err, &busy) || busy.Code() != 5 {
+		t.Fatalf("a second transaction while the first holds the gate: %v", err)
+	}
+	// A write outside a transaction queues too; a read does not.
+	if _, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)"); !errors.As(err, &busy) {
+		t.Fatalf("an INSERT while a transaction holds the gate: %v", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil {
+		t.Fatalf("a read while a transaction holds the gate: %v", err)
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
@@ -115,6 +127,57 @@ func TestWriterGateWaitsNoLongerThanTheBusyTimeout(t *testing.T) {
 		t.Fatalf("after the first committed: %v", err)
 	}
 	_ = second.Rollback()
+}
+
+// TestWriterGateLeftOpen: a read-only transaction, which SQLite begins
+// deferred and which never writes, does not hold the gate; a write with
+// RETURNING outside a transaction holds it until its rows are closed, and
+// no longer.
+func TestWriterGateLeftOpen(t *testing.T) {
+	db, gate := openGated(t, "100")
+	ctx := context.Background()
+	ro, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(gate.slot); n != 0 {
+		t.Errorf("a read-only transaction holds the gate")
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t (v) VALUES (1)"); err != nil {
+		t.Fatalf("a write while a read-only transaction is open: %v", err)
+	}
+	_ = ro.Rollback()
+	rows, err := db.QueryContext(ctx, "INSERT INTO t (v) VALUES (2) RETURNING id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(gate.slot); n != 1 {
+		t.Errorf("an INSERT ... RETURNING with open rows does not hold the gate")
+	}
+	_ = rows.Close()
+	if n := len(gate.slot); n != 0 {
+		t.Errorf("the gate is still held after the rows closed")
+	}
+}
+
+func TestWrites(t *testing.T) {
+	for q, want := range map[string]bool{
+		"INSERT INTO t VALUES (1)": true,
+		"  update t SET v = 1":     true,
+		"DELETE FROM t":            true,
+		"WITH x AS (SELECT 1) INSERT INTO t (v) SELECT 1 FROM x": true,
+		"-- a note\nREPLACE INTO t VALUES (1)":                   true,
+		"/* a note */ CREATE TABLE u (id INTEGER)":               true,
+		"SELECT 1":                    false,
+		"(SELECT 1)":                  false,
+		"PRAGMA busy_timeout":         false,
+		"VACUUM INTO 'x.db'":          false,
+		"EXPLAIN QUERY PLAN SELECT 1": false,
+	} {
+		if got := writes(q); got != want {
+			t.Errorf("writes(%q) = %v, want %v", q, got, want)
+		}
+	}
 }
 
 func TestBusyTimeout(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -81,55 +80,6 @@ type sqliteConnector struct {
 	writers *writerGate
 }
 
-// writerGate queues the pool's transactions, which all write (they take
-// SQLite's write lock at BEGIN), in the process: a transaction waits here
-// for the one before it to end, and starts as soon as it has, in the order
-// they came. Without it, they would all run BEGIN IMMEDIATE at once, and
-// those that found the database locked would sleep in SQLite's busy
-// handler, for 1 ms, then 2, 5, 10 and up to 100 ms at a time, whether or
-// not the lock came free meanwhile: under 32 concurrent writers the
-// slowest 1% of writes took 5 times as long as with the gate (see
-// docs/benchmarks.md). Writers in other processes, or through another
-// pool on the same file, still meet busy_timeout.
-type writerGate struct {
-	slot chan struct{}
-	// wait bounds the wait at the gate to SQLite's own busy timeout, so
-	// that a transaction begun while the same goroutine holds another
-	// (which would wait here forever) still fails as it would without it.
-	wait time.Duration
-}
-
-// newWriterGate returns a gate whose waits last at most wait.
-func newWriterGate(wait time.Duration) *writerGate {
-	return &writerGate{slot: make(chan struct{}, 1), wait: wait}
-}
-
-// enter waits for the gate, until ctx ends or the wait passes; it reports
-// whether the caller holds the gate, and must then leave it. A nil gate
-// is always open.
-func (g *writerGate) enter(ctx context.Context) (bool, error) {
-	if g == nil {
-		return false, nil
-	}
-	select {
-	case g.slot <- struct{}{}:
-		return true, nil
-	default:
-	}
-	t := time.NewTimer(g.wait)
-	defer t.Stop()
-	select {
-	case g.slot <- struct{}{}:
-		return true, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
-	case <-t.C:
-		return false, nil
-	}
-}
-
-func (g *writerGate) leave() { <-g.slot }
-
 // readOnlyReporter is modernc's conn.IsReadOnly: sqlite3_db_readonly.
 type readOnlyReporter interface {
 	IsReadOnly(schema string) (bool, error)
@@ -154,6 +104,7 @@ type sqliteConn struct {
 	driver.Conn
 	faulted bool
 	writers *writerGate
+	inTx    bool // a transaction is open on the connection
 }
 
 // note remembers err when it is a storage fault.
@@ -169,6 +120,13 @@ func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	held, err := c.enterFor(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if held {
+		defer c.writers.leave()
+	}
 	r, err := e.ExecContext(ctx, query, args)
 	return r, c.note(err)
 }
@@ -178,8 +136,33 @@ func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driv
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	held, err := c.enterFor(ctx, query)
+	if err != nil {
+		return nil, err
+	}
 	r, err := q.QueryContext(ctx, query, args)
-	return r, c.note(err)
+	if err != nil {
+		if held {
+			c.writers.leave()
+		}
+		return nil, c.note(err)
+	}
+	if held {
+		// A statement holds SQLite's write lock until it is reset, which
+		// closing its rows does (INSERT ... RETURNING).
+		return &gatedRows{Rows: r, gate: c.writers}, nil
+	}
+	return r, nil
+}
+
+// enterFor takes the writer gate for a statement run outside a
+// transaction that writes (see writes); inside one, the transaction holds
+// the gate already.
+func (c *sqliteConn) enterFor(ctx context.Context, query string) (bool, error) {
+	if c.writers == nil || c.inTx || !writes(query) {
+		return false, nil
+	}
+	return c.writers.enter(ctx)
 }
 
 func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
@@ -196,9 +179,13 @@ func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if !ok {
 		return nil, fmt.Errorf("database: the SQLite driver has no BeginTx")
 	}
-	held, err := c.writers.enter(ctx)
-	if err != nil {
-		return nil, err
+	// A read-only transaction begins deferred and never writes.
+	held := false
+	if !opts.ReadOnly {
+		var err error
+		if held, err = c.writers.enter(ctx); err != nil {
+			return nil, err
+		}
 	}
 	tx, err := b.BeginTx(ctx, opts)
 	if err != nil {
@@ -207,6 +194,7 @@ func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 		}
 		return nil, c.note(err)
 	}
+	c.inTx = true
 	return &sqliteTx{Tx: tx, conn: c, held: held}, nil
 }
 
@@ -269,9 +257,9 @@ func (t *sqliteTx) Rollback() error {
 	return t.Tx.Rollback()
 }
 
-// leave leaves the gate once: database/sql may call Rollback after a
-// failed Commit.
+// leave ends the transaction on its connection and leaves the gate, once.
 func (t *sqliteTx) leave() {
+	t.conn.inTx = false
 	if t.held {
 		t.held = false
 		t.conn.writers.leave()

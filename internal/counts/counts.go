@@ -266,18 +266,24 @@ END $$`,
 // a row is logged to log.
 func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*introspect.Resource) error {
 	db := s.db
-	// A table of an earlier shape (one row per table, or no versions) is
-	// made anew: it holds nothing that the recounts below do not rebuild.
-	// Until they have, totals are counted.
-	if _, err := db.ExecContext(ctx, "SELECT shard, version FROM "+Table+" WHERE 1 = 0"); err != nil {
-		if _, err := db.NewDropTable().Model((*row)(nil)).IfExists().Exec(ctx); err != nil {
-			return fmt.Errorf("counts: migrate %s: drop the earlier shape: %w", Table, err)
-		}
-	}
-	if _, err := db.NewCreateTable().Model((*row)(nil)).IfNotExists().Exec(ctx); err != nil {
+	counts, err := s.triggers.target(ctx, db)
+	if err != nil {
 		return fmt.Errorf("counts: migrate %s: %w", Table, err)
 	}
-	counts, err := s.triggers.target(ctx, db)
+	// A table of an earlier shape (one row per table, or no versions) is
+	// made anew: it holds nothing that the recounts below do not rebuild,
+	// and until they have, totals are counted. Only the table in the
+	// schema this app creates its tables in is looked at, or dropped.
+	_, shapeErr := db.ExecContext(ctx, "SELECT shard, version FROM "+counts+" WHERE 1 = 0")
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if shapeErr != nil {
+			if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS "+counts); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewCreateTable().Model((*row)(nil)).IfNotExists().Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("counts: migrate %s: %w", Table, err)
 	}
