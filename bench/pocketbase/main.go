@@ -81,7 +81,7 @@ func run(args []string, out io.Writer) error {
 	rounds := flags.Int("rounds", 5, "rounds: each drives every shape once against each server")
 	duration := flags.Duration("duration", 2*time.Second, "how long each shape is driven against a server in a round")
 	concurrency := flags.Int("concurrency", 8, "requests in flight at once")
-	pbLog := flags.Bool("pblog", false, "keep PocketBase's request log on (its default)")
+	pbLog := flags.Bool("pblog", false, "keep PocketBase's request log on (its default), and autoapi's access log")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -106,7 +106,8 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	aBase, stopA, err := load.Serve(bin, dsn, "GOMAXPROCS=1")
+	// autoapi's access log is on or off with PocketBase's request log.
+	aBase, stopA, err := load.Serve(bin, dsn, *pbLog, "GOMAXPROCS=1")
 	if err != nil {
 		return err
 	}
@@ -214,7 +215,7 @@ func run(args []string, out io.Writer) error {
 	if *pbLog {
 		logState = "on"
 	}
-	fmt.Fprintf(out, "%d posts (half soft-deleted) in each; %d clients; %d rounds of %v per shape and server; each server on one core (GOMAXPROCS=1) of %d, %s/%s; %s; PocketBase %s, its request log %s\n\n",
+	fmt.Fprintf(out, "%d posts (half soft-deleted) in each; %d clients; %d rounds of %v per shape and server; each server on one core (GOMAXPROCS=1) of %d, %s/%s; %s; PocketBase %s; PocketBase's request log and autoapi's access log %s\n\n",
 		*posts, *concurrency, *rounds, *duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), pocketBaseVersion(), logState)
 	fmt.Fprintln(out, "| Request | autoapi (req/s) | PocketBase (req/s) | Ratio | autoapi p99 | PocketBase p99 |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")

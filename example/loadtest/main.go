@@ -51,6 +51,7 @@ func run(args []string, out io.Writer) error {
 	concurrency := flag.Int("concurrency", 8, "requests in flight at once")
 	dsn := flag.String("db", "", "database: a SQLite file or an empty PostgreSQL database (default: a new SQLite file in a temporary directory)")
 	mixFlag := flag.String("mix", "list=25,filtered=15,deep=10,get=30,create=10,deleterestore=10", "weights of the request kinds")
+	accessLog := flag.Bool("access-log", false, "keep the server's access log on (to stderr), as the example has it by default")
 	if err := flag.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	base, stop, err := load.Serve(bin, *dsn)
+	base, stop, err := load.Serve(bin, *dsn, *accessLog)
 	if err != nil {
 		return err
 	}

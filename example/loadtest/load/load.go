@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"time"
@@ -50,14 +51,15 @@ func Migrate(bin, dsn string) error {
 }
 
 // Serve starts the example's binary on dsn at a free local address, with
-// env added to its environment (GOMAXPROCS=1, say), and returns the base
-// URL of its API once it answers, and a function that stops it.
-func Serve(bin, dsn string, env ...string) (base string, stop func(), err error) {
+// its access log on or off and env added to its environment (GOMAXPROCS=1,
+// say), and returns the base URL of its API once it answers, and a
+// function that stops it.
+func Serve(bin, dsn string, accessLog bool, env ...string) (base string, stop func(), err error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return "", nil, err
 	}
-	server := exec.Command(bin, "-db", dsn, "-addr", addr, "-migrate=false")
+	server := exec.Command(bin, "-db", dsn, "-addr", addr, "-migrate=false", "-access-log="+strconv.FormatBool(accessLog))
 	server.Stdout, server.Stderr = io.Discard, os.Stderr
 	server.Env = append(os.Environ(), env...)
 	if err := server.Start(); err != nil {
