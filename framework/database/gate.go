@@ -16,7 +16,7 @@ import (
 // once, and those that found the database locked would sleep in SQLite's
 // busy handler, for 1 ms, then 2, 5, 10 and up to 100 ms at a time,
 // whether or not the lock came free meanwhile: under 32 concurrent
-// writers the slowest 1% of writes took 5 to 7 times as long as with it
+// writers the slowest 1% of writes took 5 to 8 times as long as with it
 // (see docs/benchmarks.md). Writers in other processes, or through
 // another pool on the same file, still meet busy_timeout. Statements
 // prepared with database/sql's Prepare are not queued: bun never
