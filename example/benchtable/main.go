@@ -88,6 +88,9 @@ func median(samples []sample) sample {
 			vs[i] = get(s)
 		}
 		slices.Sort(vs)
+		if n := len(vs); n%2 == 0 {
+			return (vs[n/2-1] + vs[n/2]) / 2
+		}
 		return vs[len(vs)/2]
 	}
 	return sample{

@@ -18,7 +18,7 @@ func TestSQLiteSettings(t *testing.T) {
 		want      map[string]string
 	}{
 		{"defaults", "app.db", map[string]string{
-			"journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "foreign_keys": "1", "recursive_triggers": "1",
+			"journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "foreign_keys": "1", "recursive_triggers": "1", "mmap_size": "268435456",
 		}},
 		{"a DSN's own pragma wins", "file:app.db?_pragma=synchronous(FULL)&_pragma=busy_timeout(250)", map[string]string{
 			"journal_mode": "wal", "synchronous": "2", "busy_timeout": "250", "foreign_keys": "1",
