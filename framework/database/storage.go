@@ -75,8 +75,8 @@ type sqliteConnector struct {
 	dsn string
 	// open opens one connection; drv.Open unless a test says otherwise.
 	open func(dsn string) (driver.Conn, error)
-	// writers, when set, lets one transaction at a time begin through
-	// this pool (see writerGate).
+	// writers, when set, lets one write at a time through this pool (see
+	// writerGate).
 	writers *writerGate
 }
 

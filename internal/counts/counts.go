@@ -300,12 +300,11 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 					return err
 				}
 			}
-			var before, live, deleted sql.NullInt64
+			var live, deleted sql.NullInt64 // the sums before the recount
 			if err := tx.NewSelect().Model((*row)(nil)).ColumnExpr("CAST(SUM(live) AS BIGINT)").ColumnExpr("CAST(SUM(deleted) AS BIGINT)").
 				Where("tbl = ?", name).Scan(ctx, &live, &deleted); err != nil {
 				return err
 			}
-			before = live
 			liveExpr, deletedExpr := "count(*)", "0"
 			if sd != nil {
 				liveExpr = "COALESCE(SUM(CASE WHEN " + sd.LiveOf("") + " THEN 1 ELSE 0 END), 0)"
@@ -336,7 +335,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger, resources []*intr
 				Set("version = ?TableAlias.version + CASE WHEN ?TableAlias.shard = 0 THEN 1 ELSE 0 END").Exec(ctx); err != nil {
 				return err
 			}
-			if before.Valid && live.Int64 == shards[0].Live && deleted.Int64 == shards[0].Deleted {
+			if live.Valid && live.Int64 == shards[0].Live && deleted.Int64 == shards[0].Deleted {
 				return nil
 			}
 			log.InfoContext(ctx, "migrate: counted rows", "table", name, "live", shards[0].Live, "deleted", shards[0].Deleted)
