@@ -6,12 +6,15 @@
 //
 //	go run ./bench/sqlitescan                 # 1,000,000 rows, 8 connections
 //	go run ./bench/sqlitescan -rows 200000 -clients 4
+//	go run ./bench/sqlitescan -rows 100000 -candidates
 //
 // It writes a table of posts (every other one soft-deleted) to a new
 // file, then, with mmap_size 0 and 256 MiB, times one count of a filter
 // over the live rows on one connection alone, and then on each of
 // -clients connections at once, and prints the mean time of a count and
-// the ratio of the two. With C SQLite (the sqlite3 shell in separate
+// the ratio of the two. With -candidates it times instead, on one
+// connection, the ways of answering a filtered page with its total that
+// docs/benchmarks.md compares ("The total count"). With C SQLite (the sqlite3 shell in separate
 // processes, or Python's sqlite3 with a connection per thread), 8 counts
 // at once on 2 cores take about 4 times one alone, with or without the
 // map, which is what sharing the CPU explains.
@@ -38,6 +41,7 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows in the table")
 	clients := flag.Int("clients", 8, "connections counting at once")
 	keep := flag.String("keep", "", "write the database to this file and keep it, to run the same count with other clients")
+	candidates := flag.Bool("candidates", false, "time the ways of answering a filtered page with its total instead")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "sqlitescan")
@@ -51,6 +55,12 @@ func main() {
 	}
 	if err := seed(ctx, path, *rows); err != nil {
 		log.Fatal(err)
+	}
+	if *candidates {
+		if err := compare(ctx, path, *rows); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	fmt.Printf("%d rows, %d connections at once, %d CPUs, %s\n\n", *rows, *clients, runtime.NumCPU(), runtime.Version())
 	fmt.Println("| mmap_size | one count alone | each of the counts at once | ratio |")
@@ -161,4 +171,51 @@ func measure(ctx context.Context, path string, mmap, clients int) (alone, togeth
 	}
 	wg.Wait()
 	return alone, together, version, first
+}
+
+// compare prints the mean time, over 30 runs on one connection, of each
+// way of answering the first page of 20 live posts matching the filter
+// with its total.
+func compare(ctx context.Context, path string, rows int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=mmap_size(268435456)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	const where = `WHERE views > 50 AND title LIKE '%post 1%' AND deleted_at IS NULL`
+	const page = `SELECT * FROM posts ` + where + ` ORDER BY id LIMIT 21`
+	ways := []struct {
+		name  string
+		stmts []string
+	}{
+		{"the page alone", []string{page}},
+		{"the page, then count(*)", []string{page, `SELECT count(*) FROM posts ` + where}},
+		{"one statement: count(*) OVER ()", []string{`SELECT *, count(*) OVER () FROM posts ` + where + ` ORDER BY id LIMIT 21`}},
+		{"the page, then a count capped at 1,001", []string{page, `SELECT count(*) FROM (SELECT 1 FROM posts ` + where + ` LIMIT 1001)`}},
+	}
+	fmt.Printf("%d rows, one connection, means of 30\n\n| Way | Time |\n|---|---:|\n", rows)
+	for _, w := range ways {
+		const runs = 30
+		var total time.Duration
+		for i := range runs + 1 {
+			start := time.Now()
+			for _, q := range w.stmts {
+				r, err := db.QueryContext(ctx, q)
+				if err != nil {
+					return err
+				}
+				for r.Next() {
+				}
+				if err := r.Close(); err != nil {
+					return err
+				}
+			}
+			if i > 0 { // the first run warms the cache
+				total += time.Since(start)
+			}
+		}
+		fmt.Printf("| %s | %.2f ms |\n", w.name, float64(total)/runs/1e6)
+	}
+	return nil
 }
