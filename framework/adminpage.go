@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"net/http"
 	"regexp"
 
 	"github.com/labstack/echo/v4"
@@ -55,18 +54,11 @@ func (a *App) adminSpecs() []handlers.Spec {
 	if !a.adminEnabled() {
 		return nil
 	}
-	spec := func(path, summary string) handlers.Spec {
-		return handlers.Spec{
-			Op: handlers.OpAdmin, ID: "getAdmin", Summary: summary, Method: http.MethodGet, Path: path, Hidden: true,
-			Responses: []handlers.Response{{Status: http.StatusOK}, {Status: http.StatusNotModified}},
-		}
+	names := make([]string, len(adminFileList))
+	for i, f := range adminFileList {
+		names[i] = f.name
 	}
-	base := a.cfg.Admin.Path
-	specs := []handlers.Spec{spec(base, "The admin page")}
-	for _, f := range adminFileList {
-		specs = append(specs, spec(base+"/"+f.name, "A file of the admin page"))
-	}
-	return specs
+	return pageSpecs(handlers.OpAdmin, "getAdmin", a.cfg.Admin.Path, "admin page", names)
 }
 
 // adminPage serves the admin page and its files.

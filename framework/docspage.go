@@ -112,15 +112,26 @@ func (a *App) docsSpecs() []handlers.Spec {
 	if !a.docsEnabled() {
 		return nil
 	}
+	names := make([]string, len(docsFileList))
+	for i, f := range docsFileList {
+		names[i] = f.name
+	}
+	return pageSpecs(handlers.OpDocs, "getDocs", docsPath, "docs page", names)
+}
+
+// pageSpecs are the routes of a page the App serves (the docs page, the
+// admin page): the page at base, then each of its files below it, hidden
+// from the OpenAPI document.
+func pageSpecs(op handlers.Operation, id, base, page string, files []string) []handlers.Spec {
 	spec := func(path, summary string) handlers.Spec {
 		return handlers.Spec{
-			Op: handlers.OpDocs, ID: "getDocs", Summary: summary, Method: http.MethodGet, Path: path, Hidden: true,
+			Op: op, ID: id, Summary: summary, Method: http.MethodGet, Path: path, Hidden: true,
 			Responses: []handlers.Response{{Status: http.StatusOK}, {Status: http.StatusNotModified}},
 		}
 	}
-	specs := []handlers.Spec{spec(docsPath, "The docs page")}
-	for _, f := range docsFileList {
-		specs = append(specs, spec(docsPath+"/"+f.name, "A file of the docs page"))
+	specs := []handlers.Spec{spec(base, "The "+page)}
+	for _, name := range files {
+		specs = append(specs, spec(base+"/"+name, "A file of the "+page))
 	}
 	return specs
 }

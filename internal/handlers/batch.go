@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -79,13 +78,9 @@ func ParseBatch(c echo.Context, max int, resources map[string]*introspect.Resour
 	if err != nil || mt != "application/json" {
 		return nil, NewProblem(http.StatusUnsupportedMediaType, "the request body must be application/json (UTF-8)")
 	}
-	raw, err := io.ReadAll(c.Request().Body)
+	raw, err := readBody(c.Request())
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
-		}
-		return nil, NewProblem(http.StatusBadRequest, "the request body could not be read")
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

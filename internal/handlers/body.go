@@ -28,13 +28,9 @@ func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, wit
 	if err := checkJSONBody(c); err != nil {
 		return nil, err
 	}
-	raw, err := io.ReadAll(c.Request().Body)
+	raw, err := readBody(c.Request())
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
-		}
-		return nil, NewProblem(http.StatusBadRequest, "the request body could not be read")
+		return nil, err
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -44,6 +40,19 @@ func decodeBody(c echo.Context, res *introspect.Resource, rec reflect.Value, wit
 		return nil, NewProblem(http.StatusBadRequest, "the request body is not valid UTF-8")
 	}
 	return decodeObject(res, rec, raw, withDeleted)
+}
+
+// readBody reads a request body within its limit: past it, a 413.
+func readBody(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
+		}
+		return nil, NewProblem(http.StatusBadRequest, "the request body could not be read")
+	}
+	return raw, nil
 }
 
 // checkJSONBody refuses a request body that is not plain JSON: coded, or

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -166,19 +165,6 @@ func (s *Service) UpsertRequest(c echo.Context, idText string) (restore bool, cr
 	}
 	replace, err = json.Marshal(body)
 	return restore, create, replace, err
-}
-
-// readBody reads a request body within its limit.
-func readBody(r *http.Request) ([]byte, error) {
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r.Body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, NewProblem(http.StatusRequestEntityTooLarge, "the request body is too large")
-		}
-		return nil, NewProblem(http.StatusBadRequest, "the request body could not be read")
-	}
-	return buf.Bytes(), nil
 }
 
 // Failure is what a database error of one of the service's statements
